@@ -1,0 +1,67 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Every target opts into the same upcoming features, as Hummingbird does: explicit `any`,
+/// imports that are internal unless a public API needs them, and member lookups that follow imports.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "erx",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "erx", targets: ["erx"]),
+        .executable(name: "erx-codegen", targets: ["erx-codegen"]),
+        .executable(name: "erx-bench", targets: ["CodecBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .target(name: "FHIRModel", swiftSettings: strictSettings),
+        .target(name: "FHIRFormats", dependencies: ["FHIRModel", "CLibXML2"], swiftSettings: strictSettings),
+        .target(name: "R4MetadataGenerator", swiftSettings: strictSettings),
+        .executableTarget(
+            name: "erx-codegen",
+            dependencies: [
+                "R4MetadataGenerator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "erx",
+            dependencies: [
+                "FHIRModel", "FHIRFormats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "CodecBenchmarks",
+            dependencies: ["FHIRModel", "FHIRFormats", "CLibXML2"],
+            path: "Benchmarks/CodecBenchmarks",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "FHIRModelTests", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "FHIRFormatsTests",
+            dependencies: ["FHIRModel", "FHIRFormats", "CLibXML2"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "R4MetadataGeneratorTests",
+            dependencies: ["R4MetadataGenerator"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "ErxCLITests", dependencies: ["erx"], swiftSettings: strictSettings),
+    ]
+)

@@ -1,0 +1,162 @@
+public import FHIRModel
+import CLibXML2
+
+/// Reads FHIR XML into the element tree with libxml2's SAX2 interface, driven by the R4 type definitions.
+///
+/// Element order is checked against the definitions (XML order is significant), `value`, `id` and
+/// `url` attributes become values and children, and the narrative `div` is kept as the exact bytes of
+/// the input.
+public struct FHIRXMLReader: Sendable {
+    public var options: DecodingOptions
+
+    public init(options: DecodingOptions = .strict) {
+        self.options = options
+    }
+
+    public func read(_ bytes: [UInt8]) throws(FHIRFormatError) -> DecodedResource {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(FHIRFormatError) -> DecodedResource in try read(buffer) }
+    }
+
+    public func read(_ buffer: UnsafeRawBufferPointer) throws(FHIRFormatError) -> DecodedResource {
+        try read(buffer.bindMemory(to: UInt8.self))
+    }
+
+    public func read(_ buffer: UnsafeBufferPointer<UInt8>) throws(FHIRFormatError) -> DecodedResource {
+        guard buffer.count <= options.limits.maxInputBytes else {
+            throw FHIRFormatError(OperationOutcome.Issue(
+                code: .tooLong, text: "Input of \(buffer.count) bytes exceeds the limit of \(options.limits.maxInputBytes)"))
+        }
+        let builder = XMLTreeBuilder(buffer, options: options)
+        builder.parse(buffer)
+        if let failure = builder.failure {
+            throw FHIRFormatError(failure.issue(path: builder.path))
+        }
+        guard let resource = builder.result else {
+            throw FHIRFormatError(OperationOutcome.Issue(code: .structure, text: "No FHIR resource in the document"))
+        }
+        return DecodedResource(resource: resource, warnings: builder.warnings)
+    }
+}
+
+/// One open element: what it is, and where its children start on the shared stack.
+struct XMLFrame {
+    enum Kind { case object(typeIndex: Int), primitive(typeIndex: Int), resourceWrapper }
+    var kind: Kind
+    var name: String
+    var value: String?
+    var order: Int
+    var childStart: Int
+    var lastElementIndex = -1
+    var runLength = 0
+    /// False for a resource inside `contained`/`resource`: FHIRPath does not name its type.
+    var pushedPath = true
+}
+
+final class XMLTreeBuilder: SecureSAXSession {
+    let input: UnsafeBufferPointer<UInt8>
+    let definitions: TypeDefinitions
+    let strict: Bool
+    var path = PathStack()
+    var warnings: [OperationOutcome.Issue] = []
+    var frames: [XMLFrame] = []
+    var pending: [Element] = []
+    var pendingOrder: [Int] = []
+    var result: Element?
+    /// > 0 while inside a skipped element (lenient mode).
+    var skipDepth = 0
+    /// > 0 while inside the narrative `div`, which is captured as raw bytes.
+    var divDepth = 0
+    var divStart = 0
+    var divOrder = 0
+    var divNeedsNamespace = false
+
+    init(_ input: UnsafeBufferPointer<UInt8>, options: DecodingOptions) {
+        self.input = input
+        self.definitions = options.definitions
+        self.strict = options.mode == .strict
+        super.init(limits: options.limits)
+    }
+
+    override var currentExpression: String? { path.isEmpty ? nil : path.rendered }
+
+    /// Strict: stop with the failure. Lenient: record a warning and go on.
+    func recover(_ code: OperationOutcome.IssueCode, _ message: String) -> Bool {
+        if strict {
+            stop(code, message)
+            return false
+        }
+        warnings.append(OperationOutcome.Issue(severity: .warning, code: code, text: message,
+                                               expression: path.isEmpty ? [] : [path.rendered], line: line, column: column))
+        return true
+    }
+
+    override func install(into handler: inout xmlSAXHandler) {
+        handler.startElementNs = { context, localName, _, uri, namespaceCount, namespaces, attributeCount, _, attributes in
+            let builder = Unmanaged<XMLTreeBuilder>.fromOpaque(context!).takeUnretainedValue()
+            builder.startElement(localName!, uri, namespaceCount: Int(namespaceCount), namespaces: namespaces,
+                                 attributeCount: Int(attributeCount), attributes: attributes)
+        }
+        handler.endElementNs = { context, _, _, _ in
+            Unmanaged<XMLTreeBuilder>.fromOpaque(context!).takeUnretainedValue().endElement()
+        }
+        handler.characters = { context, characters, length in
+            Unmanaged<XMLTreeBuilder>.fromOpaque(context!).takeUnretainedValue().text(characters, Int(length))
+        }
+        handler.ignorableWhitespace = handler.characters
+        handler.cdataBlock = { context, characters, length in
+            let builder = Unmanaged<XMLTreeBuilder>.fromOpaque(context!).takeUnretainedValue()
+            guard builder.divDepth == 0, builder.skipDepth == 0 else { return }
+            _ = builder.recover(.structure, "CDATA is only allowed inside the narrative div")
+        }
+    }
+
+    func text(_ characters: UnsafePointer<UInt8>?, _ length: Int) {
+        guard divDepth == 0, skipDepth == 0, let characters else { return }
+        for index in 0..<length {
+            let byte = characters[index]
+            if byte != 0x20 && byte != 0x09 && byte != 0x0A && byte != 0x0D {
+                _ = recover(.structure, "Text content is not allowed in FHIR elements (values go in the value attribute)")
+                return
+            }
+        }
+    }
+
+    func append(_ element: Element, order: Int) {
+        pending.append(element)
+        pendingOrder.append(order)
+    }
+
+    /// Removes the children built since `start` and returns them in definition order.
+    func takeChildren(from start: Int) -> [Element] {
+        var sorted = true
+        for index in (start + 1)..<max(start + 1, pendingOrder.count) where pendingOrder[index] < pendingOrder[index - 1] {
+            sorted = false
+            break
+        }
+        let children: [Element]
+        if sorted {
+            children = Array(pending[start...])
+        } else {
+            let order = pendingOrder
+            children = (start..<pending.count).sorted { (order[$0], $0) < (order[$1], $1) }.map { pending[$0] }
+        }
+        pending.removeSubrange(start...)
+        pendingOrder.removeSubrange(start...)
+        return children
+    }
+
+    /// A `value`, `id` or `url` attribute value: `&#38;` back to `&` (see the note in `startElement`).
+    func attributeValue(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> String? {
+        let bytes = UnsafeBufferPointer(start: start, count: end - start)
+        guard bytes.count <= limits.maxStringBytes else {
+            stop(.tooLong, "Attribute value of \(bytes.count) bytes exceeds the limit of \(limits.maxStringBytes)")
+            return nil
+        }
+        guard var text = String(validating: bytes, as: UTF8.self) else {
+            stop(.structure, "Invalid UTF-8 in attribute value")
+            return nil
+        }
+        if bytes.contains(UInt8(ascii: "&")) { text = text.replacing("&#38;", with: "&") }
+        return text
+    }
+}

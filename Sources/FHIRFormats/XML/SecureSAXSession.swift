@@ -1,0 +1,143 @@
+import CLibXML2
+import FHIRModel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+let fhirNamespace = "http://hl7.org/fhir"
+let xhtmlNamespace = "http://www.w3.org/1999/xhtml"
+
+/// One libxml2 SAX2 parse with everything dangerous switched off.
+///
+/// - No DTD: the `internalSubset`/`externalSubset` callbacks stop the parser at `<!DOCTYPE`, before any
+///   entity can be declared, so XXE and entity-expansion ("billion laughs") inputs fail at once.
+/// - No network (`XML_PARSE_NONET`), no entity substitution, no external subset loading, no validation.
+/// - Only UTF-8 input: the readers work on byte offsets into the caller's buffer.
+///
+/// Subclasses receive the element events; errors from callbacks are recorded and stop the parser,
+/// because C callbacks cannot throw.
+class SecureSAXSession {
+    var context: xmlParserCtxtPtr?
+    var failure: ReadFailure?
+    let limits: DecodingOptions.Limits
+
+    init(limits: DecodingOptions.Limits) {
+        self.limits = limits
+    }
+
+    /// Called from callbacks: keeps the first failure and stops the parse.
+    func stop(_ code: OperationOutcome.IssueCode, _ message: String) {
+        guard failure == nil else { return }
+        failure = ReadFailure(code: code, message: message, line: line, column: column, expression: currentExpression)
+        if let context { xmlStopParser(context) }
+    }
+
+    /// The FHIRPath of the element being read, for subclasses that track one.
+    var currentExpression: String? { nil }
+
+    var line: Int? { context.map { Int(xmlSAX2GetLineNumber($0)) } }
+    var column: Int? { context.map { Int(xmlSAX2GetColumnNumber($0)) } }
+
+    /// The byte offset of libxml2's cursor in the input.
+    var byteOffset: Int { context.map { Int(xmlByteConsumed($0)) } ?? 0 }
+
+    /// Fills in the element callbacks of the handler.
+    func install(into handler: inout xmlSAXHandler) {}
+
+    /// Parses `buffer`; afterwards `failure` says whether it worked.
+    func parse(_ buffer: UnsafeBufferPointer<UInt8>) {
+        SecureSAXSession.initialize
+        if let problem = Self.encodingProblem(buffer) {
+            failure = ReadFailure(code: .structure, message: problem, line: 1, column: 1)
+            return
+        }
+        guard buffer.count < Int(Int32.max), let base = buffer.baseAddress,
+            let context = base.withMemoryRebound(to: CChar.self, capacity: buffer.count, {
+                xmlCreateMemoryParserCtxt($0, Int32(buffer.count))
+            })
+        else {
+            failure = ReadFailure(code: .structure, message: "Empty or unreadable XML input", line: 1, column: 1)
+            return
+        }
+        self.context = context
+        var handler = xmlSAXHandler()
+        handler.initialized = UInt32(XML_SAX2_MAGIC)
+        handler.internalSubset = { context, _, _, _ in
+            session(context).stop(.security, "DTDs are not allowed in FHIR XML")
+        }
+        handler.externalSubset = { context, _, _, _ in
+            session(context).stop(.security, "DTDs are not allowed in FHIR XML")
+        }
+        handler.entityDecl = { context, _, _, _, _, _ in
+            session(context).stop(.security, "Entity declarations are not allowed in FHIR XML")
+        }
+        handler.serror = { userData, error in
+            guard let userData, let error else { return }
+            let session = Unmanaged<SecureSAXSession>.fromOpaque(userData).takeUnretainedValue()
+            guard session.failure == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
+            var message = error.pointee.message.map { String(cString: $0) } ?? "malformed XML"
+            while message.last?.isWhitespace == true { message.removeLast() }
+            session.failure = ReadFailure(code: .structure, message: "Malformed XML: \(message)",
+                                          line: Int(error.pointee.line), column: Int(error.pointee.int2),
+                                          expression: session.currentExpression)
+        }
+        install(into: &handler)
+        let originalHandler = context.pointee.sax
+        withUnsafeMutablePointer(to: &handler) { handlerPointer in
+            context.pointee.sax = handlerPointer
+            context.pointee.userData = Unmanaged.passUnretained(self).toOpaque()
+            _ = xmlCtxtUseOptions(context, Int32(XML_PARSE_NONET.rawValue))
+            context.pointee.replaceEntities = 0
+            context.pointee.loadsubset = 0
+            context.pointee.validate = 0
+            _ = xmlParseDocument(context)
+            if failure == nil && context.pointee.wellFormed == 0 {
+                failure = ReadFailure(code: .structure, message: "Malformed XML", line: line, column: column)
+            }
+            context.pointee.sax = originalHandler
+        }
+        self.context = nil
+        xmlFreeParserCtxt(context)
+    }
+
+    private static let initialize: Void = { xmlInitParser() }()
+
+    /// FHIR XML is UTF-8; refuse a declared other encoding or a UTF-16 byte order mark before libxml2
+    /// transcodes and the byte offsets stop matching the input.
+    static func encodingProblem(_ buffer: UnsafeBufferPointer<UInt8>) -> String? {
+        if buffer.count >= 2, (buffer[0] == 0xFE && buffer[1] == 0xFF) || (buffer[0] == 0xFF && buffer[1] == 0xFE) {
+            return "FHIR XML must be UTF-8, found a UTF-16 byte order mark"
+        }
+        var bytes = Array(buffer.prefix(200))
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        guard bytes.starts(with: Array("<?xml".utf8)), let close = bytes.firstIndex(of: UInt8(ascii: ">")) else { return nil }
+        let declaration = String(decoding: bytes[..<close], as: UTF8.self)
+        guard let encoding = declaration.firstRange(of: "encoding") else { return nil }
+        let quotes: Set<Character> = ["\"", "'"]
+        let rest = declaration[encoding.upperBound...].drop { $0 == " " || $0 == "=" || quotes.contains($0) }
+        let name = String(rest.prefix { !quotes.contains($0) }).lowercased()
+        return name == "utf-8" || name == "utf8" ? nil : "FHIR XML must be UTF-8, the document declares '\(name)'"
+    }
+}
+
+@inline(__always)
+func session(_ context: UnsafeMutableRawPointer?) -> SecureSAXSession {
+    Unmanaged<SecureSAXSession>.fromOpaque(context!).takeUnretainedValue()
+}
+
+/// Reads a NUL-terminated libxml2 string without copying when comparing.
+@inline(__always)
+func xmlBytes(_ pointer: UnsafePointer<xmlChar>) -> UnsafeBufferPointer<UInt8> {
+    UnsafeBufferPointer(start: pointer, count: strlen(UnsafeRawPointer(pointer).assumingMemoryBound(to: CChar.self)))
+}
+
+@inline(__always)
+func equals(_ pointer: UnsafePointer<xmlChar>?, _ literal: StaticString) -> Bool {
+    guard let pointer else { return false }
+    return literal.withUTF8Buffer { expected in
+        for index in 0..<expected.count where pointer[index] != expected[index] { return false }
+        return pointer[expected.count] == 0
+    }
+}

@@ -1,0 +1,67 @@
+/// What an element holds.
+public enum ElementType: Sendable, Hashable {
+    /// A FHIRPath `System.String`: the `id` of an element, the `url` of an extension. No `_name`, no extensions.
+    case system
+    /// A FHIR primitive; `type` indexes the primitive's own definition (its `id` and `extension`).
+    case primitive(PrimitiveType, type: Int)
+    /// A complex type or a backbone element, by index into ``TypeDefinitions/types``.
+    case complex(Int)
+    /// Any resource (`contained`, `Bundle.entry.resource`, `Parameters.parameter.resource`).
+    case resource
+}
+
+/// One element of a type, in definition order.
+public struct ElementDefinition: Sendable {
+    /// The element name; for a choice `value[x]` this is `value`.
+    public let name: String
+    public let min: Int
+    /// `nil` for `*`.
+    public let max: Int?
+    public let isChoice: Bool
+    /// The allowed types; one unless the element is a choice.
+    public let types: [ElementType]
+    /// The type names as the definition spells them, parallel to ``types``.
+    public let typeNames: [String]
+    /// Written as an XML attribute (`id`, `url`, primitive values).
+    public let isXMLAttribute: Bool
+    /// The narrative `div`, written as XHTML.
+    public let isXHTML: Bool
+
+    public var isRepeating: Bool { max != 1 }
+}
+
+/// A resolved child name: which element of the parent it is, and with which concrete type.
+public struct ResolvedElement: Sendable {
+    /// Index into the parent type's ``TypeDefinition/elements``; the sort key for definition order.
+    public let index: Int
+    /// The concrete name (`valueQuantity` for `value[x]`), the same `String` the tree uses.
+    public let name: String
+    public let type: ElementType
+    public let definition: ElementDefinition
+}
+
+/// A resource, complex type, backbone element or primitive, with its elements in definition order.
+public struct TypeDefinition: Sendable {
+    public enum Kind: Sendable { case primitive, complex, resource, backbone }
+
+    public let name: String
+    public let kind: Kind
+    public let elements: [ElementDefinition]
+    /// For primitive types: which one.
+    public let primitive: PrimitiveType?
+    /// For primitive types: the R4 regular expression of the value, where the definition gives one.
+    public let valueRegex: String?
+    @usableFromInline let names: NameTable<ResolvedElement>
+
+    /// Resolves a child by its concrete name, from UTF-8 bytes (the readers' path: no `String` is made).
+    @inlinable
+    public func resolve(_ name: UnsafeBufferPointer<UInt8>) -> ResolvedElement? {
+        names.lookup(name)
+    }
+
+    /// Resolves a child by its concrete name.
+    public func resolve(_ name: String) -> ResolvedElement? {
+        var name = name
+        return name.withUTF8 { names.lookup($0) }
+    }
+}
