@@ -79,6 +79,13 @@ final class XMLTreeBuilder: SecureSAXSession {
 
     override var currentExpression: String? { path.isEmpty ? nil : path.rendered }
 
+    /// Reports a problem with a child that is not open yet, naming it in the path.
+    func recover(_ code: OperationOutcome.IssueCode, _ message: String, at child: String) -> Bool {
+        path.push(child)
+        defer { path.pop() }
+        return recover(code, message)
+    }
+
     /// Strict: stop with the failure. Lenient: record a warning and go on.
     func recover(_ code: OperationOutcome.IssueCode, _ message: String) -> Bool {
         if strict {

@@ -99,14 +99,15 @@ extension XMLTreeBuilder {
                 let message = element.definition.isChoice
                     ? "More than one value for the choice element '\(element.definition.name)[x]'"
                     : "Element '\(element.name)' appears more than once"
-                if recover(.structure, message) { skipDepth = 1 }
+                if recover(.structure, message, at: element.name) { skipDepth = 1 }
                 return false
             }
             frames[top].runLength += 1
             return true
         }
         if element.index < last {
-            guard recover(.structure, "Element '\(element.name)' is out of order: FHIR XML follows the definition order")
+            guard recover(.structure, "Element '\(element.name)' is out of order: FHIR XML follows the definition order",
+                          at: element.name)
             else { return false }
         }
         frames[top].lastElementIndex = max(last, element.index)
