@@ -24,9 +24,9 @@ public enum PrimitiveType: String, Sendable, CaseIterable {
     ///
     /// Beyond the regex, every string type refuses control characters other than tab, CR and LF,
     /// because XML 1.0 cannot carry them and the two formats must hold the same content.
-    public func isValid(_ text: some StringProtocol) -> Bool {
-        var utf8 = Array(text.utf8)
-        return utf8.withUnsafeMutableBufferPointer { isValid(UnsafeBufferPointer($0)) }
+    public func isValid(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { isValid($0) }
     }
 
     /// Whether the UTF-8 bytes are a lexically valid value of this type.

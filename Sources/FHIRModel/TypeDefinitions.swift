@@ -11,7 +11,10 @@ public enum ElementType: Sendable, Hashable {
 }
 
 /// One element of a type, in definition order.
-public struct ElementDefinition: Sendable {
+///
+/// A class, like ``TypeDefinition``: the readers pass definitions around for every element they read,
+/// and a reference costs one retain where a struct of arrays and strings costs several.
+public final class ElementDefinition: Sendable {
     /// The element name; for a choice `value[x]` this is `value`.
     public let name: String
     public let min: Int
@@ -27,7 +30,20 @@ public struct ElementDefinition: Sendable {
     /// The narrative `div`, written as XHTML.
     public let isXHTML: Bool
 
-    public var isRepeating: Bool { max != 1 }
+    public let isRepeating: Bool
+
+    init(name: String, min: Int, max: Int?, isChoice: Bool, types: [ElementType], typeNames: [String],
+         isXMLAttribute: Bool, isXHTML: Bool) {
+        self.name = name
+        self.min = min
+        self.max = max
+        self.isChoice = isChoice
+        self.types = types
+        self.typeNames = typeNames
+        self.isXMLAttribute = isXMLAttribute
+        self.isXHTML = isXHTML
+        self.isRepeating = max != 1
+    }
 }
 
 /// A resolved child name: which element of the parent it is, and with which concrete type.
@@ -41,7 +57,7 @@ public struct ResolvedElement: Sendable {
 }
 
 /// A resource, complex type, backbone element or primitive, with its elements in definition order.
-public struct TypeDefinition: Sendable {
+public final class TypeDefinition: Sendable {
     public enum Kind: Sendable { case primitive, complex, resource, backbone }
 
     public let name: String
@@ -52,6 +68,16 @@ public struct TypeDefinition: Sendable {
     /// For primitive types: the R4 regular expression of the value, where the definition gives one.
     public let valueRegex: String?
     @usableFromInline let names: NameTable<ResolvedElement>
+
+    init(name: String, kind: Kind, elements: [ElementDefinition], primitive: PrimitiveType?, valueRegex: String?,
+         names: NameTable<ResolvedElement>) {
+        self.name = name
+        self.kind = kind
+        self.elements = elements
+        self.primitive = primitive
+        self.valueRegex = valueRegex
+        self.names = names
+    }
 
     /// Resolves a child by its concrete name, from UTF-8 bytes (the readers' path: no `String` is made).
     @inlinable

@@ -3,6 +3,7 @@ import FHIRModel
 /// Walks an element's children as the writers need them: resolved against the parent type, grouped by
 /// name (a JSON array or a run of XML siblings), in definition order.
 ///
+/// The groups of all open elements share one stack, so writing allocates nothing per element.
 /// Trees from the readers are already in order; a tree built in code may not be, so an out-of-order
 /// tree is sorted once (stable, so repeats keep their order) instead of producing duplicate keys.
 struct ChildGroups {
@@ -11,48 +12,54 @@ struct ChildGroups {
         var range: Range<Int>
     }
 
-    let children: [Element]
-    let groups: [Group]
+    private(set) var stack: [Group] = []
 
-    init(_ children: [Element], of type: TypeDefinition, path: PathStack) throws(FHIRFormatError) {
-        var groups: [Group] = []
-        var sorted = true
+    /// Pushes the groups of `children`; returns where they are on the stack and the children in the
+    /// order the ranges refer to. Pop with ``pop(to:)`` when the element is written.
+    mutating func push(_ children: [Element], of type: TypeDefinition, path: PathStack) throws(FHIRFormatError)
+        -> (groups: Range<Int>, children: [Element])
+    {
+        let base = stack.count
         var index = 0
         var lastIndex = -1
+        var sorted = true
         while index < children.count {
             guard let element = type.resolve(children[index].name) else {
+                stack.removeSubrange(base...)
                 throw FHIRFormatError(OperationOutcome.Issue(
                     code: .structure, text: "Unknown element '\(children[index].name)' in \(type.name)", expression: [path.rendered]))
             }
             var end = index + 1
             while end < children.count && children[end].name == children[index].name { end += 1 }
-            if element.index <= lastIndex { sorted = false }
+            if element.index < lastIndex || (element.index == lastIndex && element.definition.isRepeating) { sorted = false }
+            if element.index == lastIndex && !element.definition.isRepeating {
+                stack.removeSubrange(base...)
+                let message = element.definition.isChoice
+                    ? "More than one value for '\(element.definition.name)[x]'" : "Element '\(element.name)' does not repeat"
+                throw FHIRFormatError(OperationOutcome.Issue(code: .structure, text: message, expression: [path.rendered]))
+            }
+            if end - index > 1 && !element.definition.isRepeating {
+                stack.removeSubrange(base...)
+                throw FHIRFormatError(OperationOutcome.Issue(
+                    code: .structure, text: "Element '\(element.name)' does not repeat", expression: [path.rendered]))
+            }
             lastIndex = element.index
-            groups.append(Group(element: element, range: index..<end))
+            stack.append(Group(element: element, range: index..<end))
             index = end
         }
-        if sorted {
-            self.children = children
-            self.groups = groups
-        } else {
-            var order: [Int] = []
-            for group in groups { order.append(contentsOf: repeatElement(group.element.index, count: group.range.count)) }
-            let reordered = children.indices.sorted { (order[$0], $0) < (order[$1], $1) }.map { children[$0] }
-            self = try ChildGroups(reordered, of: type, path: path)
-            return
-        }
-        for group in groups where group.range.count > 1 && !group.element.definition.isRepeating {
-            throw FHIRFormatError(OperationOutcome.Issue(
-                code: .structure, text: "Element '\(group.element.name)' does not repeat", expression: [path.rendered]))
-        }
-        var choices = Set<Int>()
-        for group in groups where group.element.definition.isChoice {
-            guard choices.insert(group.element.index).inserted else {
-                throw FHIRFormatError(OperationOutcome.Issue(
-                    code: .structure, text: "More than one value for '\(group.element.definition.name)[x]'", expression: [path.rendered]))
-            }
-        }
+        if sorted { return (base..<stack.count, children) }
+        var order: [Int] = []
+        for group in stack[base...] { order.append(contentsOf: repeatElement(group.element.index, count: group.range.count)) }
+        stack.removeSubrange(base...)
+        let reordered = children.indices.sorted { (order[$0], $0) < (order[$1], $1) }.map { children[$0] }
+        return try push(reordered, of: type, path: path)
     }
+
+    mutating func pop(to groups: Range<Int>) {
+        stack.removeSubrange(groups.lowerBound...)
+    }
+
+    subscript(index: Int) -> Group { stack[index] }
 }
 
 /// A growing UTF-8 output buffer.

@@ -24,6 +24,7 @@ struct JSONTreeWriter {
     let pretty: Bool
     var output = ByteOutput(capacity: 16 * 1024)
     var path = PathStack()
+    var groups = ChildGroups()
 
     mutating func resource(_ resource: Element, indent: Int) throws(FHIRFormatError) {
         guard let typeIndex = definitions.resourceIndex(resource.name) else {
@@ -64,10 +65,12 @@ struct JSONTreeWriter {
         throws(FHIRFormatError)
     {
         let type = definitions.types[typeIndex]
-        let groups = try ChildGroups(children, of: type, path: path)
+        let (range, ordered) = try groups.push(children, of: type, path: path)
+        defer { groups.pop(to: range) }
         var first = first
-        for group in groups.groups {
-            let items = groups.children[group.range]
+        for groupIndex in range {
+            let group = groups[groupIndex]
+            let items = ordered[group.range]
             let element = group.element
             let repeating = element.definition.isRepeating
             path.push(element.name)

@@ -27,6 +27,7 @@ struct XMLTreeWriter {
     let pretty: Bool
     var output = ByteOutput(capacity: 16 * 1024)
     var path = PathStack()
+    var groups = ChildGroups()
 
     mutating func resource(_ resource: Element, indent: Int, isRoot: Bool) throws(FHIRFormatError) {
         guard let typeIndex = definitions.resourceIndex(resource.name) else {
@@ -43,14 +44,16 @@ struct XMLTreeWriter {
         output.append(UInt8(ascii: "<"))
         output.append(raw: name)
         if namespace { output.append(" xmlns=\"http://hl7.org/fhir\"") }
-        let groups = try ChildGroups(children, of: definitions.types[typeIndex], path: path)
+        let (range, ordered) = try groups.push(children, of: definitions.types[typeIndex], path: path)
+        defer { groups.pop(to: range) }
         var hasContent = false
-        for group in groups.groups {
+        for groupIndex in range {
+            let group = groups[groupIndex]
             guard group.element.definition.isXMLAttribute else {
                 hasContent = true
                 continue
             }
-            attribute(group.element.name, groups.children[group.range.lowerBound].value ?? "")
+            attribute(group.element.name, ordered[group.range.lowerBound].value ?? "")
         }
         if let value { attribute("value", value) }
         guard hasContent else {
@@ -58,11 +61,12 @@ struct XMLTreeWriter {
             return
         }
         output.append(UInt8(ascii: ">"))
-        for group in groups.groups where !group.element.definition.isXMLAttribute {
+        for groupIndex in range where !groups[groupIndex].element.definition.isXMLAttribute {
+            let group = groups[groupIndex]
             let resolved = group.element
             path.push(resolved.name)
             defer { path.pop() }
-            for item in groups.children[group.range] {
+            for item in ordered[group.range] {
                 if pretty { output.newline(indent: indent + 2) }
                 switch resolved.type {
                 case .system:

@@ -125,11 +125,14 @@ extension XMLTreeBuilder {
                 let start = attribute[3], let end = attribute[4]
             else { continue }
             let attributeBytes = xmlBytes(attributeName)
-            let attributeText = String(decoding: attributeBytes, as: UTF8.self)
+            var attributeText: String { String(decoding: attributeBytes, as: UTF8.self) }
             guard attribute[2] == nil else {
                 _ = recover(.structure, "Attribute '\(attributeText)' in another namespace is not allowed on '\(name)'")
                 continue
             }
+            let valueBytes = UnsafeBufferPointer(start: start, count: end - start)
+            // Check the raw bytes before making a String; `&` means libxml2 rewrote it (see attributeValue).
+            let validBytes = primitive.map { !valueBytes.contains(UInt8(ascii: "&")) && $0.isValid(valueBytes) } ?? false
             guard let value = attributeValue(start, end) else { return }
             if equals(attributeName, "value") {
                 guard let primitive else {
@@ -138,7 +141,7 @@ extension XMLTreeBuilder {
                 }
                 if value.isEmpty {
                     _ = recover(.structure, "Empty value attribute on '\(name)'")
-                } else if primitive.isValid(value) {
+                } else if validBytes || primitive.isValid(value) {
                     frame.value = value
                 } else {
                     _ = recover(.value, "Invalid \(primitive.rawValue) value for '\(name)'")
