@@ -24,4 +24,13 @@ enum Baselines {
             }
         }
     }
+
+    /// libxml2 building its own tree (`xmlReadMemory`): the like-for-like comparison for a parse into a tree.
+    static func libxml2DOM(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                xmlFreeDoc(xmlReadMemory($0, Int32(buffer.count), nil, nil, Int32(XML_PARSE_NONET.rawValue)))
+            }
+        }
+    }
 }

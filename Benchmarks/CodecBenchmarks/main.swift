@@ -36,8 +36,8 @@ func calibrate(_ body: () throws -> Void) rethrows -> Int {
 
 print("erx codec benchmark: \(rounds) interleaved rounds, ~\(secondsPerCase) s per case; MB/s = 10^6 bytes of the document per second")
 print()
-print("| document | bytes (JSON / XML) | JSONSerialization parse | our JSON parse | our JSON serialize | libxml2 SAX2 parse | our XML parse | our XML serialize |")
-print("|---|---|---|---|---|---|---|---|")
+print("| document | bytes (JSON / XML) | JSONSerialization parse | our JSON parse | our JSON serialize | libxml2 SAX2 parse | libxml2 DOM parse | our XML parse | our XML serialize |")
+print("|---|---|---|---|---|---|---|---|---|")
 var summary: [(String, [Double])] = []
 for workload in try Workload.all() {
     let jsonData = Data(workload.json)
@@ -54,9 +54,14 @@ for workload in try Workload.all() {
         Case(label: "JSON parse", bytes: workload.json.count) { _ = try FHIRJSONReader().read(workload.json) },
         Case(label: "JSON serialize", bytes: workload.json.count) { _ = try FHIRJSONWriter().write(workload.resource) },
         Case(label: "libxml2 SAX2", bytes: workload.xml.count) { Baselines.libxml2SAX2(workload.xml) },
+        Case(label: "libxml2 DOM", bytes: workload.xml.count) { Baselines.libxml2DOM(workload.xml) },
         Case(label: "XML parse", bytes: workload.xml.count) { _ = try FHIRXMLReader().read(workload.xml) },
         Case(label: "XML serialize", bytes: workload.xml.count) { _ = try FHIRXMLWriter().write(workload.resource) },
     ]
+    // ERX_BENCH_ONLY="XML parse" runs one case alone (for profilers); the tables then show only that case.
+    if let only = ProcessInfo.processInfo.environment["ERX_BENCH_ONLY"] {
+        for index in cases.indices where cases[index].label != only { cases[index].body = {} }
+    }
     let iterations = try cases.map { try calibrate($0.body) }
     for _ in 0..<rounds {
         for index in cases.indices {
@@ -71,9 +76,9 @@ for workload in try Workload.all() {
     summary.append((workload.name, speeds))
 }
 print()
-print("| document | JSON parse ÷ JSONSerialization (≥ 4) | JSON serialize ÷ JSON parse (≥ 1) | XML parse ÷ libxml2 SAX2 (≥ 0.6) | XML serialize ÷ XML parse (≥ 1) |")
-print("|---|---|---|---|---|")
+print("| document | JSON parse ÷ JSONSerialization (≥ 4) | JSON serialize ÷ JSON parse (≥ 1) | XML parse ÷ bare libxml2 SAX2 (≥ 0.6) | XML parse ÷ libxml2 DOM | XML serialize ÷ XML parse (≥ 1) |")
+print("|---|---|---|---|---|---|")
 for (name, speeds) in summary {
-    let ratios = [speeds[1] / speeds[0], speeds[2] / speeds[1], speeds[4] / speeds[3], speeds[5] / speeds[4]]
+    let ratios = [speeds[1] / speeds[0], speeds[2] / speeds[1], speeds[5] / speeds[3], speeds[5] / speeds[4], speeds[6] / speeds[5]]
     print("| \(name) | " + ratios.map { String(format: "%.2f×", $0) }.joined(separator: " | ") + " |")
 }

@@ -52,23 +52,26 @@ struct XMLFrame {
     var pushedPath = true
 }
 
+/// Builds the tree from SAX events. Its state is only touched from libxml2's callbacks on one thread,
+/// inside one `parse`, so the properties opt out of dynamic exclusivity checks (measured: they were a
+/// visible share of the per-element cost).
 final class XMLTreeBuilder: SecureSAXSession {
     let input: UnsafeBufferPointer<UInt8>
     let definitions: TypeDefinitions
     let strict: Bool
-    var path = PathStack()
-    var warnings: [OperationOutcome.Issue] = []
-    var frames: [XMLFrame] = []
-    var pending: [Element] = []
-    var pendingOrder: [Int] = []
-    var result: Element?
+    @exclusivity(unchecked) var path = PathStack()
+    @exclusivity(unchecked) var warnings: [OperationOutcome.Issue] = []
+    @exclusivity(unchecked) var frames: [XMLFrame] = []
+    @exclusivity(unchecked) var pending: [Element] = []
+    @exclusivity(unchecked) var pendingOrder: [Int] = []
+    @exclusivity(unchecked) var result: Element?
     /// > 0 while inside a skipped element (lenient mode).
-    var skipDepth = 0
+    @exclusivity(unchecked) var skipDepth = 0
     /// > 0 while inside the narrative `div`, which is captured as raw bytes.
-    var divDepth = 0
-    var divStart = 0
-    var divOrder = 0
-    var divNeedsNamespace = false
+    @exclusivity(unchecked) var divDepth = 0
+    @exclusivity(unchecked) var divStart = 0
+    @exclusivity(unchecked) var divOrder = 0
+    @exclusivity(unchecked) var divNeedsNamespace = false
 
     init(_ input: UnsafeBufferPointer<UInt8>, options: DecodingOptions) {
         self.input = input

@@ -19,8 +19,8 @@ let xhtmlNamespace = "http://www.w3.org/1999/xhtml"
 /// Subclasses receive the element events; errors from callbacks are recorded and stop the parser,
 /// because C callbacks cannot throw.
 class SecureSAXSession {
-    var context: xmlParserCtxtPtr?
-    var failure: ReadFailure?
+    @exclusivity(unchecked) var context: xmlParserCtxtPtr?
+    @exclusivity(unchecked) var failure: ReadFailure?
     let limits: DecodingOptions.Limits
 
     init(limits: DecodingOptions.Limits) {
