@@ -72,6 +72,17 @@ final class XMLTreeBuilder: SecureSAXSession {
     @exclusivity(unchecked) var divStart = 0
     @exclusivity(unchecked) var divOrder = 0
     @exclusivity(unchecked) var divNeedsNamespace = false
+    /// The last namespace pointer libxml2 reported as the FHIR namespace: it hands the same pointer for
+    /// every element under one declaration, so most checks are one comparison.
+    @exclusivity(unchecked) var fhirNamespacePointer: UnsafePointer<UInt8>?
+
+    func isFHIRNamespace(_ uri: UnsafePointer<UInt8>?) -> Bool {
+        guard let uri else { return false }
+        if uri == fhirNamespacePointer { return true }
+        guard equals(uri, "http://hl7.org/fhir") else { return false }
+        fhirNamespacePointer = uri
+        return true
+    }
 
     init(_ input: UnsafeBufferPointer<UInt8>, options: DecodingOptions) {
         self.input = input
@@ -101,13 +112,15 @@ final class XMLTreeBuilder: SecureSAXSession {
     }
 
     override func install(into handler: inout xmlSAXHandler) {
+        // The builder outlives the parse (`parse` holds it), so the callbacks borrow it without retaining.
         handler.startElementNs = { context, localName, _, uri, namespaceCount, namespaces, attributeCount, _, attributes in
-            let builder = Unmanaged<XMLTreeBuilder>.fromOpaque(context!).takeUnretainedValue()
-            builder.startElement(localName!, uri, namespaceCount: Int(namespaceCount), namespaces: namespaces,
-                                 attributeCount: Int(attributeCount), attributes: attributes)
+            Unmanaged<XMLTreeBuilder>.fromOpaque(context!)._withUnsafeGuaranteedRef {
+                $0.startElement(localName!, uri, namespaceCount: Int(namespaceCount), namespaces: namespaces,
+                                attributeCount: Int(attributeCount), attributes: attributes)
+            }
         }
         handler.endElementNs = { context, _, _, _ in
-            Unmanaged<XMLTreeBuilder>.fromOpaque(context!).takeUnretainedValue().endElement()
+            Unmanaged<XMLTreeBuilder>.fromOpaque(context!)._withUnsafeGuaranteedRef { $0.endElement() }
         }
         handler.characters = { context, characters, length in
             Unmanaged<XMLTreeBuilder>.fromOpaque(context!).takeUnretainedValue().text(characters, Int(length))
@@ -162,10 +175,8 @@ final class XMLTreeBuilder: SecureSAXSession {
             stop(.tooLong, "Attribute value of \(bytes.count) bytes exceeds the limit of \(limits.maxStringBytes)")
             return nil
         }
-        guard var text = String(validating: bytes, as: UTF8.self) else {
-            stop(.structure, "Invalid UTF-8 in attribute value")
-            return nil
-        }
+        // libxml2 has already refused malformed UTF-8 in the input, so decoding cannot repair anything here.
+        var text = String(decoding: bytes, as: UTF8.self)
         if bytes.contains(UInt8(ascii: "&")) { text = text.replacing("&#38;", with: "&") }
         return text
     }

@@ -19,7 +19,7 @@ extension XMLTreeBuilder {
             return
         }
         let nameBytes = xmlBytes(localName)
-        let inFHIRNamespace = equals(uri, "http://hl7.org/fhir")
+        let inFHIRNamespace = isFHIRNamespace(uri)
         guard let parent = frames.last else {
             guard inFHIRNamespace, let typeIndex = definitions.resourceIndex(nameBytes) else {
                 stop(.structure, "The root element must be a FHIR resource in the \(fhirNamespace) namespace")
