@@ -37,6 +37,14 @@ public struct DecodingOptions: Sendable {
         self.definitions = definitions
     }
 
+    /// Refuses input over ``Limits/maxInputBytes`` before any parsing starts.
+    func checkInputSize(_ count: Int) throws(FHIRFormatError) {
+        guard count <= limits.maxInputBytes else {
+            throw FHIRFormatError(OperationOutcome.Issue(
+                code: .tooLong, text: "Input of \(count) bytes exceeds the limit of \(limits.maxInputBytes)"))
+        }
+    }
+
     public static let strict = DecodingOptions()
     public static let lenient = DecodingOptions(mode: .lenient)
 }

@@ -1,4 +1,4 @@
-public import FHIRModel
+import FHIRModel
 
 /// Reads FHIR JSON into the element tree, driven by the R4 type definitions.
 ///
@@ -12,30 +12,15 @@ public struct FHIRJSONReader: Sendable {
     }
 
     public func read(_ bytes: [UInt8]) throws(FHIRFormatError) -> DecodedResource {
-        do {
-            return try bytes.withUnsafeBufferPointer { buffer in try readUnchecked(buffer) }
-        } catch let error as FHIRFormatError {
-            throw error
-        } catch {
-            preconditionFailure("unexpected error \(error)")
-        }
+        try bytes.withUnsafeBufferPointer { (buffer) throws(FHIRFormatError) -> DecodedResource in try read(buffer) }
     }
 
     public func read(_ buffer: UnsafeRawBufferPointer) throws(FHIRFormatError) -> DecodedResource {
-        do {
-            return try readUnchecked(buffer.bindMemory(to: UInt8.self))
-        } catch let error as FHIRFormatError {
-            throw error
-        } catch {
-            preconditionFailure("unexpected error \(error)")
-        }
+        try read(buffer.bindMemory(to: UInt8.self))
     }
 
-    private func readUnchecked(_ buffer: UnsafeBufferPointer<UInt8>) throws -> DecodedResource {
-        guard buffer.count <= options.limits.maxInputBytes else {
-            throw FHIRFormatError(OperationOutcome.Issue(
-                code: .tooLong, text: "Input of \(buffer.count) bytes exceeds the limit of \(options.limits.maxInputBytes)"))
-        }
+    public func read(_ buffer: UnsafeBufferPointer<UInt8>) throws(FHIRFormatError) -> DecodedResource {
+        try options.checkInputSize(buffer.count)
         var reader = JSONTreeReader(buffer, options: options)
         do {
             let resource = try reader.readDocument()
@@ -43,6 +28,8 @@ public struct FHIRJSONReader: Sendable {
         } catch let failure as ReadFailure {
             let position = failure.offset.map { reader.scanner.lineAndColumn(of: $0) }
             throw FHIRFormatError(failure.issue(path: reader.path, line: position?.line, column: position?.column))
+        } catch {
+            preconditionFailure("the JSON reader throws only ReadFailure, got \(error)")
         }
     }
 }
@@ -206,7 +193,7 @@ struct JSONTreeReader {
         }
         depth -= 1
 
-        if !extensionParts.isEmpty { try merge(extensionParts, from: base, into: type) }
+        if !extensionParts.isEmpty { try merge(extensionParts, from: base) }
         if nullPlaceholders > 0 { try checkPlaceholders(from: base, objectStart: objectStart) }
         let children = takeChildren(from: base)
         if children.isEmpty && !isResource {

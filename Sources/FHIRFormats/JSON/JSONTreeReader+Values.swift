@@ -174,7 +174,7 @@ extension JSONTreeReader {
     }
 
     /// Joins each `_name` member to the values of `name`, position by position.
-    mutating func merge(_ extensionParts: [ExtensionPart], from base: Int, into type: TypeDefinition) throws {
+    mutating func merge(_ extensionParts: [ExtensionPart], from base: Int) throws {
         for part in extensionParts {
             let index = part.element.index
             var low = base
@@ -207,7 +207,6 @@ extension JSONTreeReader {
                 pending[low + offset].children = children
             }
         }
-        _ = type
     }
 
     /// A `null` array item must have been filled from `_name`; one that was not is dropped (lenient) or an error.

@@ -22,10 +22,7 @@ public struct FHIRXMLReader: Sendable {
     }
 
     public func read(_ buffer: UnsafeBufferPointer<UInt8>) throws(FHIRFormatError) -> DecodedResource {
-        guard buffer.count <= options.limits.maxInputBytes else {
-            throw FHIRFormatError(OperationOutcome.Issue(
-                code: .tooLong, text: "Input of \(buffer.count) bytes exceeds the limit of \(options.limits.maxInputBytes)"))
-        }
+        try options.checkInputSize(buffer.count)
         let builder = XMLTreeBuilder(buffer, options: options)
         builder.parse(buffer)
         if let failure = builder.failure {
