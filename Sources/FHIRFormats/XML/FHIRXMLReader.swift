@@ -165,7 +165,7 @@ final class XMLTreeBuilder: SecureSAXSession {
         return children
     }
 
-    /// A `value`, `id` or `url` attribute value: `&#38;` back to `&` (see the note in `startElement`).
+    /// A `value`, `id` or `url` attribute value, with `&#38;` turned back into `&`.
     func attributeValue(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> String? {
         let bytes = UnsafeBufferPointer(start: start, count: end - start)
         guard bytes.count <= limits.maxStringBytes else {
@@ -173,8 +173,24 @@ final class XMLTreeBuilder: SecureSAXSession {
             return nil
         }
         // libxml2 has already refused malformed UTF-8 in the input, so decoding cannot repair anything here.
-        var text = String(decoding: bytes, as: UTF8.self)
-        if bytes.contains(UInt8(ascii: "&")) { text = text.replacing("&#38;", with: "&") }
-        return text
+        guard bytes.contains(UInt8(ascii: "&")) else { return String(decoding: bytes, as: UTF8.self) }
+        // Without entity substitution, libxml2's SAX2 hands every `&` of an attribute value over as `&#38;`
+        // (and decodes all other references); no other `&` can occur, so this restores the value exactly.
+        let reference = Array("&#38;".utf8)
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "&"), index + 5 <= bytes.count,
+                bytes[index..<index + 5].elementsEqual(reference)
+            {
+                decoded.append(UInt8(ascii: "&"))
+                index += 5
+            } else {
+                decoded.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: decoded, as: UTF8.self)
     }
 }
