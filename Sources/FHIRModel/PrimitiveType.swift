@@ -51,7 +51,7 @@ public enum PrimitiveType: String, Sendable, CaseIterable {
         case .id:
             return bytes.count <= 64 && bytes.allSatisfy { Lexer.isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
         case .uri, .url, .canonical:
-            return bytes.allSatisfy { $0 > 0x20 && $0 != 0x7F }
+            return bytes.allSatisfy { $0 > 0x20 && $0 != 0x7F } && !Lexer.hasNonCharacters(bytes)
         case .oid:
             return lexer.oid()
         case .uuid:
@@ -89,7 +89,16 @@ private struct Lexer {
     static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
 
     static func hasOnlyTextCharacters(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        bytes.allSatisfy { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        bytes.allSatisfy { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D } && !hasNonCharacters(bytes)
+    }
+
+    /// U+FFFE and U+FFFF (UTF-8 `EF BF BE`, `EF BF BF`): valid UTF-8 that XML 1.0 does not allow.
+    static func hasNonCharacters(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count >= 3 else { return false }
+        for index in 0..<(bytes.count - 2) where bytes[index] == 0xEF && bytes[index + 1] == 0xBF && bytes[index + 2] >= 0xBE {
+            return true
+        }
+        return false
     }
 
     /// `[^\s]+(\s[^\s]+)*`: no leading, trailing or doubled whitespace.

@@ -26,7 +26,7 @@ public struct FHIRJSONReader: Sendable {
             let resource = try reader.readDocument()
             return DecodedResource(resource: resource, warnings: reader.warnings)
         } catch let failure as ReadFailure {
-            let position = failure.offset.map { reader.scanner.lineAndColumn(of: $0) }
+            let position = failure.offset.map { reader.positions.lineAndColumn(of: $0, in: reader.scanner) }
             throw FHIRFormatError(failure.issue(path: reader.path, line: position?.line, column: position?.column))
         } catch {
             preconditionFailure("the JSON reader throws only ReadFailure, got \(error)")
@@ -46,7 +46,10 @@ struct JSONTreeReader {
     var depth = 0
     var pending: [Element] = []
     var pendingOrder: [Int] = []
+    /// `null` array items read and not yet matched; compared per object, so nested objects never mix theirs in.
     var nullPlaceholders = 0
+    var positions = PositionCache()
+    let maxWarnings = 100
 
     init(_ buffer: UnsafeBufferPointer<UInt8>, options: DecodingOptions) {
         scanner = JSONScanner(buffer, maxStringBytes: options.limits.maxStringBytes)
@@ -84,15 +87,18 @@ struct JSONTreeReader {
         while scanner.peek() == UInt8(ascii: "\"") {
             let key = try scanner.readRawString()
             try scanner.expect(UInt8(ascii: ":"), "':'")
-            if scanner.bytes(key).elementsEqual("resourceType".utf8) {
+            let isResourceType = key.hasEscapes
+                ? try scanner.decode(key) == "resourceType" : scanner.bytes(key).elementsEqual("resourceType".utf8)
+            if isResourceType {
                 guard scanner.peek() == UInt8(ascii: "\"") else {
                     throw ReadFailure(code: .structure, message: "resourceType must be a string", offset: scanner.position)
                 }
                 let valueStart = scanner.position
                 let value = try scanner.readRawString()
-                guard let index = definitions.resourceIndex(scanner.bytes(value)) else {
-                    let name = (try? scanner.decode(value)) ?? "?"
-                    throw ReadFailure(code: .structure, message: "Unknown resourceType '\(name)'", offset: valueStart)
+                var name = try scanner.decode(value)
+                guard let index = name.withUTF8({ definitions.resourceIndex($0) }) else {
+                    let shown = name.utf8.withContiguousStorageIfAvailable(displayName) ?? "?"
+                    throw ReadFailure(code: .structure, message: "Unknown resourceType '\(shown)'", offset: valueStart)
                 }
                 return index
             }
@@ -103,6 +109,17 @@ struct JSONTreeReader {
         throw ReadFailure(code: .structure, message: "Missing resourceType: the object is not a FHIR resource", offset: start)
     }
 
+    /// What one object has seen so far.
+    struct ObjectState {
+        let type: TypeDefinition
+        let base: Int
+        let isResource: Bool
+        var seen = ElementSet()
+        var seenExtensionParts = ElementSet()
+        var extensionParts: [ExtensionPart] = []
+        var sawResourceType = false
+    }
+
     /// The members of an object of type `typeIndex`, as children in definition order; at its `{`.
     mutating func readObject(_ typeIndex: Int, isResource: Bool = false) throws -> [Element] {
         let objectStart = scanner.position
@@ -111,75 +128,19 @@ struct JSONTreeReader {
         guard depth <= maxDepth else {
             throw ReadFailure(code: .tooCostly, message: "Nesting deeper than \(maxDepth) levels", offset: objectStart)
         }
-        let type = definitions.types[typeIndex]
-        let base = pending.count
-        var seen = ElementSet()
-        var seenExtensionParts = ElementSet()
-        var extensionParts: [ExtensionPart] = []
-        var sawResourceType = false
-
+        let placeholdersBefore = nullPlaceholders
+        var state = ObjectState(type: definitions.types[typeIndex], base: pending.count, isResource: isResource)
         if scanner.peek() != UInt8(ascii: "}") {
             while true {
                 guard scanner.peek() == UInt8(ascii: "\"") else { throw scanner.unexpected("a property name") }
                 let keyOffset = scanner.position
                 let key = try scanner.readRawString()
                 try scanner.expect(UInt8(ascii: ":"), "':'")
-                var keyBytes = scanner.bytes(key)
-                var decodedKey: [UInt8] = []
                 if key.hasEscapes {
-                    decodedKey = Array(try scanner.decode(key).utf8)
-                    keyBytes = decodedKey.withUnsafeBufferPointer { $0 }  // used only while decodedKey lives
-                }
-                try withExtendedLifetime(decodedKey) {
-                    if isResource && keyBytes.elementsEqual("resourceType".utf8) {
-                        guard !sawResourceType else {
-                            throw ReadFailure(code: .structure, message: "Duplicate key 'resourceType'", offset: keyOffset)
-                        }
-                        sawResourceType = true
-                        try scanner.skipValue(depth: depth, maxDepth: maxDepth)
-                        return
-                    }
-                    let isExtensionPart = keyBytes.first == UInt8(ascii: "_")
-                    let nameBytes = isExtensionPart ? UnsafeBufferPointer(rebasing: keyBytes.dropFirst()) : keyBytes
-                    guard let element = type.resolve(nameBytes) else {
-                        let name = String(decoding: keyBytes, as: UTF8.self)
-                        try recover(ReadFailure(code: .structure, message: "Unknown element '\(name)' in \(type.name)",
-                                                offset: keyOffset))
-                        try scanner.skipValue(depth: depth, maxDepth: maxDepth)
-                        return
-                    }
-                    if isExtensionPart {
-                        guard case .primitive(_, let primitiveType) = element.type, !element.definition.isXHTML else {
-                            try recover(ReadFailure(code: .structure,
-                                                    message: "'_\(element.name)' is only allowed on primitive elements",
-                                                    offset: keyOffset))
-                            try scanner.skipValue(depth: depth, maxDepth: maxDepth)
-                            return
-                        }
-                        guard seenExtensionParts.insert(element.index) else {
-                            try recover(ReadFailure(code: .structure, message: "Duplicate key '_\(element.name)'",
-                                                    offset: keyOffset))
-                            try scanner.skipValue(depth: depth, maxDepth: maxDepth)
-                            return
-                        }
-                        path.push(element.name)
-                        let parts = try readExtensionParts(element, primitiveType: primitiveType)
-                        path.pop()
-                        extensionParts.append(ExtensionPart(element: element, parts: parts, offset: keyOffset))
-                        return
-                    }
-                    guard seen.insert(element.index) else {
-                        let duplicate = pending[base...].contains { $0.name == element.name }
-                        let message = duplicate || !element.definition.isChoice
-                            ? "Duplicate key '\(element.name)'"
-                            : "More than one value for the choice element '\(element.definition.name)[x]'"
-                        try recover(ReadFailure(code: .structure, message: message, offset: keyOffset))
-                        try scanner.skipValue(depth: depth, maxDepth: maxDepth)
-                        return
-                    }
-                    path.push(element.name)
-                    try readMember(element)
-                    path.pop()
+                    var decoded = try scanner.decode(key)
+                    try decoded.withUTF8 { try readKeyedMember($0, keyOffset: keyOffset, state: &state) }
+                } else {
+                    try readKeyedMember(scanner.bytes(key), keyOffset: keyOffset, state: &state)
                 }
                 if scanner.peek() == UInt8(ascii: ",") {
                     scanner.position += 1
@@ -193,13 +154,59 @@ struct JSONTreeReader {
         }
         depth -= 1
 
-        if !extensionParts.isEmpty { try merge(extensionParts, from: base) }
-        if nullPlaceholders > 0 { try checkPlaceholders(from: base, objectStart: objectStart) }
-        let children = takeChildren(from: base)
+        if !state.extensionParts.isEmpty { try merge(state.extensionParts, from: state.base) }
+        if nullPlaceholders > placeholdersBefore { try checkPlaceholders(from: state.base, objectStart: objectStart) }
+        nullPlaceholders = placeholdersBefore
+        let children = takeChildren(from: state.base)
         if children.isEmpty && !isResource {
             try recover(ReadFailure(code: .structure, message: "Empty object: an element must have content", offset: objectStart))
         }
         return children
+    }
+
+    /// One `"key": value` member of an object; the position is at the value.
+    private mutating func readKeyedMember(_ keyBytes: UnsafeBufferPointer<UInt8>, keyOffset: Int, state: inout ObjectState) throws {
+        if state.isResource && keyBytes.elementsEqual("resourceType".utf8) {
+            guard !state.sawResourceType else {
+                throw ReadFailure(code: .structure, message: "Duplicate key 'resourceType'", offset: keyOffset)
+            }
+            state.sawResourceType = true
+            return try scanner.skipValue(depth: depth, maxDepth: maxDepth)
+        }
+        let isExtensionPart = keyBytes.first == UInt8(ascii: "_")
+        let nameBytes = isExtensionPart ? UnsafeBufferPointer(rebasing: keyBytes.dropFirst()) : keyBytes
+        guard let element = state.type.resolve(nameBytes) else {
+            try recover(ReadFailure(code: .structure, message: "Unknown element '\(displayName(keyBytes))' in \(state.type.name)",
+                                    offset: keyOffset))
+            return try scanner.skipValue(depth: depth, maxDepth: maxDepth)
+        }
+        if isExtensionPart {
+            guard case .primitive(_, let primitiveType) = element.type, !element.definition.isXHTML else {
+                try recover(ReadFailure(code: .structure, message: "'_\(element.name)' is only allowed on primitive elements",
+                                        offset: keyOffset))
+                return try scanner.skipValue(depth: depth, maxDepth: maxDepth)
+            }
+            guard state.seenExtensionParts.insert(element.index) else {
+                try recover(ReadFailure(code: .structure, message: "Duplicate key '_\(element.name)'", offset: keyOffset))
+                return try scanner.skipValue(depth: depth, maxDepth: maxDepth)
+            }
+            path.push(element.name)
+            let parts = try readExtensionParts(element, primitiveType: primitiveType)
+            path.pop()
+            state.extensionParts.append(ExtensionPart(element: element, parts: parts, offset: keyOffset))
+            return
+        }
+        guard state.seen.insert(element.index) else {
+            let duplicate = pending[state.base...].contains { $0.name == element.name }
+            let message = duplicate || !element.definition.isChoice
+                ? "Duplicate key '\(element.name)'"
+                : "More than one value for the choice element '\(element.definition.name)[x]'"
+            try recover(ReadFailure(code: .structure, message: message, offset: keyOffset))
+            return try scanner.skipValue(depth: depth, maxDepth: maxDepth)
+        }
+        path.push(element.name)
+        try readMember(element)
+        path.pop()
     }
 
     /// One member's value: an array for repeating elements, a single value otherwise.
@@ -267,7 +274,10 @@ struct JSONTreeReader {
                                         offset: offset))
                 return try scanner.skipValue(depth: depth, maxDepth: maxDepth)
             }
+            // The wrapper is a level of its own, as `<resource>` is in XML.
+            depth += 1
             let resource = try readResource(isRoot: false)
+            depth -= 1
             append(Element(name: element.name, children: [resource]), element.index)
         case .system:
             if case .text(let value) = try readPrimitiveValue(element, as: .string, allowNull: false) {

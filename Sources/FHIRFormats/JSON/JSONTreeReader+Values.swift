@@ -24,6 +24,36 @@ struct ExtensionPart {
     var offset: Int
 }
 
+/// Line and column of byte offsets, remembered between calls so that many warnings do not rescan the input.
+struct PositionCache {
+    private var offset = 0
+    private var line = 1
+    private var lineStart = 0
+
+    mutating func lineAndColumn(of target: Int, in scanner: JSONScanner) -> (line: Int, column: Int) {
+        if target < offset { self = PositionCache() }
+        let end = min(target, scanner.count)
+        var index = offset
+        while index < end {
+            if scanner.base[index] == 0x0A {
+                line += 1
+                lineStart = index + 1
+            }
+            index += 1
+        }
+        offset = max(offset, end)
+        return (line, target - lineStart + 1)
+    }
+}
+
+/// A name from the input for an error message: control characters escaped, long names cut, so the
+/// message stays writable in XML and carries no long input (which could be personal data).
+func displayName(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+    let text = String(decoding: bytes.prefix(64), as: UTF8.self)
+    let escaped = text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }
+    return escaped.joined() + (bytes.count > 64 ? "…" : "")
+}
+
 enum PrimitiveRead {
     case text(String)
     case null
@@ -34,8 +64,13 @@ extension JSONTreeReader {
     /// In strict mode the failure is thrown; in lenient mode it becomes a warning and reading goes on.
     mutating func recover(_ failure: ReadFailure) throws {
         if strict { throw failure }
-        let position = failure.offset.map { scanner.lineAndColumn(of: $0) }
+        guard warnings.count < maxWarnings else { return }
+        let position = failure.offset.map { positions.lineAndColumn(of: $0, in: scanner) }
         warnings.append(failure.issue(path: path, line: position?.line, column: position?.column, severity: .warning))
+        if warnings.count == maxWarnings {
+            warnings.append(OperationOutcome.Issue(severity: .warning, code: .tooCostly,
+                                                   text: "More than \(maxWarnings) warnings; further ones are not reported"))
+        }
     }
 
     mutating func append(_ element: Element, _ order: Int) {
@@ -73,6 +108,10 @@ extension JSONTreeReader {
         -> PrimitiveRead
     {
         let offset = scanner.position
+        // A primitive is one level of nesting, as its XML element is.
+        guard depth < maxDepth else {
+            throw ReadFailure(code: .tooCostly, message: "Nesting deeper than \(maxDepth) levels", offset: offset)
+        }
         guard let byte = scanner.peek() else { throw scanner.unexpected("a value") }
         let found: PrimitiveType.JSONKind
         var text: String
@@ -94,6 +133,10 @@ extension JSONTreeReader {
             return .dropped
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let range = try scanner.readNumber()
+            guard range.count <= scanner.maxStringBytes else {
+                throw ReadFailure(code: .tooLong, message: "Number of \(range.count) digits exceeds the limit of \(scanner.maxStringBytes)",
+                                  offset: range.lowerBound)
+            }
             let bytes = UnsafeBufferPointer(start: scanner.base + range.lowerBound, count: range.count)
             found = .number
             lexicallyValid = primitive.isValid(bytes)
@@ -141,7 +184,8 @@ extension JSONTreeReader {
         let offset = scanner.position
         guard element.definition.isRepeating else {
             guard scanner.peek() == UInt8(ascii: "{") else { throw scanner.unexpected("an object for '_\(element.name)'") }
-            return [try readObject(primitiveType)]
+            let children = try readObject(primitiveType)
+            return [children.isEmpty ? nil : children]
         }
         guard scanner.peek() == UInt8(ascii: "[") else {
             try recover(ReadFailure(code: .structure, message: "Expected an array for '_\(element.name)'", offset: offset))
@@ -158,7 +202,9 @@ extension JSONTreeReader {
         while true {
             path.setIndex(parts.count)
             switch scanner.peek() {
-            case UInt8(ascii: "{"): parts.append(try readObject(primitiveType))
+            case UInt8(ascii: "{"):
+                let children = try readObject(primitiveType)
+                parts.append(children.isEmpty ? nil : children)  // `{}` was reported; it carries nothing
             case UInt8(ascii: "n"):
                 guard try scanner.readLiteral() == .null else { throw scanner.unexpected("an object or null") }
                 parts.append(nil)
@@ -173,38 +219,43 @@ extension JSONTreeReader {
         }
     }
 
-    /// Joins each `_name` member to the values of `name`, position by position.
+    /// Joins each `_name` member to the values of `name`, position by position. Matching is by the concrete
+    /// name: the types of a choice share one definition index, and `_valueString` must not land on `valueQuantity`.
     mutating func merge(_ extensionParts: [ExtensionPart], from base: Int) throws {
         for part in extensionParts {
-            let index = part.element.index
+            let name = part.element.name
             var low = base
-            while low < pending.count && pendingOrder[low] != index { low += 1 }
+            while low < pending.count && pendingOrder[low] != part.element.index { low += 1 }
             var high = low
-            while high < pending.count && pendingOrder[high] == index { high += 1 }
+            while high < pending.count && pendingOrder[high] == part.element.index { high += 1 }
+            if low < high && pending[low].name != name {
+                try recover(ReadFailure(code: .structure,
+                                        message: "'_\(name)' does not match the value '\(pending[low].name)'",
+                                        offset: part.offset))
+                continue
+            }
             if low == high {
                 // Only `_name`: values without a value, each must carry an id or extensions.
                 for children in part.parts {
                     guard let children else {
                         try recover(ReadFailure(code: .structure,
-                                                message: "null in '_\(part.element.name)' without a value in '\(part.element.name)'",
+                                                message: "null in '_\(name)' without a value in '\(name)'",
                                                 offset: part.offset))
                         continue
                     }
-                    append(Element(name: part.element.name, children: children), index)
+                    append(Element(name: name, children: children), part.element.index)
                 }
                 continue
             }
             guard high - low == part.parts.count else {
                 try recover(ReadFailure(
                     code: .structure,
-                    message: "'_\(part.element.name)' has \(part.parts.count) entries but '\(part.element.name)' has \(high - low)",
+                    message: "'_\(name)' has \(part.parts.count) entries but '\(name)' has \(high - low)",
                     offset: part.offset))
                 continue
             }
             for (offset, children) in part.parts.enumerated() {
-                guard let children else { continue }
-                if pending[low + offset].value == nil { nullPlaceholders -= 1 }
-                pending[low + offset].children = children
+                if let children { pending[low + offset].children = children }
             }
         }
     }
@@ -214,7 +265,6 @@ extension JSONTreeReader {
         var index = base
         while index < pending.count {
             if pending[index].value == nil && pending[index].children.isEmpty {
-                nullPlaceholders -= 1
                 let name = pending[index].name
                 pending.remove(at: index)
                 pendingOrder.remove(at: index)

@@ -47,6 +47,8 @@ struct XMLFrame {
     var runLength = 0
     /// False for a resource inside `contained`/`resource`: FHIRPath does not name its type.
     var pushedPath = true
+    /// Non-repeating elements already read, so a repeat is caught even out of order (lenient mode).
+    var seenOnce = ElementSet()
 }
 
 /// Builds the tree from SAX events. Its state is only touched from libxml2's callbacks on one thread,
@@ -68,7 +70,8 @@ final class XMLTreeBuilder: SecureSAXSession {
     @exclusivity(unchecked) var divDepth = 0
     @exclusivity(unchecked) var divStart = 0
     @exclusivity(unchecked) var divOrder = 0
-    @exclusivity(unchecked) var divNeedsNamespace = false
+    /// The namespace declaration the captured div lacks because it was made on an ancestor, if any.
+    @exclusivity(unchecked) var divMissingDeclaration: String?
     /// The last namespace pointer libxml2 reported as the FHIR namespace: it hands the same pointer for
     /// every element under one declaration, so most checks are one comparison.
     @exclusivity(unchecked) var fhirNamespacePointer: UnsafePointer<UInt8>?
@@ -110,9 +113,9 @@ final class XMLTreeBuilder: SecureSAXSession {
 
     override func install(into handler: inout xmlSAXHandler) {
         // The builder outlives the parse (`parse` holds it), so the callbacks borrow it without retaining.
-        handler.startElementNs = { context, localName, _, uri, namespaceCount, namespaces, attributeCount, _, attributes in
+        handler.startElementNs = { context, localName, prefix, uri, namespaceCount, namespaces, attributeCount, _, attributes in
             Unmanaged<XMLTreeBuilder>.fromOpaque(context!)._withUnsafeGuaranteedRef {
-                $0.startElement(localName!, uri, namespaceCount: Int(namespaceCount), namespaces: namespaces,
+                $0.startElement(localName!, prefix, uri, namespaceCount: Int(namespaceCount), namespaces: namespaces,
                                 attributeCount: Int(attributeCount), attributes: attributes)
             }
         }
@@ -168,10 +171,16 @@ final class XMLTreeBuilder: SecureSAXSession {
     /// A `value`, `id` or `url` attribute value, with `&#38;` turned back into `&`.
     func attributeValue(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> String? {
         let bytes = UnsafeBufferPointer(start: start, count: end - start)
-        guard bytes.count <= limits.maxStringBytes else {
-            stop(.tooLong, "Attribute value of \(bytes.count) bytes exceeds the limit of \(limits.maxStringBytes)")
+        let value = decodeAttribute(bytes)
+        // Measured after decoding, as the JSON reader measures its strings.
+        guard value.utf8.count <= limits.maxStringBytes else {
+            stop(.tooLong, "Attribute value of \(value.utf8.count) bytes exceeds the limit of \(limits.maxStringBytes)")
             return nil
         }
+        return value
+    }
+
+    private func decodeAttribute(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         // libxml2 has already refused malformed UTF-8 in the input, so decoding cannot repair anything here.
         guard bytes.contains(UInt8(ascii: "&")) else { return String(decoding: bytes, as: UTF8.self) }
         // Without entity substitution, libxml2's SAX2 hands every `&` of an attribute value over as `&#38;`

@@ -88,7 +88,7 @@ class SecureSAXSession {
         withUnsafeMutablePointer(to: &handler) { handlerPointer in
             context.pointee.sax = handlerPointer
             context.pointee.userData = Unmanaged.passUnretained(self).toOpaque()
-            _ = xmlCtxtUseOptions(context, Int32(XML_PARSE_NONET.rawValue))
+            _ = xmlCtxtUseOptions(context, Int32(XML_PARSE_NONET.rawValue | XML_PARSE_IGNORE_ENC.rawValue))
             context.pointee.replaceEntities = 0
             context.pointee.loadsubset = 0
             context.pointee.validate = 0
@@ -104,15 +104,23 @@ class SecureSAXSession {
 
     private static let initialize: Void = { xmlInitParser() }()
 
-    /// FHIR XML is UTF-8; refuse a declared other encoding or a UTF-16 byte order mark before libxml2
-    /// transcodes and the byte offsets stop matching the input.
+    /// FHIR XML is UTF-8. The readers capture the narrative by byte offsets into the caller's buffer, which
+    /// are only right while libxml2 reads the bytes as they are, so anything that could make it transcode
+    /// is refused here: a UTF-16/UCS-4 byte order mark or layout (NUL bytes up front), content that does not
+    /// start with `<` or whitespace, and a declared encoding other than UTF-8. `XML_PARSE_IGNORE_ENC`
+    /// additionally keeps a declaration this check did not see from switching encodings.
     static func encodingProblem(_ buffer: UnsafeBufferPointer<UInt8>) -> String? {
-        if buffer.count >= 2, (buffer[0] == 0xFE && buffer[1] == 0xFF) || (buffer[0] == 0xFF && buffer[1] == 0xFE) {
-            return "FHIR XML must be UTF-8, found a UTF-16 byte order mark"
-        }
-        var bytes = Array(buffer.prefix(200))
+        var bytes = Array(buffer.prefix(4096))
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-        guard bytes.starts(with: Array("<?xml".utf8)), let close = bytes.firstIndex(of: UInt8(ascii: ">")) else { return nil }
+        guard let first = bytes.first else { return nil }
+        guard first == UInt8(ascii: "<") || first == 0x20 || first == 0x09 || first == 0x0A || first == 0x0D,
+            !bytes.prefix(4).contains(0)
+        else {
+            return "FHIR XML must be UTF-8 and start with '<'"
+        }
+        guard bytes.starts(with: Array("<?xml".utf8)), let close = bytes.firstIndex(of: UInt8(ascii: ">")) else {
+            return nil
+        }
         let declaration = String(decoding: bytes[..<close], as: UTF8.self)
         guard let encoding = declaration.firstRange(of: "encoding") else { return nil }
         let quotes: Set<Character> = ["\"", "'"]

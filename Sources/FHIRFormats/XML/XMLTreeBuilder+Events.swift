@@ -2,7 +2,8 @@ import CLibXML2
 import FHIRModel
 
 extension XMLTreeBuilder {
-    func startElement(_ localName: UnsafePointer<xmlChar>, _ uri: UnsafePointer<xmlChar>?, namespaceCount: Int,
+    func startElement(_ localName: UnsafePointer<xmlChar>, _ prefix: UnsafePointer<xmlChar>?,
+                      _ uri: UnsafePointer<xmlChar>?, namespaceCount: Int,
                       namespaces: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?, attributeCount: Int,
                       attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?) {
         if divDepth > 0 {
@@ -60,7 +61,7 @@ extension XMLTreeBuilder {
                 return
             }
             guard checkOrder(element) else { return }
-            startDiv(element, namespaceCount: namespaceCount, namespaces: namespaces)
+            startDiv(element, prefix: prefix, namespaceCount: namespaceCount, namespaces: namespaces)
             return
         }
         guard inFHIRNamespace else {
@@ -94,15 +95,15 @@ extension XMLTreeBuilder {
     private func checkOrder(_ element: ResolvedElement) -> Bool {
         let top = frames.count - 1
         let last = frames[top].lastElementIndex
+        if !element.definition.isRepeating && !frames[top].seenOnce.insert(element.index) {
+            let message = element.definition.isChoice
+                ? "More than one value for the choice element '\(element.definition.name)[x]'"
+                : "Element '\(element.name)' appears more than once"
+            if recover(.structure, message, at: element.name) { skipDepth = 1 }
+            return false
+        }
         if element.index == last {
-            guard element.definition.isRepeating else {
-                let message = element.definition.isChoice
-                    ? "More than one value for the choice element '\(element.definition.name)[x]'"
-                    : "Element '\(element.name)' appears more than once"
-                if recover(.structure, message, at: element.name) { skipDepth = 1 }
-                return false
-            }
-            frames[top].runLength += 1
+            frames[top].runLength += 1  // a further repeat; non-repeating ones were refused above
             return true
         }
         if element.index < last {
@@ -174,27 +175,37 @@ extension XMLTreeBuilder {
     }
 
     /// The narrative is kept as the exact input bytes from `<div` to `</div>`.
-    private func startDiv(_ element: ResolvedElement, namespaceCount: Int,
+    private func startDiv(_ element: ResolvedElement, prefix: UnsafePointer<xmlChar>?, namespaceCount: Int,
                           namespaces: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?) {
         // libxml2 reports the start tag with its cursor on the closing `>` (or `/>`); attribute values
         // cannot contain `<`, so the tag starts at the nearest `<` before it.
         var start = min(byteOffset, input.count) - 1
         while start > 0 && input[start] != UInt8(ascii: "<") { start -= 1 }
+        guard start >= 0, input[start] == UInt8(ascii: "<") else {
+            stop(.structure, "Invalid narrative div")
+            return
+        }
         divStart = start
         divOrder = element.index
         divDepth = 1
-        divNeedsNamespace = true
+        // The JSON form is the div alone, so it must declare the namespace of its own name itself.
+        let prefixText = prefix.map { String(cString: $0) }
+        var declared = false
         for index in 0..<namespaceCount {
             // Pairs of (prefix, URI); a nil prefix is the default namespace.
-            if namespaces?[index * 2] == nil, equals(namespaces?[index * 2 + 1], "http://www.w3.org/1999/xhtml") {
-                divNeedsNamespace = false
-            }
+            let declaredPrefix = namespaces?[index * 2].map { String(cString: $0) }
+            if declaredPrefix == prefixText, equals(namespaces?[index * 2 + 1], "http://www.w3.org/1999/xhtml") { declared = true }
         }
+        divMissingDeclaration = declared ? nil : " xmlns\(prefixText.map { ":" + $0 } ?? "")=\"\(xhtmlNamespace)\""
         path.push(element.name)
     }
 
     private func finishDiv() {
         let end = min(byteOffset, input.count)
+        guard divStart < end else {
+            stop(.structure, "Invalid narrative div")
+            return
+        }
         let bytes = UnsafeBufferPointer(rebasing: input[divStart..<end])
         guard bytes.count <= limits.maxStringBytes else {
             stop(.tooLong, "Narrative of \(bytes.count) bytes exceeds the limit of \(limits.maxStringBytes)")
@@ -204,9 +215,10 @@ extension XMLTreeBuilder {
             stop(.structure, "Invalid narrative div")
             return
         }
-        if divNeedsNamespace, let nameEnd = text.firstIndex(where: { $0 == " " || $0 == ">" || $0 == "/" || $0 == "\n" }) {
-            // The XHTML namespace was declared on an ancestor; JSON needs it on the div itself.
-            text.insert(contentsOf: " xmlns=\"\(xhtmlNamespace)\"", at: nameEnd)
+        if let declaration = divMissingDeclaration {
+            // After the tag name, which ends at XML whitespace, `/` or `>`.
+            let nameEnd = text.utf8.firstIndex { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x2F || $0 == 0x3E }
+            text.insert(contentsOf: declaration, at: nameEnd ?? text.endIndex)
         }
         path.pop()
         append(Element(name: "div", value: text), order: divOrder)
