@@ -151,6 +151,7 @@ final class XMLTreeBuilder: SecureSAXSession {
 
     /// Removes the children built since `start` and returns them in definition order.
     func takeChildren(from start: Int) -> [Element] {
+        if start == pending.count { return [] }  // most elements are leaves
         var sorted = true
         for index in (start + 1)..<max(start + 1, pendingOrder.count) where pendingOrder[index] < pendingOrder[index - 1] {
             sorted = false
@@ -169,9 +170,10 @@ final class XMLTreeBuilder: SecureSAXSession {
     }
 
     /// A `value`, `id` or `url` attribute value, with `&#38;` turned back into `&`.
-    func attributeValue(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> String? {
+    func attributeValue(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>, hasAmpersand: Bool? = nil) -> String? {
         let bytes = UnsafeBufferPointer(start: start, count: end - start)
-        let value = decodeAttribute(bytes)
+        let value = hasAmpersand ?? bytes.contains(UInt8(ascii: "&"))
+            ? decodeAttribute(bytes) : String(decoding: bytes, as: UTF8.self)
         // Measured after decoding, as the JSON reader measures its strings.
         guard value.utf8.count <= limits.maxStringBytes else {
             stop(.tooLong, "Attribute value of \(value.utf8.count) bytes exceeds the limit of \(limits.maxStringBytes)")

@@ -133,8 +133,9 @@ extension XMLTreeBuilder {
             }
             let valueBytes = UnsafeBufferPointer(start: start, count: end - start)
             // Check the raw bytes before making a String; `&` means libxml2 rewrote it (see attributeValue).
-            let validBytes = primitive.map { !valueBytes.contains(UInt8(ascii: "&")) && $0.isValid(valueBytes) } ?? false
-            guard let value = attributeValue(start, end) else { return }
+            let hasAmpersand = valueBytes.contains(UInt8(ascii: "&"))
+            let validBytes = primitive.map { !hasAmpersand && $0.isValid(valueBytes) } ?? false
+            guard let value = attributeValue(start, end, hasAmpersand: hasAmpersand) else { return }
             if equals(attributeName, "value") {
                 guard let primitive else {
                     _ = recover(.structure, "'\(name)' is not a primitive and cannot have a value attribute")
