@@ -28,6 +28,7 @@ let package = Package(
         ),
         .target(name: "FHIRModel", swiftSettings: strictSettings),
         .target(name: "FHIRFormats", dependencies: ["FHIRModel", "CLibXML2"], swiftSettings: strictSettings),
+        .target(name: "FHIRPath", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
         .target(name: "R4MetadataGenerator", swiftSettings: strictSettings),
         .executableTarget(
             name: "erx-codegen",
@@ -57,6 +58,7 @@ let package = Package(
             dependencies: ["FHIRModel", "FHIRFormats", "CLibXML2"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "FHIRPathTests", dependencies: ["FHIRPath", "FHIRModel", "FHIRFormats"], swiftSettings: strictSettings),
         .testTarget(
             name: "R4MetadataGeneratorTests",
             dependencies: ["R4MetadataGenerator"],

@@ -1,0 +1,175 @@
+import FHIRModel
+import Foundation
+
+extension FHIRPathEvaluator {
+    func call(_ name: String, on input: [FHIRPathItem], arguments: [FHIRPathExpression], context: Context)
+        throws(FHIRPathError) -> [FHIRPathItem]
+    {
+        /// Evaluates argument `index` once, with the whole input as focus (for non-iterating arguments).
+        func argument(_ index: Int) throws(FHIRPathError) -> [FHIRPathItem] {
+            guard arguments.indices.contains(index) else { throw FHIRPathError("\(name)() needs argument \(index + 1)") }
+            return try evaluate(arguments[index], focus: input, context: context)
+        }
+        func stringArgument(_ index: Int) throws(FHIRPathError) -> String {
+            guard let first = try argument(index).first, let text = string(first) else {
+                throw FHIRPathError("\(name)() needs a string argument")
+            }
+            return text
+        }
+        /// The single input as a string, for string functions; `nil` means an empty result.
+        func singleString() throws(FHIRPathError) -> String? {
+            guard let first = input.first else { return nil }
+            guard input.count == 1 else { throw FHIRPathError("\(name)() needs a single item, got \(input.count)") }
+            return string(first)
+        }
+        /// Evaluates argument 0 once per input item, with that item as `$this`.
+        func perItem(_ body: (FHIRPathItem, [FHIRPathItem]) throws(FHIRPathError) -> Void) throws(FHIRPathError) {
+            guard let criteria = arguments.first else { throw FHIRPathError("\(name)() needs an argument") }
+            for item in input { try body(item, try evaluate(criteria, focus: [item], context: context)) }
+        }
+
+        switch name {
+        case "empty": return [.boolean(input.isEmpty)]
+        case "exists":
+            guard !arguments.isEmpty else { return [.boolean(!input.isEmpty)] }
+            var found = false
+            try perItem { (_, result) throws(FHIRPathError) in if try Self.boolean(result) == true { found = true } }
+            return [.boolean(found)]
+        case "all":
+            var all = true
+            try perItem { (_, result) throws(FHIRPathError) in if try Self.boolean(result) != true { all = false } }
+            return [.boolean(all)]
+        case "where":
+            var kept: [FHIRPathItem] = []
+            try perItem { (item, result) throws(FHIRPathError) in if try Self.boolean(result) == true { kept.append(item) } }
+            return kept
+        case "select":
+            var selected: [FHIRPathItem] = []
+            try perItem { (_, result) throws(FHIRPathError) in selected.append(contentsOf: result) }
+            return selected
+        case "count": return [.integer(input.count)]
+        case "first": return Array(input.prefix(1))
+        case "last": return Array(input.suffix(1))
+        case "single":
+            guard input.count <= 1 else { throw FHIRPathError("single() on \(input.count) items") }
+            return input
+        case "distinct": return distinct(input)
+        case "isDistinct": return [.boolean(distinct(input).count == input.count)]
+        case "not":
+            guard let value = try Self.boolean(input) else { return [] }
+            return [.boolean(!value)]
+        case "allTrue", "anyTrue":
+            var trueCount = 0
+            for item in input where try Self.boolean([item]) == true { trueCount += 1 }
+            return [.boolean(name == "allTrue" ? trueCount == input.count : trueCount > 0)]
+        case "hasValue":
+            guard input.count == 1, case .node(_, let nodeType) = input[0] else { return [.boolean(false)] }
+            if case .type = nodeType { return [.boolean(false)] }
+            return [.boolean(systemValue(input[0]) != nil)]
+        case "iif":
+            let condition = try Self.boolean(try argument(0)) == true
+            if condition { return try argument(1) }
+            return arguments.count > 2 ? try argument(2) : []
+        case "ofType":
+            guard case .member(nil, let typeName)? = arguments.first else { throw FHIRPathError("ofType() needs a type name") }
+            return input.filter { isOfType($0, typeName) }
+        case "extension":
+            let url = try stringArgument(0)
+            return input.flatMap { children(of: $0, named: "extension", isFirstStep: false) }.filter { item in
+                guard case .node(let element, _) = item else { return false }
+                return element.value(of: "url") == url
+            }
+        case "children":
+            return input.flatMap { item -> [FHIRPathItem] in
+                guard case .node(let element, _) = item else { return [] }
+                return Set(element.children.map(\.name)).flatMap { children(of: item, named: $0, isFirstStep: false) }
+            }
+        case "trace": return input
+        case "resolve": return input.compactMap { resolve($0, in: context.resource) }
+        case "toString":
+            guard let text = try singleString() else { return [] }
+            return [.string(text)]
+        case "length":
+            guard let text = try singleString() else { return [] }
+            return [.integer(text.count)]
+        case "lower", "upper":
+            guard let text = try singleString() else { return [] }
+            return [.string(name == "lower" ? text.lowercased() : text.uppercased())]
+        case "startsWith", "endsWith", "contains":
+            guard let text = try singleString() else { return [] }
+            let other = try stringArgument(0)
+            let result = name == "startsWith" ? text.hasPrefix(other) : name == "endsWith" ? text.hasSuffix(other) : text.contains(other)
+            return [.boolean(result)]
+        case "substring":
+            guard let text = try singleString() else { return [] }
+            guard case .integer(let start)? = try argument(0).first else { throw FHIRPathError("substring() needs a start") }
+            let characters = Array(text)
+            guard start >= 0, start < characters.count else { return [] }
+            var end = characters.count
+            if arguments.count > 1, case .integer(let length)? = try argument(1).first { end = min(end, start + max(0, length)) }
+            return [.string(String(characters[start..<end]))]
+        case "split":
+            guard let text = try singleString() else { return [] }
+            let separator = try stringArgument(0)
+            guard !separator.isEmpty else { return [.string(text)] }
+            return text.split(separator: separator, omittingEmptySubsequences: false).map { .string(String($0)) }
+        case "replace":
+            guard let text = try singleString() else { return [] }
+            return [.string(text.replacing(try stringArgument(0), with: try stringArgument(1)))]
+        case "indexOf":
+            guard let text = try singleString() else { return [] }
+            let other = try stringArgument(0)
+            guard let range = text.range(of: other) else { return [.integer(-1)] }
+            return [.integer(text.distance(from: text.startIndex, to: range.lowerBound))]
+        case "matches":
+            guard let text = try singleString() else { return [] }
+            let pattern = try stringArgument(0)
+            guard let regex = try? NSRegularExpression(pattern: "^(?:\(pattern))$", options: [.dotMatchesLineSeparators]) else {
+                throw FHIRPathError("invalid regular expression in matches()")
+            }
+            return [.boolean(regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil)]
+        case "today", "now":
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = name == "today" ? [.withFullDate] : [.withInternetDateTime]
+            return [.date(formatter.string(from: Date()))]
+        default:
+            throw FHIRPathError("unsupported function \(name)()")
+        }
+    }
+
+    func distinct(_ items: [FHIRPathItem]) -> [FHIRPathItem] {
+        var result: [FHIRPathItem] = []
+        for item in items where !result.contains(where: { equal($0, item) == true }) { result.append(item) }
+        return result
+    }
+
+    /// `resolve()` within the resource: `#id` for contained resources, otherwise a Bundle `fullUrl`, a
+    /// `urn:uuid:` or `Type/id` of any resource held in the tree (Bundle entries, Parameters parts).
+    func resolve(_ item: FHIRPathItem, in resource: FHIRPathItem) -> FHIRPathItem? {
+        guard case .node(let reference, _) = item, let target = reference.value(of: "reference") ?? reference.value,
+            case .node(let root, _) = resource
+        else { return nil }
+        var candidates: [(fullURL: String?, resource: Element)] = []
+        func collect(_ element: Element, fullURL: String?) {
+            if definitions.resourceIndex(element.name) != nil { candidates.append((fullURL, element)) }
+            for child in element.children {
+                if child.name == "entry" {
+                    if let inner = child.child("resource")?.wrappedResource { collect(inner, fullURL: child.value(of: "fullUrl")) }
+                } else if let inner = child.wrappedResource, child.name == "resource" || child.name == "contained" {
+                    collect(inner, fullURL: nil)
+                } else if child.name == "parameter" || child.name == "part" {
+                    collect(child, fullURL: nil)
+                }
+            }
+        }
+        collect(root, fullURL: nil)
+        let match = candidates.first { candidate in
+            let id = candidate.resource.value(of: "id")
+            if target.hasPrefix("#") { return id == String(target.dropFirst()) }
+            if candidate.fullURL == target { return true }
+            if target.hasPrefix("urn:uuid:") { return id == String(target.dropFirst(9)) }
+            return id != nil && target.hasSuffix("\(candidate.resource.name)/\(id!)")
+        }
+        return match.flatMap { candidate in definitions.index(of: candidate.resource.name).map { .node(candidate.resource, .type($0)) } }
+    }
+}

@@ -1,0 +1,139 @@
+import FHIRModel
+
+extension FHIRPathEvaluator {
+    func binary(_ op: String, _ left: FHIRPathExpression, _ right: FHIRPathExpression, focus: [FHIRPathItem],
+                context: Context) throws(FHIRPathError) -> [FHIRPathItem]
+    {
+        let lhs = try evaluate(left, focus: focus, context: context)
+        switch op {
+        case "and", "or", "xor", "implies":
+            let a = try Self.boolean(lhs)
+            // Short cuts that do not need the right side (and so tolerate errors there, as engines do).
+            if op == "and" && a == false { return [.boolean(false)] }
+            if op == "or" && a == true { return [.boolean(true)] }
+            if op == "implies" && a == false { return [.boolean(true)] }
+            let b = try Self.boolean(try evaluate(right, focus: focus, context: context))
+            switch op {
+            case "and":
+                if a == true && b == true { return [.boolean(true)] }
+                return b == false ? [.boolean(false)] : []
+            case "or":
+                if a == false && b == false { return [.boolean(false)] }
+                return b == true ? [.boolean(true)] : []
+            case "xor":
+                guard let a, let b else { return [] }
+                return [.boolean(a != b)]
+            default:  // implies, with a true or empty
+                if b == true { return [.boolean(true)] }
+                return a == true && b == false ? [.boolean(false)] : []
+            }
+        default: break
+        }
+        let rhs = try evaluate(right, focus: focus, context: context)
+        switch op {
+        case "|": return distinct(lhs + rhs)
+        case "=", "!=":
+            guard !lhs.isEmpty, !rhs.isEmpty else { return [] }
+            guard lhs.count == rhs.count else { return [.boolean(op == "!=")] }
+            var result: Bool? = true
+            for (a, b) in zip(lhs, rhs) {
+                guard let same = equal(a, b) else {
+                    result = nil
+                    break
+                }
+                if !same { result = false }
+            }
+            guard let result else { return [] }
+            return [.boolean(op == "=" ? result : !result)]
+        case "~", "!~":
+            let same = lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { a, b in
+                guard let x = string(a), let y = string(b) else { return equal(a, b) == true }
+                return x.lowercased().split(whereSeparator: \.isWhitespace) == y.lowercased().split(whereSeparator: \.isWhitespace)
+            }
+            return [.boolean(op == "~" ? same : !same)]
+        case "<", ">", "<=", ">=":
+            guard let a = lhs.first, let b = rhs.first else { return [] }
+            guard lhs.count == 1, rhs.count == 1 else { throw FHIRPathError("'\(op)' needs single items") }
+            guard let order = compare(a, b) else { return [] }
+            switch op {
+            case "<": return [.boolean(order < 0)]
+            case ">": return [.boolean(order > 0)]
+            case "<=": return [.boolean(order <= 0)]
+            default: return [.boolean(order >= 0)]
+            }
+        case "in", "contains":
+            let (element, collection) = op == "in" ? (lhs, rhs) : (rhs, lhs)
+            guard let item = element.first else { return [] }
+            return [.boolean(collection.contains { equal($0, item) == true })]
+        case "&":
+            return [.string((lhs.first.flatMap(string) ?? "") + (rhs.first.flatMap(string) ?? ""))]
+        case "+", "-", "*", "/", "div", "mod":
+            guard let a = lhs.first.flatMap(systemValue), let b = rhs.first.flatMap(systemValue) else { return [] }
+            return try arithmetic(op, a, b)
+        default:
+            throw FHIRPathError("unsupported operator \(op)")
+        }
+    }
+
+    func arithmetic(_ op: String, _ a: FHIRPathItem, _ b: FHIRPathItem) throws(FHIRPathError) -> [FHIRPathItem] {
+        if op == "+", case .string(let x) = a, case .string(let y) = b { return [.string(x + y)] }
+        if case .integer(let x) = a, case .integer(let y) = b, op != "/" {
+            switch op {
+            case "+": return [.integer(x &+ y)]
+            case "-": return [.integer(x &- y)]
+            case "*": return [.integer(x &* y)]
+            case "div": return y == 0 ? [] : [.integer(x / y)]
+            default: return y == 0 ? [] : [.integer(x % y)]
+            }
+        }
+        guard let x = number(a), let y = number(b) else { throw FHIRPathError("'\(op)' needs numbers") }
+        switch op {
+        case "+": return [.decimal(x + y)]
+        case "-": return [.decimal(x - y)]
+        case "*": return [.decimal(x * y)]
+        case "/": return y == 0 ? [] : [.decimal(x / y)]
+        case "div": return y == 0 ? [] : [.integer(Int(x / y))]
+        default: return y == 0 ? [] : [.decimal(x.truncatingRemainder(dividingBy: y))]
+        }
+    }
+
+    func number(_ item: FHIRPathItem) -> Double? {
+        switch systemValue(item) {
+        case .integer(let value)?: Double(value)
+        case .decimal(let value)?: value
+        default: nil
+        }
+    }
+
+    /// Equality of two items; `nil` when it cannot be decided (dates of different precision).
+    func equal(_ a: FHIRPathItem, _ b: FHIRPathItem) -> Bool? {
+        if case .node(let x, .type) = a, case .node(let y, .type) = b { return x == y }
+        guard let x = systemValue(a), let y = systemValue(b) else { return false }
+        switch (x, y) {
+        case (.boolean(let p), .boolean(let q)): return p == q
+        case (.string(let p), .string(let q)): return p == q
+        case (.date, .date): return compare(x, y).map { $0 == 0 }
+        default:
+            if let p = number(x), let q = number(y) { return p == q }
+            return string(x) == string(y)
+        }
+    }
+
+    /// -1, 0, 1; `nil` when the items cannot be ordered (FHIRPath returns empty then).
+    func compare(_ a: FHIRPathItem, _ b: FHIRPathItem) -> Int? {
+        guard let x = systemValue(a), let y = systemValue(b) else { return nil }
+        switch (x, y) {
+        case (.string(let p), .string(let q)): return p < q ? -1 : p == q ? 0 : 1
+        case (.date(let p), .date(let q)):
+            // Same precision compares as text; a date against a dateTime compares on the date part only
+            // when that decides it, otherwise the result is unknown.
+            let shared = min(p.count, q.count)
+            let left = p.prefix(shared), right = q.prefix(shared)
+            if left != right { return left < right ? -1 : 1 }
+            return p.count == q.count ? 0 : nil
+        default:
+            guard let p = number(x), let q = number(y) else { return nil }
+            return p < q ? -1 : p == q ? 0 : 1
+        }
+    }
+}

@@ -1,0 +1,222 @@
+public import FHIRModel
+import Foundation
+
+/// One item of a FHIRPath collection: a node of the tree with its FHIR type, or a System value.
+public enum FHIRPathItem: Sendable, Hashable {
+    case node(Element, NodeType)
+    case string(String)
+    case boolean(Bool)
+    case integer(Int)
+    case decimal(Double)
+    /// A date, dateTime or instant, as its text (compared by precision-aware text comparison).
+    case date(String)
+
+    public enum NodeType: Sendable, Hashable {
+        case type(Int)                       // complex type, backbone or resource, by index
+        case primitive(PrimitiveType, Int)   // the primitive and its own type index
+        case system
+    }
+}
+
+/// Evaluates FHIRPath expressions over element trees, with navigation typed by the R4 definitions.
+///
+/// Semantics follow FHIRPath N1 as the HL7 Java validator applies it to R4: empty propagates,
+/// `and`/`or`/`implies` use three-valued logic, `matches` is a whole-string match. Functions outside
+/// the supported set raise ``FHIRPathError`` so that callers report them instead of passing silently.
+public struct FHIRPathEvaluator: Sendable {
+    public let definitions: TypeDefinitions
+
+    public init(definitions: TypeDefinitions = R4CoreDefinitions.shared) {
+        self.definitions = definitions
+    }
+
+    /// The supported functions, for documentation and for validators that list what they can check.
+    public static let functions: Set<String> = [
+        "exists", "empty", "count", "all", "where", "select", "matches", "length", "toString", "not", "first", "last",
+        "hasValue", "startsWith", "endsWith", "contains", "ofType", "resolve", "iif", "distinct", "isDistinct",
+        "extension", "single", "allTrue", "anyTrue", "trace", "lower", "upper", "children", "today", "now",
+        "substring", "split", "replace", "indexOf",
+    ]
+
+    struct Context {
+        var resource: FHIRPathItem
+        var root: FHIRPathItem
+    }
+
+    /// Evaluates `expression` on `resource` (a resource tree); the result collection.
+    public func evaluate(_ expression: FHIRPathExpression, on resource: Element) throws(FHIRPathError) -> [FHIRPathItem] {
+        guard let typeIndex = definitions.index(of: resource.name) else {
+            throw FHIRPathError("'\(resource.name)' is not a known resource type")
+        }
+        let root = FHIRPathItem.node(resource, .type(typeIndex))
+        return try evaluate(expression, focus: [root], context: Context(resource: root, root: root))
+    }
+
+    /// Evaluates on a node inside a resource (an invariant on an element): `%resource` is `resource`.
+    public func evaluate(_ expression: FHIRPathExpression, on item: FHIRPathItem, in resource: Element) throws(FHIRPathError)
+        -> [FHIRPathItem]
+    {
+        let root = FHIRPathItem.node(resource, .type(definitions.index(of: resource.name) ?? 0))
+        return try evaluate(expression, focus: [item], context: Context(resource: root, root: item))
+    }
+
+    /// Whether an invariant holds: true, or empty (FHIR treats an empty result as not failing).
+    public func holds(_ expression: FHIRPathExpression, on resource: Element) throws(FHIRPathError) -> Bool {
+        let result = try evaluate(expression, on: resource)
+        return try Self.boolean(result) ?? true
+    }
+
+    func evaluate(_ expression: FHIRPathExpression, focus: [FHIRPathItem], context: Context) throws(FHIRPathError)
+        -> [FHIRPathItem]
+    {
+        switch expression {
+        case .empty: return []
+        case .string(let text): return [.string(text)]
+        case .boolean(let value): return [.boolean(value)]
+        case .number(let text):
+            if let integer = Int(text) { return [.integer(integer)] }
+            return [.decimal(Double(text) ?? 0)]
+        case .date(let text): return [.date(text.hasPrefix("T") ? text : text)]
+        case .this: return focus
+        case .variable(let name):
+            switch name {
+            case "resource", "rootResource": return [context.resource]
+            case "context": return [context.root]
+            case "ucum": return [.string("http://unitsofmeasure.org")]
+            case "sct": return [.string("http://snomed.info/sct")]
+            case "loinc": return [.string("http://loinc.org")]
+            default: throw FHIRPathError("unsupported variable %\(name)")
+            }
+        case .member(let base, let name):
+            let input = try base.map { (base) throws(FHIRPathError) in try evaluate(base, focus: focus, context: context) } ?? focus
+            return input.flatMap { children(of: $0, named: name, isFirstStep: base == nil) }
+        case .index(let base, let indexExpression):
+            let items = try evaluate(base, focus: focus, context: context)
+            guard case .integer(let index)? = try evaluate(indexExpression, focus: focus, context: context).first else {
+                throw FHIRPathError("index must be an integer")
+            }
+            return items.indices.contains(index) ? [items[index]] : []
+        case .call(let base, let name, let arguments):
+            let input = try base.map { (base) throws(FHIRPathError) in try evaluate(base, focus: focus, context: context) } ?? focus
+            return try call(name, on: input, arguments: arguments, context: context)
+        case .unary(let sign, let operand):
+            let value = try evaluate(operand, focus: focus, context: context)
+            guard sign == "-", let item = value.first else { return value }
+            switch systemValue(item) {
+            case .integer(let number): return [.integer(-number)]
+            case .decimal(let number): return [.decimal(-number)]
+            default: throw FHIRPathError("unary minus needs a number")
+            }
+        case .type(let op, let operand, let typeName):
+            let items = try evaluate(operand, focus: focus, context: context)
+            let matching = items.filter { isOfType($0, typeName) }
+            if op == "as" { return matching }
+            guard items.count <= 1 else { throw FHIRPathError("'is' needs a single item") }
+            return items.isEmpty ? [] : [.boolean(!matching.isEmpty)]
+        case .binary(let op, let left, let right):
+            return try binary(op, left, right, focus: focus, context: context)
+        }
+    }
+
+    // MARK: Navigation
+
+    func children(of item: FHIRPathItem, named name: String, isFirstStep: Bool) -> [FHIRPathItem] {
+        guard case .node(let element, let nodeType) = item else { return [] }
+        // `MedicationDispense.status`: the leading type name selects the resource itself.
+        if isFirstStep, case .type(let index) = nodeType, definitions.types[index].kind == .resource,
+            element.name == name || name == "Resource" || name == "DomainResource"
+        {
+            return [item]
+        }
+        let typeIndex: Int
+        switch nodeType {
+        case .type(let index), .primitive(_, let index): typeIndex = index
+        case .system: return []
+        }
+        let type = definitions.types[typeIndex]
+        // `value` names the choice element; a concrete name (`valueString`), which real invariants use and
+        // the HL7 engine accepts, selects only that type.
+        var concreteName: String?
+        var elementIndex = type.elements.firstIndex { $0.name == name }
+        if elementIndex == nil, let concrete = type.resolve(name) {
+            elementIndex = concrete.index
+            concreteName = name
+        }
+        guard let elementIndex else { return [] }
+        var result: [FHIRPathItem] = []
+        for child in element.children {
+            guard let resolved = type.resolve(child.name), resolved.index == elementIndex,
+                concreteName == nil || child.name == concreteName
+            else { continue }
+            switch resolved.type {
+            case .complex(let index): result.append(.node(child, .type(index)))
+            case .primitive(let primitive, let index): result.append(.node(child, .primitive(primitive, index)))
+            case .system: result.append(.node(child, .system))
+            case .resource:
+                if let inner = child.wrappedResource, let index = definitions.index(of: inner.name) {
+                    result.append(.node(inner, .type(index)))
+                }
+            }
+        }
+        return result
+    }
+
+    /// A node's primitive value as a System value; other items unchanged; `nil` for complex nodes and
+    /// primitives that only carry extensions.
+    func systemValue(_ item: FHIRPathItem) -> FHIRPathItem? {
+        guard case .node(let element, let nodeType) = item else { return item }
+        guard let value = element.value else { return nil }
+        switch nodeType {
+        case .system: return .string(value)
+        case .type: return nil
+        case .primitive(let primitive, _):
+            switch primitive {
+            case .boolean: return .boolean(value == "true")
+            case .integer, .positiveInt, .unsignedInt: return Int(value).map(FHIRPathItem.integer)
+            case .decimal: return Double(value).map(FHIRPathItem.decimal)
+            case .date, .dateTime, .instant: return .date(value)
+            default: return .string(value)
+            }
+        }
+    }
+
+    func isOfType(_ item: FHIRPathItem, _ typeName: String) -> Bool {
+        let name = typeName.hasPrefix("FHIR.") ? String(typeName.dropFirst(5)) : typeName
+        switch item {
+        case .node(let element, .type(let index)):
+            return definitions.types[index].name == name || (definitions.types[index].kind == .resource && element.name == name)
+        case .node(_, .primitive(let primitive, _)): return primitive.rawValue == name
+        case .node(_, .system), .string: return name == "System.String" || name == "String" || name == "string"
+        case .boolean: return name == "System.Boolean" || name == "Boolean"
+        case .integer: return name == "System.Integer" || name == "Integer"
+        case .decimal: return name == "System.Decimal" || name == "Decimal"
+        case .date: return name.hasPrefix("System.Date") || name == "Date" || name == "DateTime"
+        }
+    }
+
+    // MARK: Values
+
+    /// The single boolean of a collection; `nil` when empty; an error when it is not one boolean.
+    public static func boolean(_ items: [FHIRPathItem]) throws(FHIRPathError) -> Bool? {
+        guard let first = items.first else { return nil }
+        guard items.count == 1 else { throw FHIRPathError("expected a single boolean, got \(items.count) items") }
+        switch first {
+        case .boolean(let value): return value
+        case .node(let element, .primitive(.boolean, _)): return element.value == "true"
+        // A single non-boolean item is `true` in a boolean context (FHIRPath N1 §4.5).
+        default: return true
+        }
+    }
+
+    func string(_ item: FHIRPathItem) -> String? {
+        switch systemValue(item) {
+        case .string(let text)?, .date(let text)?: return text
+        case .integer(let number)?: return String(number)
+        case .decimal(let number)?:
+            if case .node(let element, _) = item { return element.value }
+            return String(number)
+        case .boolean(let value)?: return value ? "true" : "false"
+        default: return nil
+        }
+    }
+}
