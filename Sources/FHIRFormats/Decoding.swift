@@ -115,3 +115,20 @@ extension ReadFailure {
                                line: line ?? self.line, column: column ?? self.column)
     }
 }
+
+/// A set of element indexes of one type (types have at most 128 elements, checked by the generator).
+struct ElementSet {
+    private var low: UInt64 = 0
+    private var high: UInt64 = 0
+
+    /// Inserts; returns false if the index was already there.
+    mutating func insert(_ index: Int) -> Bool {
+        let bit: UInt64 = 1 << UInt64(index & 63)
+        if index < 64 {
+            defer { low |= bit }
+            return low & bit == 0
+        }
+        defer { high |= bit }
+        return high & bit == 0
+    }
+}

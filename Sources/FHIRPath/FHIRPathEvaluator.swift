@@ -76,7 +76,7 @@ public struct FHIRPathEvaluator: Sendable {
         case .number(let text):
             if let integer = Int(text) { return [.integer(integer)] }
             return [.decimal(Double(text) ?? 0)]
-        case .date(let text): return [.date(text.hasPrefix("T") ? text : text)]
+        case .date(let text): return [.date(text)]
         case .this: return focus
         case .variable(let name):
             switch name {

@@ -1,22 +1,5 @@
 import FHIRModel
 
-/// A set of element indexes of one type (types have at most 128 elements, checked by the generator).
-struct ElementSet {
-    private var low: UInt64 = 0
-    private var high: UInt64 = 0
-
-    /// Inserts; returns false if the index was already there.
-    mutating func insert(_ index: Int) -> Bool {
-        let bit: UInt64 = 1 << UInt64(index & 63)
-        if index < 64 {
-            defer { low |= bit }
-            return low & bit == 0
-        }
-        defer { high |= bit }
-        return high & bit == 0
-    }
-}
-
 /// The `_name` member of a primitive: one entry per value, `nil` where the value has no id or extension.
 struct ExtensionPart {
     var element: ResolvedElement
