@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "FHIRModel", swiftSettings: strictSettings),
         .target(name: "FHIRFormats", dependencies: ["FHIRModel", "CLibXML2"], swiftSettings: strictSettings),
         .target(name: "FHIRPath", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
+        .target(name: "FHIRValidation", dependencies: ["FHIRModel", "FHIRFormats", "FHIRPath"], swiftSettings: strictSettings),
         .target(name: "R4MetadataGenerator", swiftSettings: strictSettings),
         .executableTarget(
             name: "erx-codegen",
@@ -58,6 +59,7 @@ let package = Package(
             dependencies: ["FHIRModel", "FHIRFormats", "CLibXML2"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "FHIRValidationTests", dependencies: ["FHIRValidation", "FHIRModel", "FHIRFormats"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRPathTests", dependencies: ["FHIRPath", "FHIRModel", "FHIRFormats"], swiftSettings: strictSettings),
         .testTarget(
             name: "R4MetadataGeneratorTests",
