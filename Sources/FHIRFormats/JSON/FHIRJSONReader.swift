@@ -44,8 +44,7 @@ struct JSONTreeReader {
     var path = PathStack()
     var warnings: [OperationOutcome.Issue] = []
     var depth = 0
-    var pending: [Element] = []
-    var pendingOrder: [Int] = []
+    var pending = PendingChildren()
     /// `null` array items read and not yet matched; compared per object, so nested objects never mix theirs in.
     var nullPlaceholders = 0
     var positions = PositionCache()
@@ -157,7 +156,7 @@ struct JSONTreeReader {
         if !state.extensionParts.isEmpty { try merge(state.extensionParts, from: state.base) }
         if nullPlaceholders > placeholdersBefore { try checkPlaceholders(from: state.base, objectStart: objectStart) }
         nullPlaceholders = placeholdersBefore
-        let children = takeChildren(from: state.base)
+        let children = pending.take(from: state.base)
         if children.isEmpty && !isResource {
             try recover(ReadFailure(code: .structure, message: "Empty object: an element must have content", offset: objectStart))
         }
@@ -197,7 +196,7 @@ struct JSONTreeReader {
             return
         }
         guard state.seen.insert(element.index) else {
-            let duplicate = pending[state.base...].contains { $0.name == element.name }
+            let duplicate = pending.elements[state.base...].contains { $0.name == element.name }
             let message = duplicate || !element.definition.isChoice
                 ? "Duplicate key '\(element.name)'"
                 : "More than one value for the choice element '\(element.definition.name)[x]'"
@@ -267,7 +266,7 @@ struct JSONTreeReader {
                 return try scanner.skipValue(depth: depth, maxDepth: maxDepth)
             }
             let children = try readObject(typeIndex)
-            if !children.isEmpty { append(Element(name: element.name, children: children), element.index) }
+            if !children.isEmpty { pending.append(Element(name: element.name, children: children), order: element.index) }
         case .resource:
             guard scanner.peek() == UInt8(ascii: "{") else {
                 try recover(ReadFailure(code: .structure, message: "Expected a resource object for '\(element.name)'",
@@ -278,16 +277,16 @@ struct JSONTreeReader {
             depth += 1
             let resource = try readResource(isRoot: false)
             depth -= 1
-            append(Element(name: element.name, children: [resource]), element.index)
+            pending.append(Element(name: element.name, children: [resource]), order: element.index)
         case .system:
             if case .text(let value) = try readPrimitiveValue(element, as: .string, allowNull: false) {
-                append(Element(name: element.name, value: value), element.index)
+                pending.append(Element(name: element.name, value: value), order: element.index)
             }
         case .primitive(let primitive, _):
             switch try readPrimitiveValue(element, as: primitive, allowNull: allowNull) {
-            case .text(let value): append(Element(name: element.name, value: value), element.index)
+            case .text(let value): pending.append(Element(name: element.name, value: value), order: element.index)
             // A `null` in an array holds the place of an item whose content is in `_name`.
-            case .null: append(Element(name: element.name), element.index)
+            case .null: pending.append(Element(name: element.name), order: element.index)
             case .dropped: break
             }
         }

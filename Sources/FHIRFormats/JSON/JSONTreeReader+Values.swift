@@ -56,35 +56,6 @@ extension JSONTreeReader {
         }
     }
 
-    mutating func append(_ element: Element, _ order: Int) {
-        pending.append(element)
-        pendingOrder.append(order)
-    }
-
-    /// Removes the children built since `base` and returns them in definition order (stable for repeats).
-    mutating func takeChildren(from base: Int) -> [Element] {
-        var sorted = true
-        var index = base + 1
-        while index < pendingOrder.count {
-            if pendingOrder[index] < pendingOrder[index - 1] {
-                sorted = false
-                break
-            }
-            index += 1
-        }
-        let children: [Element]
-        if sorted {
-            children = Array(pending[base...])
-        } else {
-            let order = pendingOrder
-            let positions = (base..<pending.count).sorted { (order[$0], $0) < (order[$1], $1) }
-            children = positions.map { pending[$0] }
-        }
-        pending.removeSubrange(base...)
-        pendingOrder.removeSubrange(base...)
-        return children
-    }
-
     /// Reads a primitive's JSON value, checks the JSON type and the lexical form of `primitive`.
     /// Error messages never repeat the value: it may be personal data.
     mutating func readPrimitiveValue(_ element: ResolvedElement, as primitive: PrimitiveType, allowNull: Bool) throws
@@ -208,9 +179,9 @@ extension JSONTreeReader {
         for part in extensionParts {
             let name = part.element.name
             var low = base
-            while low < pending.count && pendingOrder[low] != part.element.index { low += 1 }
+            while low < pending.count && pending.order[low] != part.element.index { low += 1 }
             var high = low
-            while high < pending.count && pendingOrder[high] == part.element.index { high += 1 }
+            while high < pending.count && pending.order[high] == part.element.index { high += 1 }
             if low < high && pending[low].name != name {
                 try recover(ReadFailure(code: .structure,
                                         message: "'_\(name)' does not match the value '\(pending[low].name)'",
@@ -226,7 +197,7 @@ extension JSONTreeReader {
                                                 offset: part.offset))
                         continue
                     }
-                    append(Element(name: name, children: children), part.element.index)
+                    pending.append(Element(name: name, children: children), order: part.element.index)
                 }
                 continue
             }
@@ -250,7 +221,6 @@ extension JSONTreeReader {
             if pending[index].value == nil && pending[index].children.isEmpty {
                 let name = pending[index].name
                 pending.remove(at: index)
-                pendingOrder.remove(at: index)
                 try recover(ReadFailure(code: .structure, message: "null in '\(name)' without a matching '_\(name)' entry",
                                         offset: objectStart))
                 continue

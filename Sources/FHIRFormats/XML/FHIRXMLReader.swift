@@ -61,8 +61,7 @@ final class XMLTreeBuilder: SecureSAXSession {
     @exclusivity(unchecked) var path = PathStack()
     @exclusivity(unchecked) var warnings: [OperationOutcome.Issue] = []
     @exclusivity(unchecked) var frames: [XMLFrame] = []
-    @exclusivity(unchecked) var pending: [Element] = []
-    @exclusivity(unchecked) var pendingOrder: [Int] = []
+    @exclusivity(unchecked) var pending = PendingChildren()
     @exclusivity(unchecked) var result: Element?
     /// > 0 while inside a skipped element (lenient mode).
     @exclusivity(unchecked) var skipDepth = 0
@@ -142,31 +141,6 @@ final class XMLTreeBuilder: SecureSAXSession {
                 return
             }
         }
-    }
-
-    func append(_ element: Element, order: Int) {
-        pending.append(element)
-        pendingOrder.append(order)
-    }
-
-    /// Removes the children built since `start` and returns them in definition order.
-    func takeChildren(from start: Int) -> [Element] {
-        if start == pending.count { return [] }  // most elements are leaves
-        var sorted = true
-        for index in (start + 1)..<max(start + 1, pendingOrder.count) where pendingOrder[index] < pendingOrder[index - 1] {
-            sorted = false
-            break
-        }
-        let children: [Element]
-        if sorted {
-            children = Array(pending[start...])
-        } else {
-            let order = pendingOrder
-            children = (start..<pending.count).sorted { (order[$0], $0) < (order[$1], $1) }.map { pending[$0] }
-        }
-        pending.removeSubrange(start...)
-        pendingOrder.removeSubrange(start...)
-        return children
     }
 
     /// A `value`, `id` or `url` attribute value, with `&#38;` turned back into `&`.

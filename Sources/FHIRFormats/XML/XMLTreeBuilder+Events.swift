@@ -171,7 +171,7 @@ extension XMLTreeBuilder {
             _ = recover(.value, "Invalid value of attribute '\(element.name)' on '\(owner)'")
             return true
         }
-        append(Element(name: element.name, value: value), order: element.index)
+        pending.append(Element(name: element.name, value: value), order: element.index)
         return true
     }
 
@@ -222,7 +222,7 @@ extension XMLTreeBuilder {
             text.insert(contentsOf: declaration, at: nameEnd ?? text.endIndex)
         }
         path.pop()
-        append(Element(name: "div", value: text), order: divOrder)
+        pending.append(Element(name: "div", value: text), order: divOrder)
     }
 
     func endElement() {
@@ -236,7 +236,7 @@ extension XMLTreeBuilder {
             return
         }
         guard let frame = frames.popLast() else { return }
-        let children = takeChildren(from: frame.childStart)
+        let children = pending.take(from: frame.childStart)
         var keep = true
         switch frame.kind {
         case .resourceWrapper:
@@ -261,7 +261,7 @@ extension XMLTreeBuilder {
         if frames.isEmpty {
             result = element
         } else {
-            append(element, order: frame.order)
+            pending.append(element, order: frame.order)
         }
     }
 }
