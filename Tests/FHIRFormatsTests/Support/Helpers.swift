@@ -10,12 +10,12 @@ func readXML(_ text: String, _ options: DecodingOptions = .strict) throws(FHIRFo
     try FHIRXMLReader(options: options).read(Array(text.utf8))
 }
 
-/// The issue a strict read reports (and fails the test if the read succeeds).
-func jsonError(_ text: String, _ options: DecodingOptions = .strict, sourceLocation: SourceLocation = #_sourceLocation)
+/// The issue a read reports (and a recorded test failure if the read succeeds).
+func readError(_ read: () throws(FHIRFormatError) -> DecodedResource, sourceLocation: SourceLocation)
     -> OperationOutcome.Issue?
 {
     do {
-        _ = try readJSON(text, options)
+        _ = try read()
         Issue.record("expected the read to fail", sourceLocation: sourceLocation)
         return nil
     } catch {
@@ -23,16 +23,16 @@ func jsonError(_ text: String, _ options: DecodingOptions = .strict, sourceLocat
     }
 }
 
+func jsonError(_ text: String, _ options: DecodingOptions = .strict, sourceLocation: SourceLocation = #_sourceLocation)
+    -> OperationOutcome.Issue?
+{
+    readError({ () throws(FHIRFormatError) in try readJSON(text, options) }, sourceLocation: sourceLocation)
+}
+
 func xmlError(_ text: String, _ options: DecodingOptions = .strict, sourceLocation: SourceLocation = #_sourceLocation)
     -> OperationOutcome.Issue?
 {
-    do {
-        _ = try readXML(text, options)
-        Issue.record("expected the read to fail", sourceLocation: sourceLocation)
-        return nil
-    } catch {
-        return error.issue
-    }
+    readError({ () throws(FHIRFormatError) in try readXML(text, options) }, sourceLocation: sourceLocation)
 }
 
 func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
