@@ -85,7 +85,29 @@ extension FHIRPathEvaluator {
                 return Set(element.children.map(\.name)).flatMap { children(of: item, named: $0, isFirstStep: false) }
             }
         case "trace": return input
-        case "resolve": return input.compactMap { resolve($0, in: context.resource) }
+        case "resolve": return input.compactMap { resolve($0, in: context.document) }
+        case "descendants":
+            var result: [FHIRPathItem] = []
+            var frontier = input
+            while !frontier.isEmpty {
+                let next = frontier.flatMap { item -> [FHIRPathItem] in
+                    guard case .node(let element, _) = item else { return [] }
+                    var names: [String] = []
+                    for child in element.children where !names.contains(child.name) { names.append(child.name) }
+                    return names.flatMap { children(of: item, named: $0, isFirstStep: false) }
+                }
+                result.append(contentsOf: next)
+                frontier = next
+            }
+            return result
+        case "as", "is":
+            guard case .member(nil, let typeName)? = arguments.first else { throw FHIRPathError("\(name)() needs a type name") }
+            if name == "as" { return input.filter { isOfType($0, typeName) } }
+            guard input.count <= 1 else { throw FHIRPathError("is() needs a single item") }
+            return input.isEmpty ? [] : [.boolean(isOfType(input[0], typeName))]
+        case "join":
+            let separator = arguments.isEmpty ? "" : try stringArgument(0)
+            return [.string(input.compactMap { string($0) }.joined(separator: separator))]
         case "toString":
             guard let text = try singleString() else { return [] }
             return [.string(text)]

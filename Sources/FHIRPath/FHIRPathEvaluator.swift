@@ -35,12 +35,18 @@ public struct FHIRPathEvaluator: Sendable {
         "exists", "empty", "count", "all", "where", "select", "matches", "length", "toString", "not", "first", "last",
         "hasValue", "startsWith", "endsWith", "contains", "ofType", "resolve", "iif", "distinct", "isDistinct",
         "extension", "single", "allTrue", "anyTrue", "trace", "lower", "upper", "children", "today", "now",
-        "substring", "split", "replace", "indexOf",
+        "substring", "split", "replace", "indexOf", "descendants", "as", "is", "join",
     ]
 
     struct Context {
+        /// `%resource`: the resource that holds the focus.
         var resource: FHIRPathItem
+        /// `%context`: the element the expression started on.
         var root: FHIRPathItem
+        /// `%rootResource`: the resource that contains `resource` when it is contained, else `resource`.
+        var rootResource: FHIRPathItem
+        /// The outermost resource (a Bundle or Parameters), where `resolve()` looks.
+        var document: FHIRPathItem
     }
 
     /// Evaluates `expression` on `resource` (a resource tree); the result collection.
@@ -49,15 +55,22 @@ public struct FHIRPathEvaluator: Sendable {
             throw FHIRPathError("'\(resource.name)' is not a known resource type")
         }
         let root = FHIRPathItem.node(resource, .type(typeIndex))
-        return try evaluate(expression, focus: [root], context: Context(resource: root, root: root))
+        return try evaluate(expression, focus: [root], context: Context(resource: root, root: root, rootResource: root, document: root))
     }
 
-    /// Evaluates on a node inside a resource (an invariant on an element): `%resource` is `resource`.
-    public func evaluate(_ expression: FHIRPathExpression, on item: FHIRPathItem, in resource: Element) throws(FHIRPathError)
-        -> [FHIRPathItem]
+    /// Evaluates on a node inside a resource (an invariant on an element): `%resource` is `resource`,
+    /// `%rootResource` is `rootResource` (the resource containing it, for a contained one), and `resolve()`
+    /// looks through `document` (the Bundle or Parameters the resources travel in).
+    public func evaluate(_ expression: FHIRPathExpression, on item: FHIRPathItem, in resource: Element,
+                         rootResource: Element? = nil, document: Element? = nil) throws(FHIRPathError) -> [FHIRPathItem]
     {
-        let root = FHIRPathItem.node(resource, .type(definitions.index(of: resource.name) ?? 0))
-        return try evaluate(expression, focus: [item], context: Context(resource: root, root: item))
+        func node(_ element: Element?) -> FHIRPathItem? {
+            element.map { FHIRPathItem.node($0, .type(definitions.index(of: $0.name) ?? 0)) }
+        }
+        let holder = FHIRPathItem.node(resource, .type(definitions.index(of: resource.name) ?? 0))
+        let root = node(rootResource) ?? holder
+        return try evaluate(expression, focus: [item], context: Context(resource: holder, root: item, rootResource: root,
+                                                                         document: node(document) ?? root))
     }
 
     /// Whether an invariant holds: true, or empty (FHIR treats an empty result as not failing).
@@ -80,7 +93,8 @@ public struct FHIRPathEvaluator: Sendable {
         case .this: return focus
         case .variable(let name):
             switch name {
-            case "resource", "rootResource": return [context.resource]
+            case "resource": return [context.resource]
+            case "rootResource": return [context.rootResource]
             case "context": return [context.root]
             case "ucum": return [.string("http://unitsofmeasure.org")]
             case "sct": return [.string("http://snomed.info/sct")]

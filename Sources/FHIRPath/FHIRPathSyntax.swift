@@ -165,6 +165,11 @@ public struct FHIRPathParser {
                 index += 1
             } else if c == "/" && index + 1 < characters.count && characters[index + 1] == "/" {
                 while index < characters.count && characters[index] != "\n" { index += 1 }
+            } else if c == "/" && index + 1 < characters.count && characters[index + 1] == "*" {
+                index += 2
+                while index + 1 < characters.count && !(characters[index] == "*" && characters[index + 1] == "/") { index += 1 }
+                guard index + 1 < characters.count else { throw FHIRPathError("unterminated comment in \(text)") }
+                index += 2
             } else if c == "'" || c == "`" {
                 var value = String.UnicodeScalarView()
                 index += 1

@@ -10,15 +10,29 @@ public struct CanonicalResource: Sendable {
     public let element: Element
     /// The file it was read from, for messages.
     public let source: String
+    /// `name#version` of the package it came from, where the directory has a `package.json`.
+    public let package: String?
+    /// Resources of a higher precedence win over lower ones whatever their versions (user packages over ours).
+    public let precedence: Int
+}
+
+/// A package's identity and the packages it depends on (`version` may be a pattern such as `1.1.x`).
+public struct PackageManifest: Sendable, Hashable {
+    public let name: String
+    public let version: String
+    public let dependencies: [String: String]
+    public var id: String { "\(name)#\(version)" }
 }
 
 /// The conformance resources a validator resolves canonicals against: our own `profiles/` plus any
-/// directories of official packages. Resources added later take precedence over earlier ones with the
-/// same URL and version, so user-supplied packages override ours.
+/// directories of official packages. Directories loaded with a higher precedence win (user-supplied
+/// packages over ours); among equals, a resource added later replaces one with the same URL and version.
 public struct ProfileRepository: Sendable {
     public static let resourceTypes: Set<String> = ["StructureDefinition", "ValueSet", "CodeSystem", "NamingSystem"]
 
     private var byURL: [String: [CanonicalResource]] = [:]
+    /// Loaded packages by id, for resolving a canonical the way the package that refers to it would.
+    public private(set) var packages: [String: PackageManifest] = [:]
     /// Files that could not be read, as warnings (a package with one broken file still loads).
     public private(set) var problems: [OperationOutcome.Issue] = []
 
@@ -27,7 +41,10 @@ public struct ProfileRepository: Sendable {
     public var count: Int { byURL.values.reduce(0) { $0 + $1.count } }
 
     /// Loads every JSON or XML conformance resource below `directory` (other resources are skipped).
-    public mutating func load(directory: URL) throws {
+    /// `precedence`: definitions loaded with a higher precedence win over those with a lower one.
+    public mutating func load(directory: URL, precedence: Int = 0) throws {
+        let manifest = Self.manifest(in: directory)
+        if let manifest { packages[manifest.id] = manifest }
         guard let files = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: directory.path])
         }
@@ -44,7 +61,7 @@ public struct ProfileRepository: Sendable {
             do {
                 // Lenient: official packages carry elements of later FHIR versions in places.
                 let resource = try format.read(bytes, options: DecodingOptions(mode: .lenient, limits: .init(maxInputBytes: 64 << 20)))
-                add(resource.resource, source: file.path)
+                add(resource.resource, source: file.path, package: manifest?.id, precedence: precedence)
             } catch {
                 var issue = error.issue
                 issue.severity = .warning
@@ -55,7 +72,7 @@ public struct ProfileRepository: Sendable {
     }
 
     /// Adds one resource; ignores resources that are not conformance resources.
-    public mutating func add(_ resource: Element, source: String) {
+    public mutating func add(_ resource: Element, source: String, package: String? = nil, precedence: Int = 0) {
         guard Self.resourceTypes.contains(resource.name) else { return }
         var urls: [String] = []
         if resource.name == "NamingSystem" {
@@ -65,26 +82,67 @@ public struct ProfileRepository: Sendable {
         }
         let version = resource.value(of: "version")
         for url in urls {
-            let entry = CanonicalResource(resourceType: resource.name, url: url, version: version, element: resource, source: source)
-            byURL[url, default: []].removeAll { $0.version == version && $0.resourceType == resource.name }
+            let entry = CanonicalResource(resourceType: resource.name, url: url, version: version, element: resource, source: source,
+                                          package: package, precedence: precedence)
+            byURL[url, default: []].removeAll {
+                $0.version == version && $0.resourceType == resource.name && $0.precedence <= precedence
+            }
             byURL[url, default: []].append(entry)
         }
     }
 
     /// Resolves `url` or `url|version`. A version matches exactly, or as a prefix of dotted components
-    /// (`|1.6` finds 1.6.4, the highest such); without a version the highest version wins.
-    public func resolve(_ canonical: String, type: String? = nil) -> CanonicalResource? {
+    /// (`|1.6` finds 1.6.4, the highest such); without a version the highest version wins. Only the highest
+    /// precedence that has a match is considered; within it, resources of the `preferring` packages win
+    /// (a definition resolves its references within its own package's dependencies first).
+    public func resolve(_ canonical: String, type: String? = nil, preferring: Set<String> = []) -> CanonicalResource? {
         let parts = canonical.split(separator: "|", maxSplits: 1).map(String.init)
         guard let url = parts.first, var candidates = byURL[url] else { return nil }
         if let type { candidates = candidates.filter { $0.resourceType == type } }
-        guard parts.count == 2 else { return candidates.max { Self.isOlder($0.version, than: $1.version) } }
-        let wanted = parts[1]
-        if let exact = candidates.last(where: { $0.version == wanted }) { return exact }
-        return candidates.filter { ($0.version ?? "").hasPrefix(wanted + ".") }.max { Self.isOlder($0.version, than: $1.version) }
+        for precedence in Set(candidates.map(\.precedence)).sorted(by: >) {
+            var matching = candidates.filter { $0.precedence == precedence }
+            if parts.count == 2 {
+                let wanted = parts[1]
+                let exact = matching.filter { $0.version == wanted }
+                matching = exact.isEmpty ? matching.filter { ($0.version ?? "").hasPrefix(wanted + ".") } : exact
+            }
+            let preferred = matching.filter { $0.package.map(preferring.contains) ?? false }
+            if let best = (preferred.isEmpty ? matching : preferred).max(by: { Self.isOlder($0.version, than: $1.version) }) {
+                return best
+            }
+        }
+        return nil
     }
 
-    public func structureDefinition(_ canonical: String) -> CanonicalResource? {
-        resolve(canonical, type: "StructureDefinition")
+    public func structureDefinition(_ canonical: String, preferring: Set<String> = []) -> CanonicalResource? {
+        resolve(canonical, type: "StructureDefinition", preferring: preferring)
+    }
+
+    /// The package and, transitively, the loaded packages it depends on. A dependency version pattern
+    /// (`1.1.x`) matches the loaded versions it covers.
+    public func closure(of package: String) -> Set<String> {
+        var result: Set<String> = []
+        var pending = [package]
+        while let id = pending.popLast() {
+            guard result.insert(id).inserted, let manifest = packages[id] else { continue }
+            for (name, version) in manifest.dependencies {
+                let prefix = version.hasSuffix(".x") ? String(version.dropLast(1)) : nil
+                for candidate in packages.values where candidate.name == name
+                    && (candidate.version == version || prefix.map(candidate.version.hasPrefix) == true)
+                {
+                    pending.append(candidate.id)
+                }
+            }
+        }
+        return result
+    }
+
+    static func manifest(in directory: URL) -> PackageManifest? {
+        guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent("package.json").path),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let name = object["name"] as? String, let version = object["version"] as? String
+        else { return nil }
+        return PackageManifest(name: name, version: version, dependencies: object["dependencies"] as? [String: String] ?? [:])
     }
 
     /// Compares dotted versions numerically where the components are numbers (`1.10` after `1.9`).

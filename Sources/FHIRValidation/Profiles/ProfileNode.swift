@@ -1,0 +1,101 @@
+import FHIRModel
+import FHIRPath
+
+/// One element of a compiled profile, with its children and slices as a tree, and its invariants parsed
+/// once. A class: a compiled profile is shared by every validation and never changes.
+public final class ProfileNode: Sendable {
+    public let constraint: ElementConstraint
+    public let children: [ProfileNode]
+    /// For a sliced element: its slices, in definition order.
+    public let slices: [ProfileNode]
+    /// Each invariant with its parsed expression, or why it cannot be parsed.
+    let invariants: [(invariant: ElementConstraint.Invariant, expression: Result<FHIRPathExpression, FHIRPathError>)]
+    private let childrenByName: [Substring: ProfileNode]
+    private let choiceChildren: [ProfileNode]
+
+    init(constraint: ElementConstraint, children: [ProfileNode], slices: [ProfileNode]) {
+        self.constraint = constraint
+        self.children = children
+        self.slices = slices
+        invariants = constraint.invariants.compactMap { invariant in
+            // `ele-1` and `ext-1` hold for every element the codecs accept or are checked natively.
+            // Best-practice recommendations are not conformance rules; the HL7 validator only hints at them.
+            guard !Self.nativeInvariants.contains(invariant.key), !invariant.isBestPractice else { return nil }
+            guard let text = invariant.expression else {
+                return (invariant, .failure(FHIRPathError("the invariant has no FHIRPath expression")))
+            }
+            return (invariant, Result { () throws(FHIRPathError) in try FHIRPathParser.parse(text) })
+        }
+        var byName: [Substring: ProfileNode] = [:]
+        for child in children { byName[child.constraint.name] = child }
+        childrenByName = byName
+        choiceChildren = children.filter(\.constraint.isChoice)
+    }
+
+    /// Invariants the validator checks in code: `ele-1` (a value or children; the codecs refuse empty
+    /// elements) and `ext-1` (an extension has a value or sub-extensions, not both).
+    static let nativeInvariants: Set<String> = ["ele-1", "ext-1"]
+
+    /// The child defining an instance element named `name` (`valueQuantity` finds `value[x]`).
+    func child(named name: String) -> ProfileNode? {
+        if let node = childrenByName[name[...]] { return node }
+        return choiceChildren.first { name.hasPrefix($0.constraint.name.dropLast(3)) }
+    }
+
+    /// For a choice element, the FHIR type an instance name selects (`valueQuantity` → `Quantity`).
+    func choiceType(of name: String) -> String? {
+        guard constraint.isChoice else { return nil }
+        let suffix = name.dropFirst(constraint.name.count - 3)
+        return constraint.types.first { $0.code.prefix(1).uppercased() + $0.code.dropFirst() == suffix }?.code
+            ?? (suffix.first?.isUppercase == true ? String(suffix) : nil)
+    }
+
+    /// Follows child names (a discriminator path such as `code.coding.system`), without type expansion.
+    func descendant(_ names: some Sequence<Substring>) -> ProfileNode? {
+        var node = self
+        for name in names {
+            guard let next = node.childrenByName[name] else { return nil }
+            node = next
+        }
+        return node
+    }
+
+    /// The node with this element id in the tree below (for `contentReference`).
+    func node(withID id: String) -> ProfileNode? {
+        if constraint.id == id { return self }
+        guard id.hasPrefix(constraint.id) else { return nil }
+        for child in children + slices {
+            if let found = child.node(withID: id) { return found }
+        }
+        return nil
+    }
+
+    /// Builds the tree of a snapshot (parents before children, slices after the element they slice).
+    static func tree(of snapshot: [ElementConstraint]) -> ProfileNode? {
+        final class Draft {
+            let constraint: ElementConstraint
+            var children: [Draft] = []
+            var slices: [Draft] = []
+            init(_ constraint: ElementConstraint) { self.constraint = constraint }
+            func build() -> ProfileNode {
+                ProfileNode(constraint: constraint, children: children.map { $0.build() }, slices: slices.map { $0.build() })
+            }
+        }
+        guard let first = snapshot.first else { return nil }
+        let root = Draft(first)
+        var byID = [first.id: root]
+        for element in snapshot.dropFirst() {
+            guard let dot = element.id.lastIndex(of: ".") else { continue }
+            let parentID = String(element.id[..<dot])
+            let segment = element.id[element.id.index(after: dot)...]
+            let draft = Draft(element)
+            byID[element.id] = draft
+            if let colon = segment.firstIndex(of: ":") {
+                byID[parentID + "." + segment[..<colon]]?.slices.append(draft)
+            } else {
+                byID[parentID]?.children.append(draft)
+            }
+        }
+        return root.build()
+    }
+}

@@ -1,0 +1,153 @@
+import FHIRModel
+import FHIRPath
+
+extension ProfileValidator {
+    // MARK: Invariants
+
+    /// Evaluates the node's invariants on `element`. An invariant that cannot be parsed or evaluated is
+    /// reported once as a warning, never passed silently.
+    func checkInvariants(of node: ProfileNode, on element: Element, type: FHIRPathItem.NodeType, path: String, scope: Scope,
+                         evaluated: inout Set<String>, run: inout Run) {
+        if element.name == "extension" || element.name == "modifierExtension" {
+            let hasValue = element.children.contains { $0.name.hasPrefix("value") }
+            if hasValue == element.children.contains(where: { $0.name == "extension" }), evaluated.insert("ext-1").inserted {
+                run.add(.error, .invariant, "ext-1: an extension has either a value or extensions, not both", at: path)
+            }
+        }
+        for (invariant, parsed) in node.invariants where evaluated.insert(invariant.key).inserted {
+            let outcome: Result<Bool?, FHIRPathError>
+            switch parsed {
+            case .success(let expression):
+                outcome = Result { () throws(FHIRPathError) in
+                    let items = try evaluator.evaluate(expression, on: .node(element, type), in: scope.resource,
+                                                       rootResource: scope.container, document: run.rootResource)
+                    return try FHIRPathEvaluator.boolean(items)
+                }
+            case .failure(let error):
+                outcome = .failure(error)
+            }
+            switch outcome {
+            case .success(false?):
+                run.add(invariant.isError ? .error : .warning, .invariant, "\(invariant.key): \(invariant.human)", at: path)
+            case .success:
+                break
+            case .failure(let error):
+                run.addOnce("invariant \(invariant.key)", .notSupported,
+                            "\(invariant.key): the invariant could not be evaluated (\(error.message)), so it was not checked", at: path)
+            }
+        }
+    }
+
+    // MARK: Bindings
+
+    /// Checks a coded value against a required binding (an error) or an extensible one (a warning), where
+    /// the value set can be expanded from what is loaded.
+    func checkBinding(_ binding: ElementConstraint.Binding, on element: Element, type: String, path: String, label: String,
+                      run: inout Run) {
+        guard binding.strength == .required || binding.strength == .extensible, let valueSet = binding.valueSet else { return }
+        let codings: [(system: String?, code: String)]
+        switch type {
+        case "code", "string", "uri":
+            guard let value = element.value else { return }
+            codings = [(nil, value)]
+        case "Coding", "Quantity":
+            guard let code = element.value(of: "code") else { return }
+            codings = [(element.value(of: "system"), code)]
+        case "CodeableConcept":
+            codings = element.children(named: "coding").compactMap { coding in
+                coding.value(of: "code").map { (coding.value(of: "system"), $0) }
+            }
+            guard !codings.isEmpty else { return }
+        default:
+            return
+        }
+        guard let expansion = terminology.expansion(valueSet) else {
+            run.addOnce("valueset \(valueSet)", .notFound,
+                        "ValueSet \(valueSet) could not be resolved, so codes bound to it were not checked", at: path)
+            return
+        }
+        guard !codings.contains(where: { expansion.contains(system: $0.system, code: $0.code) }) else { return }
+        if binding.strength == .required {
+            run.add(.error, .codeInvalid, "\(label): the code is not in the required value set \(valueSet)", at: path)
+        } else if expansion.isComplete {
+            run.add(.warning, .codeInvalid, "\(label): the code is not in the extensible value set \(valueSet)", at: path)
+        }
+    }
+
+    // MARK: Extensions
+
+    /// An extension that no slice describes: checked against its own definition, found by its URL. An
+    /// extension whose definition is unknown is an error: nobody can say what it means.
+    func validateExtension(_ child: Located, scope: Scope, run: inout Run) {
+        guard let url = child.element.value(of: "url") else {
+            run.add(.error, .required, "Extension.url: minimum required = 1, but only found 0", at: "\(child.path).url")
+            return
+        }
+        guard case .complex(let typeIndex) = child.type else { return }
+        do {
+            guard let profile = try profiles.profile(url, preferring: scope.profile.packages.union(run.packages)) else {
+                run.add(.error, .extension, "Unknown extension \(url): no definition is loaded for it", at: child.path)
+                return
+            }
+            validate(child.element, node: profile.root, type: .type(typeIndex), path: child.path,
+                     scope: scope.with(profile), run: &run)
+        } catch {
+            run.addOnce("profile \(url)", .notSupported, "Extension \(url) cannot be used: \(error.description)", at: child.path)
+        }
+    }
+
+    // MARK: References
+
+    /// A reference that resolves inside the resource (contained, Bundle entry, Parameters part) must point
+    /// to a resource of a type its `targetProfile`s admit.
+    func checkReferenceTarget(_ child: Located, constraint: ElementConstraint, run: inout Run) {
+        guard child.element.name != "extension",
+            let type = constraint.types.first(where: { $0.code == "Reference" }), !type.targetProfiles.isEmpty,
+            let reference = child.element.value(of: "reference"),
+            let target = Self.resolve(reference, in: run.rootResource)
+        else { return }
+        let allowed = type.targetProfiles.map { canonical -> String in
+            (try? profiles.profile(canonical))?.map(\.type)
+                ?? String(canonical.split(separator: "|")[0].split(separator: "/").last ?? "")
+        }
+        guard !allowed.contains(target.name), !allowed.contains("Resource") else { return }
+        run.add(.error, .structure,
+                "\(constraint.id): the reference points to a \(target.name), but must point to \(allowed.joined(separator: " or "))",
+                at: child.path)
+    }
+
+    /// Finds a referenced resource inside `root`: `#id` (contained), a Bundle `fullUrl`, `urn:uuid:<id>` or
+    /// `Type/id` of any resource in the tree.
+    static func resolve(_ reference: String, in root: Element) -> Element? {
+        var found: Element?
+        func visit(_ element: Element, fullURL: String?) {
+            guard found == nil else { return }
+            let byID = element.value(of: "id").map { id in
+                reference == "#\(id)" || reference == "urn:uuid:\(id)" || reference == "\(element.name)/\(id)"
+                    || reference.hasSuffix("/\(element.name)/\(id)")
+            } ?? false
+            if byID || (fullURL != nil && reference == fullURL) {
+                found = element
+                return
+            }
+            for child in element.children {
+                switch child.name {
+                case "entry":
+                    if let inner = child.child("resource")?.wrappedResource { visit(inner, fullURL: child.value(of: "fullUrl")) }
+                case "contained", "resource":
+                    if let inner = child.wrappedResource { visit(inner, fullURL: nil) }
+                case "parameter":
+                    visitParameter(child)
+                default:
+                    break
+                }
+            }
+        }
+        func visitParameter(_ parameter: Element) {
+            if let inner = parameter.child("resource")?.wrappedResource { visit(inner, fullURL: nil) }
+            for part in parameter.children(named: "part") { visitParameter(part) }
+        }
+        visit(root, fullURL: nil)
+        return found
+    }
+}

@@ -1,0 +1,302 @@
+public import FHIRModel
+import FHIRPath
+
+/// Validates element trees against StructureDefinitions: cardinality (also of slices), types and
+/// reference targets, fixed and pattern values, slicing, bindings, extensions and invariants.
+///
+/// Where a profile does not expand a complex element, the element is checked against the definition of
+/// its type (the type's profile where one is named, else the R4 core type), so the core invariants and
+/// bindings of every data type apply too. Each issue names the element by a FHIRPath expression with an
+/// index on every repeating element (`Parameters.parameter[0].part[0].resource.identifier[0].system`).
+public struct ProfileValidator: Sendable {
+    public let profiles: CompiledProfiles
+    let terminology: Terminology
+    let evaluator: FHIRPathEvaluator
+    let definitions: TypeDefinitions
+
+    public init(profiles: CompiledProfiles, definitions: TypeDefinitions = R4CoreDefinitions.shared) {
+        self.profiles = profiles
+        self.terminology = Terminology(repository: profiles.repository)
+        self.evaluator = FHIRPathEvaluator(definitions: definitions)
+        self.definitions = definitions
+    }
+
+    /// Validates `resource` against `profile` when given, else against each profile it declares in
+    /// `meta.profile` (the base definition of its type when it declares none that resolves).
+    ///
+    /// `package` (`name#version`) sets the validation context: unversioned canonicals resolve within that
+    /// package and its dependencies first, as a validator set up for that package version would. Without
+    /// it, the package of the first profile used for the resource sets the context.
+    public func validate(_ resource: Element, profile: String? = nil, package: String? = nil) -> OperationOutcome {
+        var run = Run(rootResource: resource)
+        if let package { run.packages = profiles.repository.closure(of: package) }
+        if let profile {
+            validateResource(resource, path: resource.name, required: [profile], run: &run)
+        } else {
+            validateResource(resource, path: resource.name, required: [], run: &run)
+        }
+        return OperationOutcome(issues: run.issues)
+    }
+
+    /// What one validation collects; also remembers which warnings were already given once.
+    struct Run {
+        /// The outermost resource (Bundle, Parameters or the resource itself): where references resolve.
+        let rootResource: Element
+        var issues: [OperationOutcome.Issue] = []
+        var reported: Set<String> = []
+        /// The packages of the first profile the root resource is checked against: unversioned canonicals
+        /// resolve to their versions first, as the validation context of that package version would.
+        var packages: Set<String> = []
+
+        var errorCount: Int { issues.count { $0.severity == .error || $0.severity == .fatal } }
+
+        mutating func add(_ severity: OperationOutcome.Severity, _ code: OperationOutcome.IssueCode, _ text: String,
+                          at path: String) {
+            issues.append(OperationOutcome.Issue(severity: severity, code: code, text: text, expression: [path]))
+        }
+
+        /// Adds a warning about a definition once per validation (not once per element).
+        mutating func addOnce(_ key: String, _ code: OperationOutcome.IssueCode, _ text: String, at path: String) {
+            guard reported.insert(key).inserted else { return }
+            add(.warning, code, text, at: path)
+        }
+    }
+
+    /// Where an element sits: the resource holding it, the resource that contains that one (FHIRPath's
+    /// `%rootResource`; the same unless it is contained), and the profile whose tree is being walked.
+    struct Scope {
+        let resource: Element
+        let container: Element
+        let profile: CompiledProfile
+
+        func with(_ profile: CompiledProfile) -> Scope {
+            Scope(resource: resource, container: container, profile: profile)
+        }
+    }
+
+    // MARK: Resources
+
+    /// Validates a resource against one of `required` (the caller's `--profile`, or the `type.profile`s of
+    /// the element holding it: the one the resource claims, else the first) and the profiles it declares.
+    func validateResource(_ resource: Element, path: String, required: [String], container: Element? = nil, run: inout Run) {
+        let declared = resource.child("meta")?.children(named: "profile").compactMap(\.value) ?? []
+        var chosen: [CompiledProfile] = []
+        func use(_ canonical: String, isRequired: Bool) {
+            do {
+                guard let profile = try profiles.profile(canonical, preferring: run.packages) else {
+                    if isRequired {
+                        run.add(.error, .notFound, "Profile \(canonical) could not be resolved", at: path)
+                    } else {
+                        run.addOnce("profile \(canonical)", .notFound,
+                                    "Profile \(canonical) could not be resolved; checked against the base definition of \(resource.name) only",
+                                    at: path)
+                    }
+                    return
+                }
+                guard !chosen.contains(where: { $0.canonical == profile.canonical }) else { return }
+                guard profile.type == resource.name else {
+                    run.add(.error, .structure, "Profile \(canonical) is for \(profile.type), not \(resource.name)", at: path)
+                    return
+                }
+                chosen.append(profile)
+                if run.packages.isEmpty { run.packages = profile.packages }
+            } catch {
+                run.addOnce("profile \(canonical)", .notSupported, "Profile \(canonical) cannot be used: \(error.description)", at: path)
+            }
+        }
+        if let first = required.first {
+            func url(_ canonical: String) -> Substring { canonical.split(separator: "|", maxSplits: 1).first ?? "" }
+            let claimed = required.first { wanted in declared.contains { url($0) == url(wanted) } } ?? first
+            // An unversioned type profile means the version the resource itself claims, when it claims one.
+            let versioned = claimed.contains("|") ? nil : declared.first { url($0) == url(claimed) }
+            use(versioned ?? claimed, isRequired: true)
+        }
+        for canonical in declared { use(canonical, isRequired: false) }
+        if chosen.isEmpty { use(SnapshotGenerator.coreURL(resource.name), isRequired: true) }
+        guard let typeIndex = definitions.index(of: resource.name) else { return }
+        for profile in chosen {
+            validate(resource, node: profile.root, type: .type(typeIndex), path: path,
+                     scope: Scope(resource: resource, container: container ?? resource, profile: profile), run: &run)
+        }
+    }
+
+    // MARK: Elements
+
+    /// Checks one element against its definition node: invariants, value, then its children.
+    func validate(_ element: Element, node: ProfileNode, type: FHIRPathItem.NodeType, path: String, scope: Scope,
+                  run: inout Run) {
+        var evaluated: Set<String> = []
+        checkInvariants(of: node, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
+        guard !element.children.isEmpty, case let typeIndex? = type.index else { return }
+        guard node.children.isEmpty else {
+            validateChildren(of: element, typeIndex: typeIndex, definition: node, path: path, scope: scope, run: &run)
+            return
+        }
+        let candidates = typeDefinitions(for: node, type: type, scope: scope, path: path, run: &run)
+        // Several profiles on one type (`Identifier` as KVNR or PKV number): the element must meet one.
+        var best: Run?
+        for (root, childScope) in candidates {
+            var trial = run
+            trial.issues = []
+            var seen = evaluated
+            checkInvariants(of: root, on: element, type: type, path: path, scope: scope, evaluated: &seen, run: &trial)
+            validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: childScope, run: &trial)
+            if best == nil || trial.errorCount < best!.errorCount { best = trial }
+            if trial.errorCount == 0 { break }
+        }
+        if let best {
+            let issues = run.issues + best.issues
+            run = best
+            run.issues = issues
+        }
+    }
+
+    /// The nodes whose children define `element` when `node` does not list them: a content reference,
+    /// the type's profiles, or else the core definition of the type.
+    private func typeDefinitions(for node: ProfileNode, type: FHIRPathItem.NodeType, scope: Scope, path: String,
+                                 run: inout Run) -> [(root: ProfileNode, scope: Scope)] {
+        if let reference = node.constraint.contentReference, let hash = reference.firstIndex(of: "#") {
+            let id = String(reference[reference.index(after: hash)...])
+            return scope.profile.root.node(withID: id).map { [($0, scope)] } ?? []
+        }
+        let typeName = definitions.name(of: type)
+        let declared = node.constraint.types.first { $0.code == typeName } ?? (node.constraint.types.count == 1 ? node.constraint.types[0] : nil)
+        var result: [(root: ProfileNode, scope: Scope)] = []
+        let profiled = declared?.profiles ?? []
+        for canonical in profiled.isEmpty ? [SnapshotGenerator.coreURL(typeName)] : profiled {
+            do {
+                if let profile = try profiles.profile(canonical, preferring: scope.profile.packages.union(run.packages)) {
+                    result.append((profile.root, scope.with(profile)))
+                } else {
+                    run.addOnce("profile \(canonical)", .notFound, "Type profile \(canonical) could not be resolved", at: path)
+                }
+            } catch {
+                run.addOnce("profile \(canonical)", .notSupported, "Profile \(canonical) cannot be used: \(error.description)", at: path)
+            }
+        }
+        if result.isEmpty, !profiled.isEmpty, let core = try? profiles.profile(SnapshotGenerator.coreURL(typeName)) {
+            result.append((core.root, scope.with(core)))
+        }
+        return result
+    }
+
+    /// Matches the children of `element` to the child nodes of `definition`, checks cardinality and slices,
+    /// and validates each child.
+    private func validateChildren(of element: Element, typeIndex: Int, definition: ProfileNode, path: String, scope: Scope,
+                                  run: inout Run) {
+        let type = definitions.types[typeIndex]
+        var matched: [ObjectIdentifier: [Located]] = [:]
+        var counts: [String: Int] = [:]
+        for child in element.children {
+            let position = counts[child.name, default: 0]
+            counts[child.name] = position + 1
+            guard let resolved = type.resolve(child.name) else { continue }
+            let childPath = resolved.definition.isRepeating ? "\(path).\(child.name)[\(position)]" : "\(path).\(child.name)"
+            guard let node = definition.child(named: child.name) else { continue }
+            matched[ObjectIdentifier(node), default: []].append(Located(element: child, path: childPath, type: resolved.type))
+        }
+        for node in definition.children {
+            let instances = matched[ObjectIdentifier(node)] ?? []
+            checkCardinality(node.constraint, count: instances.count, path: "\(path).\(node.constraint.expressionName)",
+                             label: node.constraint.id, run: &run)
+            guard !instances.isEmpty else { continue }
+            if !node.slices.isEmpty {
+                validateSliced(instances, node: node, path: path, scope: scope, run: &run)
+            } else {
+                for instance in instances { validateChild(instance, node: node, scope: scope, run: &run) }
+            }
+        }
+    }
+
+    /// An instance element with its expression and its R4 type.
+    struct Located {
+        let element: Element
+        let path: String
+        let type: ElementType
+    }
+
+    func checkCardinality(_ constraint: ElementConstraint, count: Int, path: String, label: String, run: inout Run) {
+        if count < constraint.min {
+            run.add(.error, .required, "\(label): minimum required = \(constraint.min), but only found \(count)", at: path)
+        }
+        if let max = constraint.max, count > max {
+            run.add(.error, .structure, "\(label): maximum allowed = \(max), but found \(count)", at: path)
+        }
+    }
+
+    /// Validates one child against its node: type, fixed/pattern value, binding, then its own content.
+    func validateChild(_ child: Located, node: ProfileNode, scope: Scope, run: inout Run) {
+        let constraint = node.constraint
+        if case .resource = child.type {
+            guard let inner = child.element.wrappedResource else { return }
+            let wanted = constraint.types.filter { $0.code == inner.name || $0.code == "Resource" || $0.code == "DomainResource" }
+            if !constraint.types.isEmpty && wanted.isEmpty {
+                run.add(.error, .structure, "\(constraint.id): a \(inner.name) is not allowed here", at: child.path)
+            }
+            // A contained resource's `%rootResource` is its container; an entry or parameter stands alone.
+            let container = child.element.name == "contained" ? scope.container : inner
+            var evaluated: Set<String> = []
+            if let index = definitions.index(of: inner.name) {
+                checkInvariants(of: node, on: inner, type: .type(index), path: child.path,
+                                scope: Scope(resource: inner, container: container, profile: scope.profile), evaluated: &evaluated,
+                                run: &run)
+            }
+            validateResource(inner, path: child.path, required: wanted.flatMap(\.profiles), container: container, run: &run)
+            return
+        }
+        let nodeType = FHIRPathItem.NodeType(child.type)
+        let typeName = definitions.name(of: nodeType)
+        if constraint.isChoice, !constraint.types.contains(where: { $0.code == typeName }) {
+            run.add(.error, .structure, "\(constraint.id): type \(typeName) is not allowed here", at: child.path)
+            return
+        }
+        if let fixed = constraint.fixed, !ValueMatching.matches(child.element, fixed, exactly: true) {
+            run.add(.error, .value, "\(constraint.id): value must be exactly \(ValueMatching.describe(fixed))", at: child.path)
+        }
+        if let pattern = constraint.pattern, !ValueMatching.matches(child.element, pattern, exactly: false) {
+            run.add(.error, .value, "\(constraint.id): value must match the pattern \(ValueMatching.describe(pattern))", at: child.path)
+        }
+        if let binding = constraint.binding {
+            checkBinding(binding, on: child.element, type: typeName, path: child.path, label: constraint.id, run: &run)
+        }
+        if child.element.name == "extension" || child.element.name == "modifierExtension", constraint.sliceName == nil,
+            node.children.isEmpty
+        {
+            validateExtension(child, scope: scope, run: &run)
+            return
+        }
+        checkReferenceTarget(child, constraint: constraint, run: &run)
+        validate(child.element, node: node, type: nodeType, path: child.path, scope: scope, run: &run)
+    }
+}
+
+extension FHIRPathItem.NodeType {
+    init(_ type: ElementType) {
+        switch type {
+        case .system: self = .system
+        case .primitive(let primitive, let index): self = .primitive(primitive, index)
+        case .complex(let index): self = .type(index)
+        case .resource: self = .system
+        }
+    }
+
+    var index: Int? {
+        switch self {
+        case .type(let index), .primitive(_, let index): index
+        case .system: nil
+        }
+    }
+}
+
+extension TypeDefinitions {
+    /// The FHIR type name of a node: `Identifier`, `string`; a backbone element counts as `BackboneElement`.
+    func name(of type: FHIRPathItem.NodeType) -> String {
+        switch type {
+        case .system: return "string"
+        case .primitive(let primitive, _): return primitive.rawValue
+        case .type(let index):
+            let definition = types[index]
+            return definition.kind == .backbone ? "BackboneElement" : definition.name
+        }
+    }
+}
