@@ -30,6 +30,14 @@ let package = Package(
         .target(name: "FHIRFormats", dependencies: ["FHIRModel", "CLibXML2"], swiftSettings: strictSettings),
         .target(name: "FHIRPath", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
         .target(name: "FHIRValidation", dependencies: ["FHIRModel", "FHIRFormats", "FHIRPath"], swiftSettings: strictSettings),
+        .target(
+            name: "ErxProfiles",
+            dependencies: ["FHIRValidation"],
+            path: "profiles",
+            exclude: ["README.md"],
+            resources: [.copy("core"), .copy("definitions"), .copy("workflow-versions.json")],
+            swiftSettings: strictSettings
+        ),
         .target(name: "R4MetadataGenerator", swiftSettings: strictSettings),
         .executableTarget(
             name: "erx-codegen",
@@ -42,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "erx",
             dependencies: [
-                "FHIRModel", "FHIRFormats",
+                "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

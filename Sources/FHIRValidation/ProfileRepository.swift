@@ -72,7 +72,16 @@ public struct ProfileRepository: Sendable {
     }
 
     /// Adds one resource; ignores resources that are not conformance resources.
+    /// A Bundle contributes its entries (the generated core definitions come as one collection Bundle).
     public mutating func add(_ resource: Element, source: String, package: String? = nil, precedence: Int = 0) {
+        if resource.name == "Bundle" {
+            for entry in resource.children(named: "entry") {
+                if let inner = entry.child("resource")?.wrappedResource {
+                    add(inner, source: source, package: package, precedence: precedence)
+                }
+            }
+            return
+        }
         guard Self.resourceTypes.contains(resource.name) else { return }
         var urls: [String] = []
         if resource.name == "NamingSystem" {

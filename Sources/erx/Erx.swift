@@ -6,6 +6,6 @@ struct Erx: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "erx",
         abstract: "An e-prescription dispensing facade speaking FHIR R4 (JSON and XML).",
-        subcommands: [ConvertCommand.self]
+        subcommands: [ConvertCommand.self, ValidateCommand.self]
     )
 }

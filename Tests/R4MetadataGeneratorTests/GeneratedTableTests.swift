@@ -20,4 +20,14 @@ struct GeneratedTableTests {
             encoding: .utf8)
         #expect(generated == committed, "run `swift run erx-codegen` and commit the result")
     }
+
+    @Test(
+        "profiles/core/r4-core-conformance.json is current",
+        .enabled(if: FileManager.default.fileExists(atPath: definitions.path), "../shared is absent: regeneration not checked")
+    )
+    func conformanceIsCurrent() throws {
+        let generated = try R4ConformanceGenerator(definitionsDirectory: Self.definitions).generate()
+        let committed = try Data(contentsOf: Self.root.appendingPathComponent("profiles/core/r4-core-conformance.json"))
+        #expect(generated == committed, "run `swift run erx-codegen` and commit the result")
+    }
 }

@@ -1,0 +1,96 @@
+public import FHIRModel
+public import Foundation
+
+/// Which workflow profile versions (`1.4`, `1.5`, `1.6`) are in force on a date. The production service
+/// accepts a `$dispense` body only in a profile version valid on its latest `whenHandedOver`
+/// (dispense-spec.md §6.1); the windows are configuration, read from JSON:
+/// `{"windows":[{"version":"1.4","from":null,"until":"2026-01-11"}, …]}` with inclusive ISO dates.
+public struct ProfileVersionWindows: Sendable, Hashable, Decodable {
+    public struct Window: Sendable, Hashable, Decodable {
+        public let version: String
+        /// First day in force, `nil` for "since always".
+        public let from: String?
+        /// Last day in force, `nil` for "until further notice".
+        public let until: String?
+    }
+
+    public let windows: [Window]
+
+    /// The canonical prefix of the profiles the windows govern.
+    public static let workflowProfilePrefix = "https://gematik.de/fhir/erp/StructureDefinition/"
+
+    public init(windows: [Window]) {
+        self.windows = windows
+    }
+
+    public init(json: Data) throws {
+        self = try JSONDecoder().decode(Self.self, from: json)
+    }
+
+    /// The versions in force on `date` (`YYYY-MM-DD`; a longer dateTime is cut to its date).
+    public func versions(on date: String) -> [String] {
+        let day = String(date.prefix(10))
+        return windows.filter { window in
+            (window.from.map { $0 <= day } ?? true) && (window.until.map { day <= $0 } ?? true)
+        }.map(\.version)
+    }
+
+    /// Errors for every gematik workflow profile claimed in the tree (`meta.profile` of the resource and of
+    /// the resources inside it) whose version is not in force on `date`.
+    public func check(_ resource: Element, on date: String) -> [OperationOutcome.Issue] {
+        let allowed = versions(on: date)
+        var issues: [OperationOutcome.Issue] = []
+        func visit(_ element: Element, path: String) {
+            for (index, profile) in (element.child("meta")?.children(named: "profile") ?? []).enumerated() {
+                guard let canonical = profile.value, canonical.hasPrefix(Self.workflowProfilePrefix),
+                    let bar = canonical.firstIndex(of: "|")
+                else { continue }
+                let version = canonical[canonical.index(after: bar)...].split(separator: ".").prefix(2).joined(separator: ".")
+                guard windows.contains(where: { $0.version == version }), !allowed.contains(version) else { continue }
+                let name = canonical[..<bar].split(separator: "/").last ?? ""
+                issues.append(OperationOutcome.Issue(
+                    code: .invalid,
+                    text: "\(name) version \(version) is not in force on \(date.prefix(10)); in force: \(allowed.joined(separator: ", "))",
+                    expression: ["\(path).meta.profile[\(index)]"]))
+            }
+            for (child, childPath) in Self.containedResources(of: element, path: path) { visit(child, path: childPath) }
+        }
+        visit(resource, path: resource.name)
+        return issues
+    }
+
+    /// The latest `whenHandedOver` of the MedicationDispenses in the tree: the date that selects the version.
+    public static func latestHandover(in resource: Element) -> String? {
+        var latest: String?
+        func visit(_ element: Element, path: String) {
+            if element.name == "MedicationDispense", let date = element.value(of: "whenHandedOver").map({ String($0.prefix(10)) }),
+                latest.map({ date > $0 }) ?? true
+            {
+                latest = date
+            }
+            for (child, childPath) in containedResources(of: element, path: path) { visit(child, path: childPath) }
+        }
+        visit(resource, path: resource.name)
+        return latest
+    }
+
+    /// Resources inside a Parameters (parameter/part resources), a Bundle (entries) or `contained`.
+    static func containedResources(of element: Element, path: String) -> [(Element, String)] {
+        var result: [(Element, String)] = []
+        func parameters(_ holder: Element, path: String, name: String) {
+            for (index, parameter) in holder.children(named: name).enumerated() {
+                let parameterPath = "\(path).\(name)[\(index)]"
+                if let inner = parameter.child("resource")?.wrappedResource { result.append((inner, "\(parameterPath).resource")) }
+                parameters(parameter, path: parameterPath, name: "part")
+            }
+        }
+        parameters(element, path: path, name: "parameter")
+        for (index, entry) in element.children(named: "entry").enumerated() {
+            if let inner = entry.child("resource")?.wrappedResource { result.append((inner, "\(path).entry[\(index)].resource")) }
+        }
+        for (index, contained) in element.children(named: "contained").enumerated() {
+            if let inner = contained.wrappedResource { result.append((inner, "\(path).contained[\(index)]")) }
+        }
+        return result
+    }
+}
