@@ -67,7 +67,7 @@ let package = Package(
             dependencies: ["FHIRModel", "FHIRFormats", "CLibXML2"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "FHIRValidationTests", dependencies: ["FHIRValidation", "FHIRModel", "FHIRFormats"], swiftSettings: strictSettings),
+        .testTarget(name: "FHIRValidationTests", dependencies: ["FHIRValidation", "FHIRModel", "FHIRFormats", "ErxProfiles"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRPathTests", dependencies: ["FHIRPath", "FHIRModel", "FHIRFormats"], swiftSettings: strictSettings),
         .testTarget(
             name: "R4MetadataGeneratorTests",
