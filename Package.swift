@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "erx", targets: ["erx"]),
         .executable(name: "erx-codegen", targets: ["erx-codegen"]),
         .executable(name: "erx-bench", targets: ["CodecBenchmarks"]),
+        .executable(name: "erx-validation-bench", targets: ["ValidationBenchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -59,6 +60,12 @@ let package = Package(
             name: "CodecBenchmarks",
             dependencies: ["FHIRModel", "FHIRFormats", "CLibXML2"],
             path: "Benchmarks/CodecBenchmarks",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "ValidationBenchmarks",
+            dependencies: ["FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles"],
+            path: "Benchmarks/ValidationBenchmarks",
             swiftSettings: strictSettings
         ),
         .testTarget(name: "FHIRModelTests", dependencies: ["FHIRModel"], swiftSettings: strictSettings),

@@ -62,9 +62,11 @@ extension FHIRPathEvaluator {
             default: return [.boolean(order >= 0)]
             }
         case "in", "contains":
-            let (element, collection) = op == "in" ? (lhs, rhs) : (rhs, lhs)
-            guard let item = element.first else { return [] }
-            return [.boolean(collection.contains { equal($0, item) == true })]
+            // Every item of the element side must be in the collection; with no item that holds, as the HL7
+            // engine evaluates it (the specification says empty). Core invariants such as ref-1 rely on it:
+            // `reference.substring(1) in %rootResource.contained.id` for a reference without `reference`.
+            let (elements, collection) = op == "in" ? (lhs, rhs) : (rhs, lhs)
+            return [.boolean(elements.allSatisfy { item in collection.contains { equal($0, item) == true } })]
         case "&":
             return [.string((lhs.first.flatMap(string) ?? "") + (rhs.first.flatMap(string) ?? ""))]
         case "+", "-", "*", "/", "div", "mod":

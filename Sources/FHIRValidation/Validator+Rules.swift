@@ -27,7 +27,8 @@ extension ProfileValidator {
                 outcome = .failure(error)
             }
             switch outcome {
-            case .success(false?):
+            // An empty result fails, as in the HL7 validator (`evaluateToBoolean` of nothing is false).
+            case .success(false?), .success(nil):
                 run.add(invariant.isError ? .error : .warning, .invariant, "\(invariant.key): \(invariant.human)", at: path)
             case .success:
                 break
@@ -85,7 +86,7 @@ extension ProfileValidator {
         }
         guard case .complex(let typeIndex) = child.type else { return }
         do {
-            guard let profile = try profiles.profile(url, preferring: scope.profile.packages.union(run.packages)) else {
+            guard let profile = try profiles.profile(url, in: scope.context(run)) else {
                 run.add(.error, .extension, "Unknown extension \(url): no definition is loaded for it", at: child.path)
                 return
             }

@@ -8,8 +8,11 @@ extension ProfileValidator {
     func validateSliced(_ instances: [Located], node: ProfileNode, path: String, scope: Scope, run: inout Run) {
         var members: [[Located]] = Array(repeating: [], count: node.slices.count)
         let rules = node.constraint.slicing?.rules ?? .open
+        let context = scope.context(run)
         for instance in instances {
-            if let index = node.slices.indices.first(where: { belongs(instance, to: node.slices[$0], slicedBy: node, scope: scope) }) {
+            if let index = node.slices.indices.first(where: {
+                belongs(instance, to: node.slices[$0], slicedBy: node, scope: scope, context: context)
+            }) {
                 members[index].append(instance)
             } else if rules == .closed {
                 run.add(.error, .structure,
@@ -19,13 +22,14 @@ extension ProfileValidator {
             }
         }
         for (slice, sliceMembers) in zip(node.slices, members) {
-            checkCardinality(slice.constraint, count: sliceMembers.count, path: "\(path).\(node.constraint.expressionName)", label: slice.constraint.id, run: &run)
+            checkCardinality(slice.constraint, count: sliceMembers.count, path: "\(path).\(node.expressionName)", label: slice.constraint.id, run: &run)
             for member in sliceMembers { validateChild(member, node: slice, scope: scope, run: &run) }
         }
     }
 
     /// Whether an instance meets every discriminator of the slicing for `slice`.
-    func belongs(_ instance: Located, to slice: ProfileNode, slicedBy node: ProfileNode, scope: Scope) -> Bool {
+    func belongs(_ instance: Located, to slice: ProfileNode, slicedBy node: ProfileNode, scope: Scope,
+                 context: ResolutionContext) -> Bool {
         // A choice element sliced by type (`medication[x]:medicationReference`): the concrete name decides.
         guard let slicing = node.constraint.slicing, !slicing.discriminators.isEmpty else {
             return node.constraint.isChoice && slice.constraint.sliceName == instance.element.name
@@ -34,7 +38,7 @@ extension ProfileValidator {
             let segments = discriminator.path == "$this" ? [] : discriminator.path.split(separator: ".")
             switch discriminator.kind {
             case .value, .pattern:
-                guard let target = definitionNode(slice, at: segments) else { continue }
+                guard let target = definitionNode(slice, at: segments, context: context) else { continue }
                 guard let expected = target.constraint.fixed ?? target.constraint.pattern else {
                     // No value to compare: a required binding with a complete expansion can still decide.
                     continue
@@ -43,7 +47,7 @@ extension ProfileValidator {
                 let values = Self.items(instance.element, at: segments)
                 if !values.contains(where: { ValueMatching.matches($0, expected, exactly: exactly) }) { return false }
             case .exists:
-                guard let target = definitionNode(slice, at: segments) else { continue }
+                guard let target = definitionNode(slice, at: segments, context: context) else { continue }
                 let present = !Self.items(instance.element, at: segments).isEmpty
                 if target.constraint.min >= 1 && !present { return false }
                 if target.constraint.max == 0 && present { return false }
@@ -58,7 +62,7 @@ extension ProfileValidator {
                 } else {
                     continue
                 }
-                let target = definitionNode(slice, at: segments == ["resource"] ? [] : segments) ?? slice
+                let target = definitionNode(slice, at: segments == ["resource"] ? [] : segments, context: context) ?? slice
                 let allowed = (segments == ["resource"] ? target.child(named: "resource")?.constraint.types : target.constraint.types) ?? []
                 if !allowed.isEmpty && !allowed.contains(where: { $0.code == typeName }) { return false }
             case .profile:
@@ -70,6 +74,7 @@ extension ProfileValidator {
                 guard !canonicals.isEmpty else { continue }
                 let conforms = canonicals.contains { canonical in
                     var trial = Run(rootResource: scope.resource)
+                    trial.context = context
                     validateResource(resource, path: instance.path, required: [canonical], run: &trial)
                     return !trial.issues.contains { $0.severity == .error || $0.severity == .fatal }
                 }
@@ -81,7 +86,7 @@ extension ProfileValidator {
 
     /// The definition node at a discriminator path below a slice, following type profiles (an extension
     /// slice's `url` lives in the extension's own definition).
-    func definitionNode(_ slice: ProfileNode, at segments: [Substring]) -> ProfileNode? {
+    func definitionNode(_ slice: ProfileNode, at segments: [Substring], context: ResolutionContext) -> ProfileNode? {
         var node = slice
         for segment in segments {
             if let next = node.child(named: String(segment)) {
@@ -89,7 +94,7 @@ extension ProfileValidator {
                 continue
             }
             guard node.children.isEmpty, let canonical = node.constraint.types.first?.profiles.first,
-                let profile = try? profiles.profile(canonical), let next = profile.root.child(named: String(segment))
+                let profile = try? profiles.profile(canonical, in: context), let next = profile.root.child(named: String(segment))
             else { return nil }
             node = next
         }

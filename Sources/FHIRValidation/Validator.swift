@@ -29,7 +29,7 @@ public struct ProfileValidator: Sendable {
     /// it, the package of the first profile used for the resource sets the context.
     public func validate(_ resource: Element, profile: String? = nil, package: String? = nil) -> OperationOutcome {
         var run = Run(rootResource: resource)
-        if let package { run.packages = profiles.repository.closure(of: package) }
+        if let package { run.context = profiles.context(ofPackage: package) }
         if let profile {
             validateResource(resource, path: resource.name, required: [profile], run: &run)
         } else {
@@ -46,7 +46,7 @@ public struct ProfileValidator: Sendable {
         var reported: Set<String> = []
         /// The packages of the first profile the root resource is checked against: unversioned canonicals
         /// resolve to their versions first, as the validation context of that package version would.
-        var packages: Set<String> = []
+        var context = ResolutionContext.none
 
         var errorCount: Int { issues.count { $0.severity == .error || $0.severity == .fatal } }
 
@@ -72,6 +72,12 @@ public struct ProfileValidator: Sendable {
         func with(_ profile: CompiledProfile) -> Scope {
             Scope(resource: resource, container: container, profile: profile)
         }
+
+        /// Where the profile being walked resolves its references: its own package's context, or else
+        /// the validation's.
+        func context(_ run: Run) -> ResolutionContext {
+            profile.context === ResolutionContext.none ? run.context : profile.context
+        }
     }
 
     // MARK: Resources
@@ -83,7 +89,7 @@ public struct ProfileValidator: Sendable {
         var chosen: [CompiledProfile] = []
         func use(_ canonical: String, isRequired: Bool) {
             do {
-                guard let profile = try profiles.profile(canonical, preferring: run.packages) else {
+                guard let profile = try profiles.profile(canonical, in: run.context) else {
                     if isRequired {
                         run.add(.error, .notFound, "Profile \(canonical) could not be resolved", at: path)
                     } else {
@@ -99,7 +105,7 @@ public struct ProfileValidator: Sendable {
                     return
                 }
                 chosen.append(profile)
-                if run.packages.isEmpty { run.packages = profile.packages }
+                if run.context === ResolutionContext.none { run.context = profile.context }
             } catch {
                 run.addOnce("profile \(canonical)", .notSupported, "Profile \(canonical) cannot be used: \(error.description)", at: path)
             }
@@ -133,6 +139,11 @@ public struct ProfileValidator: Sendable {
             return
         }
         let candidates = typeDefinitions(for: node, type: type, scope: scope, path: path, run: &run)
+        if candidates.count == 1, let (root, childScope) = candidates.first {
+            checkInvariants(of: root, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
+            validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: childScope, run: &run)
+            return
+        }
         // Several profiles on one type (`Identifier` as KVNR or PKV number): the element must meet one.
         var best: Run?
         for (root, childScope) in candidates {
@@ -165,7 +176,7 @@ public struct ProfileValidator: Sendable {
         let profiled = declared?.profiles ?? []
         for canonical in profiled.isEmpty ? [SnapshotGenerator.coreURL(typeName)] : profiled {
             do {
-                if let profile = try profiles.profile(canonical, preferring: scope.profile.packages.union(run.packages)) {
+                if let profile = try profiles.profile(canonical, in: scope.context(run)) {
                     result.append((profile.root, scope.with(profile)))
                 } else {
                     run.addOnce("profile \(canonical)", .notFound, "Type profile \(canonical) could not be resolved", at: path)
@@ -197,10 +208,10 @@ public struct ProfileValidator: Sendable {
         }
         for node in definition.children {
             let instances = matched[ObjectIdentifier(node)] ?? []
-            checkCardinality(node.constraint, count: instances.count, path: "\(path).\(node.constraint.expressionName)",
+            checkCardinality(node.constraint, count: instances.count, path: "\(path).\(node.expressionName)",
                              label: node.constraint.id, run: &run)
-            guard !instances.isEmpty else { continue }
             if !node.slices.isEmpty {
+                // Also with no instances: a slice's minimum can still be missed.
                 validateSliced(instances, node: node, path: path, scope: scope, run: &run)
             } else {
                 for instance in instances { validateChild(instance, node: node, scope: scope, run: &run) }

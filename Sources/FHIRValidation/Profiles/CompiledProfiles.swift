@@ -8,11 +8,22 @@ public struct CompiledProfile: Sendable {
     /// The resource or type it constrains (`MedicationDispense`, `Extension`, `Identifier`).
     public let type: String
     /// The package it comes from and that package's dependencies: where its references resolve first.
-    public let packages: Set<String>
+    public let context: ResolutionContext
     public let root: ProfileNode
 
     /// `url|version`, as `meta.profile` would name exactly this definition.
     public var canonical: String { version.map { "\(url)|\($0)" } ?? url }
+}
+
+/// A set of packages in which canonicals resolve first (a package and its dependencies). A class, so that
+/// caches can key on its identity instead of hashing the set.
+public final class ResolutionContext: Sendable {
+    public let packages: Set<String>
+    public static let none = ResolutionContext(packages: [])
+
+    init(packages: Set<String>) {
+        self.packages = packages
+    }
 }
 
 /// Snapshots and compiled profiles, made on first use from a ``ProfileRepository`` and kept. Safe to share
@@ -23,16 +34,31 @@ public final class CompiledProfiles: Sendable {
     private let compiled = Mutex<[String: CompiledProfile]>([:])
     /// Canonicals that could not be compiled, with the reason, so the work is not repeated.
     private let failures = Mutex<[String: ValidationSetupError]>([:])
-    private let closures = Mutex<[String: Set<String>]>([:])
+    private let contexts = Mutex<[String: ResolutionContext]>([:])
+    /// Canonical resolutions per context: the validator asks for the same type profiles for every element.
+    private let resolutions = Mutex<[ResolutionKey: CompiledProfile?]>([:])
+
+    struct ResolutionKey: Hashable {
+        let context: ObjectIdentifier
+        let canonical: String
+    }
 
     public init(repository: ProfileRepository) {
         self.repository = repository
     }
 
     /// The compiled profile for `canonical` (`url` or `url|version`); `nil` when no definition has that URL.
-    /// `preferring`: packages whose versions win (see ``ProfileRepository/resolve(_:type:preferring:)``).
-    public func profile(_ canonical: String, preferring: Set<String> = []) throws(ValidationSetupError) -> CompiledProfile? {
-        guard let resource = repository.structureDefinition(canonical, preferring: preferring) else { return nil }
+    /// `context`: packages whose versions win (see ``ProfileRepository/resolve(_:type:preferring:)``).
+    public func profile(_ canonical: String, in context: ResolutionContext = .none) throws(ValidationSetupError) -> CompiledProfile? {
+        let key = ResolutionKey(context: ObjectIdentifier(context), canonical: canonical)
+        if let hit = resolutions.withLock({ $0[key] }) { return hit }
+        let result = try compile(repository.structureDefinition(canonical, preferring: context.packages))
+        resolutions.withLock { $0[key] = result }
+        return result
+    }
+
+    private func compile(_ resource: CanonicalResource?) throws(ValidationSetupError) -> CompiledProfile? {
+        guard let resource else { return nil }
         let key = Self.key(resource)
         if let hit = compiled.withLock({ $0[key] }) { return hit }
         if let failure = failures.withLock({ $0[key] }) { throw failure }
@@ -42,7 +68,7 @@ public final class CompiledProfiles: Sendable {
             }
             let profile = CompiledProfile(url: resource.url, version: resource.version,
                                           type: resource.element.value(of: "type") ?? root.constraint.path,
-                                          packages: packages(of: resource), root: root)
+                                          context: context(of: resource), root: root)
             compiled.withLock { $0[key] = profile }
             return profile
         } catch {
@@ -63,7 +89,7 @@ public final class CompiledProfiles: Sendable {
             guard let baseURL = definition.value(of: "baseDefinition") else {
                 throw ValidationSetupError("\(key) has neither a snapshot nor a base definition")
             }
-            let context = packages(of: resource)
+            let context = context(of: resource).packages
             guard let base = repository.structureDefinition(baseURL, preferring: context) else {
                 throw ValidationSetupError("\(key): base definition \(baseURL) could not be resolved")
             }
@@ -80,12 +106,19 @@ public final class CompiledProfiles: Sendable {
     }
 
     /// The packages a definition resolves its references in: its own and its dependencies.
-    func packages(of resource: CanonicalResource) -> Set<String> {
-        guard let package = resource.package else { return [] }
-        if let hit = closures.withLock({ $0[package] }) { return hit }
-        let closure = repository.closure(of: package)
-        closures.withLock { $0[package] = closure }
-        return closure
+    func context(of resource: CanonicalResource) -> ResolutionContext {
+        resource.package.map(context(ofPackage:)) ?? .none
+    }
+
+    /// The context of a package (`name#version`), made once per package.
+    public func context(ofPackage package: String) -> ResolutionContext {
+        if let hit = contexts.withLock({ $0[package] }) { return hit }
+        let context = ResolutionContext(packages: repository.closure(of: package))
+        return contexts.withLock { contexts in
+            if let existing = contexts[package] { return existing }
+            contexts[package] = context
+            return context
+        }
     }
 
     static func key(_ resource: CanonicalResource) -> String {

@@ -5,16 +5,21 @@ import FHIRPath
 /// once. A class: a compiled profile is shared by every validation and never changes.
 public final class ProfileNode: Sendable {
     public let constraint: ElementConstraint
+    /// The last path segment (`value[x]`), and as an expression names it (`value`); computed once.
+    public let name: String
+    public let expressionName: String
     public let children: [ProfileNode]
     /// For a sliced element: its slices, in definition order.
     public let slices: [ProfileNode]
     /// Each invariant with its parsed expression, or why it cannot be parsed.
     let invariants: [(invariant: ElementConstraint.Invariant, expression: Result<FHIRPathExpression, FHIRPathError>)]
-    private let childrenByName: [Substring: ProfileNode]
+    private let childrenByName: [String: ProfileNode]
     private let choiceChildren: [ProfileNode]
 
     init(constraint: ElementConstraint, children: [ProfileNode], slices: [ProfileNode]) {
         self.constraint = constraint
+        name = String(constraint.name)
+        expressionName = String(constraint.expressionName)
         self.children = children
         self.slices = slices
         invariants = constraint.invariants.compactMap { invariant in
@@ -26,8 +31,8 @@ public final class ProfileNode: Sendable {
             }
             return (invariant, Result { () throws(FHIRPathError) in try FHIRPathParser.parse(text) })
         }
-        var byName: [Substring: ProfileNode] = [:]
-        for child in children { byName[child.constraint.name] = child }
+        var byName: [String: ProfileNode] = [:]
+        for child in children { byName[child.name] = child }
         childrenByName = byName
         choiceChildren = children.filter(\.constraint.isChoice)
     }
@@ -38,26 +43,8 @@ public final class ProfileNode: Sendable {
 
     /// The child defining an instance element named `name` (`valueQuantity` finds `value[x]`).
     func child(named name: String) -> ProfileNode? {
-        if let node = childrenByName[name[...]] { return node }
-        return choiceChildren.first { name.hasPrefix($0.constraint.name.dropLast(3)) }
-    }
-
-    /// For a choice element, the FHIR type an instance name selects (`valueQuantity` → `Quantity`).
-    func choiceType(of name: String) -> String? {
-        guard constraint.isChoice else { return nil }
-        let suffix = name.dropFirst(constraint.name.count - 3)
-        return constraint.types.first { $0.code.prefix(1).uppercased() + $0.code.dropFirst() == suffix }?.code
-            ?? (suffix.first?.isUppercase == true ? String(suffix) : nil)
-    }
-
-    /// Follows child names (a discriminator path such as `code.coding.system`), without type expansion.
-    func descendant(_ names: some Sequence<Substring>) -> ProfileNode? {
-        var node = self
-        for name in names {
-            guard let next = node.childrenByName[name] else { return nil }
-            node = next
-        }
-        return node
+        if let node = childrenByName[name] { return node }
+        return choiceChildren.first { name.hasPrefix($0.expressionName) }
     }
 
     /// The node with this element id in the tree below (for `contentReference`).

@@ -17,6 +17,14 @@ struct SnapshotGenerator {
                 throw ValidationSetupError("\(url): differential element '\(id)' has no match in its base")
             }
             element.merge(into: &snapshot[index])
+            // A new type profile replaces what the base said about the element's content: its children are
+            // re-derived from that profile (later differential elements then constrain them further).
+            if element.constraint.types.contains(where: { !$0.profiles.isEmpty }), element.constraint.types.count == 1,
+                snapshot.indices.contains(index + 1), snapshot[index + 1].id.hasPrefix(id + ".")
+            {
+                snapshot.removeAll { $0.id.hasPrefix(id + ".") }
+                try expand(at: index, in: &snapshot, url: url)
+            }
         }
         return snapshot
     }
