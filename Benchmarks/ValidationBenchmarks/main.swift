@@ -74,8 +74,10 @@ for workload in workloads {
     let resource = try FHIRJSONReader().read(bytes).resource
     let outcome = workload.validator.validate(resource)  // also compiles the profiles before timing
     let errors = outcome.issues.filter { $0.severity == .error }.count
+    // ERX_BENCH_ONLY=validate times validation alone (for profilers).
+    let parseOnly = ProcessInfo.processInfo.environment["ERX_BENCH_ONLY"] == "validate" ? {} : { _ = try FHIRJSONReader().read(bytes) }
     let times = try measure([
-        { _ = try FHIRJSONReader().read(bytes) },
+        parseOnly,
         { _ = workload.validator.validate(resource) },
     ])
     print("| \(workload.name) | \(bytes.count) | \(String(format: "%.1f", times[0])) | \(String(format: "%.1f", times[1])) | \(String(format: "%.2f×", times[1] / times[0])) | \(errors) |")

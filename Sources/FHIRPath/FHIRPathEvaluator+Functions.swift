@@ -146,7 +146,7 @@ extension FHIRPathEvaluator {
         case "matches":
             guard let text = try singleString() else { return [] }
             let pattern = try stringArgument(0)
-            guard let regex = try? NSRegularExpression(pattern: "^(?:\(pattern))$", options: [.dotMatchesLineSeparators]) else {
+            guard let regex = RegexCache.shared.regex(pattern) else {
                 throw FHIRPathError("invalid regular expression in matches()")
             }
             return [.boolean(regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil)]
@@ -193,5 +193,26 @@ extension FHIRPathEvaluator {
             return id != nil && target.hasSuffix("\(candidate.resource.name)/\(id!)")
         }
         return match.flatMap { candidate in definitions.index(of: candidate.resource.name).map { .node(candidate.resource, .type($0)) } }
+    }
+}
+
+/// Compiled `matches()` patterns: invariants use a handful of patterns on every validation, and compiling
+/// one costs more than the rest of an invariant. Bounded, so hostile expressions cannot grow it for ever.
+final class RegexCache: @unchecked Sendable {
+    static let shared = RegexCache()
+    private let lock = NSLock()
+    private var compiled: [String: NSRegularExpression] = [:]
+
+    /// The pattern anchored as a whole-string match, or `nil` when it does not compile.
+    func regex(_ pattern: String) -> NSRegularExpression? {
+        if let hit = lock.withLock({ compiled[pattern] }) { return hit }
+        guard let regex = try? NSRegularExpression(pattern: "^(?:\(pattern))$", options: [.dotMatchesLineSeparators]) else {
+            return nil
+        }
+        lock.withLock {
+            if compiled.count >= 256 { compiled.removeAll() }
+            compiled[pattern] = regex
+        }
+        return regex
     }
 }

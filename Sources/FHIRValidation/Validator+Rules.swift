@@ -7,14 +7,16 @@ extension ProfileValidator {
     /// Evaluates the node's invariants on `element`. An invariant that cannot be parsed or evaluated is
     /// reported once as a warning, never passed silently.
     func checkInvariants(of node: ProfileNode, on element: Element, type: FHIRPathItem.NodeType, path: String, scope: Scope,
-                         evaluated: inout Set<String>, run: inout Run) {
+                         evaluated: inout [String], run: inout Run) {
         if element.name == "extension" || element.name == "modifierExtension" {
             let hasValue = element.children.contains { $0.name.hasPrefix("value") }
-            if hasValue == element.children.contains(where: { $0.name == "extension" }), evaluated.insert("ext-1").inserted {
+            if hasValue == element.children.contains(where: { $0.name == "extension" }), !evaluated.contains("ext-1") {
+                evaluated.append("ext-1")
                 run.add(.error, .invariant, "ext-1: an extension has either a value or extensions, not both", at: path)
             }
         }
-        for (invariant, parsed) in node.invariants where evaluated.insert(invariant.key).inserted {
+        for (invariant, parsed) in node.invariants where !evaluated.contains(invariant.key) {
+            evaluated.append(invariant.key)
             let outcome: Result<Bool?, FHIRPathError>
             switch parsed {
             case .success(let expression):
@@ -101,9 +103,9 @@ extension ProfileValidator {
 
     /// A reference that resolves inside the resource (contained, Bundle entry, Parameters part) must point
     /// to a resource of a type its `targetProfile`s admit.
-    func checkReferenceTarget(_ child: Located, constraint: ElementConstraint, run: inout Run) {
+    func checkReferenceTarget(_ child: Located, node: ProfileNode, run: inout Run) {
         guard child.element.name != "extension",
-            let type = constraint.types.first(where: { $0.code == "Reference" }), !type.targetProfiles.isEmpty,
+            let type = node.constraint.types.first(where: { $0.code == "Reference" }), !type.targetProfiles.isEmpty,
             let reference = child.element.value(of: "reference"),
             let target = Self.resolve(reference, in: run.rootResource)
         else { return }
@@ -113,7 +115,7 @@ extension ProfileValidator {
         }
         guard !allowed.contains(target.name), !allowed.contains("Resource") else { return }
         run.add(.error, .structure,
-                "\(constraint.id): the reference points to a \(target.name), but must point to \(allowed.joined(separator: " or "))",
+                "\(node.constraint.id): the reference points to a \(target.name), but must point to \(allowed.joined(separator: " or "))",
                 at: child.path)
     }
 

@@ -22,7 +22,7 @@ extension ProfileValidator {
             }
         }
         for (slice, sliceMembers) in zip(node.slices, members) {
-            checkCardinality(slice.constraint, count: sliceMembers.count, path: "\(path).\(node.expressionName)", label: slice.constraint.id, run: &run)
+            checkCardinality(slice, count: sliceMembers.count, path: path, run: &run)
             for member in sliceMembers { validateChild(member, node: slice, scope: scope, run: &run) }
         }
     }

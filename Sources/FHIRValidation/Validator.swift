@@ -131,7 +131,7 @@ public struct ProfileValidator: Sendable {
     /// Checks one element against its definition node: invariants, value, then its children.
     func validate(_ element: Element, node: ProfileNode, type: FHIRPathItem.NodeType, path: String, scope: Scope,
                   run: inout Run) {
-        var evaluated: Set<String> = []
+        var evaluated: [String] = []
         checkInvariants(of: node, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
         guard !element.children.isEmpty, case let typeIndex? = type.index else { return }
         guard node.children.isEmpty else {
@@ -170,24 +170,34 @@ public struct ProfileValidator: Sendable {
             let id = String(reference[reference.index(after: hash)...])
             return scope.profile.root.node(withID: id).map { [($0, scope)] } ?? []
         }
+        let context = scope.context(run)
+        let cacheKey = CompiledProfiles.TypeKey(node: ObjectIdentifier(node), type: type.index ?? -1, context: ObjectIdentifier(context))
+        if let cached = profiles.cachedTypeProfiles(cacheKey) {
+            return cached.map { ($0.root, scope.with($0)) }
+        }
         let typeName = definitions.name(of: type)
         let declared = node.constraint.types.first { $0.code == typeName } ?? (node.constraint.types.count == 1 ? node.constraint.types[0] : nil)
         var result: [(root: ProfileNode, scope: Scope)] = []
+        var resolvedAll = true
         let profiled = declared?.profiles ?? []
         for canonical in profiled.isEmpty ? [SnapshotGenerator.coreURL(typeName)] : profiled {
             do {
-                if let profile = try profiles.profile(canonical, in: scope.context(run)) {
+                if let profile = try profiles.profile(canonical, in: context) {
                     result.append((profile.root, scope.with(profile)))
                 } else {
+                    resolvedAll = false
                     run.addOnce("profile \(canonical)", .notFound, "Type profile \(canonical) could not be resolved", at: path)
                 }
             } catch {
+                resolvedAll = false
                 run.addOnce("profile \(canonical)", .notSupported, "Profile \(canonical) cannot be used: \(error.description)", at: path)
             }
         }
         if result.isEmpty, !profiled.isEmpty, let core = try? profiles.profile(SnapshotGenerator.coreURL(typeName)) {
             result.append((core.root, scope.with(core)))
         }
+        // Only complete answers are kept: an unresolvable profile must be reported by every validation.
+        if resolvedAll { profiles.cacheTypeProfiles(cacheKey, result.map(\.scope.profile)) }
         return result
     }
 
@@ -196,20 +206,24 @@ public struct ProfileValidator: Sendable {
     private func validateChildren(of element: Element, typeIndex: Int, definition: ProfileNode, path: String, scope: Scope,
                                   run: inout Run) {
         let type = definitions.types[typeIndex]
-        var matched: [ObjectIdentifier: [Located]] = [:]
-        var counts: [String: Int] = [:]
+        var groups = Array(repeating: [Located](), count: definition.children.count)
+        // Elements of one name are consecutive siblings (the tree keeps definition order).
+        var previousName = ""
+        var position = 0
         for child in element.children {
-            let position = counts[child.name, default: 0]
-            counts[child.name] = position + 1
-            guard let resolved = type.resolve(child.name) else { continue }
+            if child.name == previousName {
+                position += 1
+            } else {
+                previousName = child.name
+                position = 0
+            }
+            guard let resolved = type.resolve(child.name), let index = definition.childIndex(named: child.name) else { continue }
             let childPath = resolved.definition.isRepeating ? "\(path).\(child.name)[\(position)]" : "\(path).\(child.name)"
-            guard let node = definition.child(named: child.name) else { continue }
-            matched[ObjectIdentifier(node), default: []].append(Located(element: child, path: childPath, type: resolved.type))
+            groups[index].append(Located(element: child, path: childPath, type: resolved.type))
         }
-        for node in definition.children {
-            let instances = matched[ObjectIdentifier(node)] ?? []
-            checkCardinality(node.constraint, count: instances.count, path: "\(path).\(node.expressionName)",
-                             label: node.constraint.id, run: &run)
+        for (index, node) in definition.children.enumerated() {
+            let instances = groups[index]
+            checkCardinality(node, count: instances.count, path: path, run: &run)
             if !node.slices.isEmpty {
                 // Also with no instances: a slice's minimum can still be missed.
                 validateSliced(instances, node: node, path: path, scope: scope, run: &run)
@@ -226,19 +240,23 @@ public struct ProfileValidator: Sendable {
         let type: ElementType
     }
 
-    func checkCardinality(_ constraint: ElementConstraint, count: Int, path: String, label: String, run: inout Run) {
-        if count < constraint.min {
-            run.add(.error, .required, "\(label): minimum required = \(constraint.min), but only found \(count)", at: path)
+    /// Checks how many instances a node (an element or a slice) has; `parent` is the parent's expression.
+    func checkCardinality(_ node: ProfileNode, count: Int, path parent: String, run: inout Run) {
+        let min = node.constraint.min, max = node.constraint.max
+        if count < min {
+            run.add(.error, .required, "\(node.constraint.id): minimum required = \(min), but only found \(count)",
+                    at: "\(parent).\(node.expressionName)")
         }
-        if let max = constraint.max, count > max {
-            run.add(.error, .structure, "\(label): maximum allowed = \(max), but found \(count)", at: path)
+        if let max, count > max {
+            run.add(.error, .structure, "\(node.constraint.id): maximum allowed = \(max), but found \(count)",
+                    at: "\(parent).\(node.expressionName)")
         }
     }
 
     /// Validates one child against its node: type, fixed/pattern value, binding, then its own content.
     func validateChild(_ child: Located, node: ProfileNode, scope: Scope, run: inout Run) {
-        let constraint = node.constraint
         if case .resource = child.type {
+            let constraint = node.constraint
             guard let inner = child.element.wrappedResource else { return }
             let wanted = constraint.types.filter { $0.code == inner.name || $0.code == "Resource" || $0.code == "DomainResource" }
             if !constraint.types.isEmpty && wanted.isEmpty {
@@ -246,7 +264,7 @@ public struct ProfileValidator: Sendable {
             }
             // A contained resource's `%rootResource` is its container; an entry or parameter stands alone.
             let container = child.element.name == "contained" ? scope.container : inner
-            var evaluated: Set<String> = []
+            var evaluated: [String] = []
             if let index = definitions.index(of: inner.name) {
                 checkInvariants(of: node, on: inner, type: .type(index), path: child.path,
                                 scope: Scope(resource: inner, container: container, profile: scope.profile), evaluated: &evaluated,
@@ -257,26 +275,27 @@ public struct ProfileValidator: Sendable {
         }
         let nodeType = FHIRPathItem.NodeType(child.type)
         let typeName = definitions.name(of: nodeType)
-        if constraint.isChoice, !constraint.types.contains(where: { $0.code == typeName }) {
-            run.add(.error, .structure, "\(constraint.id): type \(typeName) is not allowed here", at: child.path)
+        if node.constraint.isChoice, !node.constraint.types.contains(where: { $0.code == typeName }) {
+            run.add(.error, .structure, "\(node.constraint.id): type \(typeName) is not allowed here", at: child.path)
             return
         }
-        if let fixed = constraint.fixed, !ValueMatching.matches(child.element, fixed, exactly: true) {
-            run.add(.error, .value, "\(constraint.id): value must be exactly \(ValueMatching.describe(fixed))", at: child.path)
+        if let fixed = node.constraint.fixed, !ValueMatching.matches(child.element, fixed, exactly: true) {
+            run.add(.error, .value, "\(node.constraint.id): value must be exactly \(ValueMatching.describe(fixed))", at: child.path)
         }
-        if let pattern = constraint.pattern, !ValueMatching.matches(child.element, pattern, exactly: false) {
-            run.add(.error, .value, "\(constraint.id): value must match the pattern \(ValueMatching.describe(pattern))", at: child.path)
+        if let pattern = node.constraint.pattern, !ValueMatching.matches(child.element, pattern, exactly: false) {
+            run.add(.error, .value, "\(node.constraint.id): value must match the pattern \(ValueMatching.describe(pattern))",
+                    at: child.path)
         }
-        if let binding = constraint.binding {
-            checkBinding(binding, on: child.element, type: typeName, path: child.path, label: constraint.id, run: &run)
+        if let binding = node.constraint.binding {
+            checkBinding(binding, on: child.element, type: typeName, path: child.path, label: node.constraint.id, run: &run)
         }
-        if child.element.name == "extension" || child.element.name == "modifierExtension", constraint.sliceName == nil,
+        if child.element.name == "extension" || child.element.name == "modifierExtension", node.constraint.sliceName == nil,
             node.children.isEmpty
         {
             validateExtension(child, scope: scope, run: &run)
             return
         }
-        checkReferenceTarget(child, constraint: constraint, run: &run)
+        checkReferenceTarget(child, node: node, run: &run)
         validate(child.element, node: node, type: nodeType, path: child.path, scope: scope, run: &run)
     }
 }

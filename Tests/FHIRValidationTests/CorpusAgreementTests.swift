@@ -107,31 +107,3 @@ struct CorpusAgreementTests {
         }
     }
 }
-
-extension CorpusAgreementTests {
-    /// Prints every issue for the corpus file named in `ERX_DEBUG_FILE` (a development aid; no-op otherwise).
-    @Test func debugOneFile() throws {
-        guard let file = ProcessInfo.processInfo.environment["ERX_DEBUG_FILE"], let validator = Self.validator else { return }
-        let bytes = Array(try Data(contentsOf: Self.shared.appendingPathComponent(file)))
-        let resource = try #require(FHIRFormat.sniff(bytes)).read(bytes).resource
-        for issue in validator.validate(resource).issues {
-            print("\(issue.severity) \(issue.code) \(issue.expression.first ?? "") — \(issue.text)")
-        }
-    }
-}
-
-extension CorpusAgreementTests {
-    /// Prints how often each non-error issue occurs over the corpus, with `ERX_DEBUG_WARNINGS` set.
-    @Test func debugWarnings() throws {
-        guard ProcessInfo.processInfo.environment["ERX_DEBUG_WARNINGS"] != nil, let validator = Self.validator else { return }
-        var counts: [String: Int] = [:]
-        for row in Self.rows {
-            let bytes = Array(try Data(contentsOf: Self.shared.appendingPathComponent(row.file)))
-            guard let resource = try? FHIRFormat.sniff(bytes)?.read(bytes).resource else { continue }
-            for issue in validator.validate(resource, package: Self.package(of: row.file)).issues where issue.severity != .error {
-                counts["\(issue.severity) \(issue.code) \(issue.text.prefix(150))", default: 0] += 1
-            }
-        }
-        for (text, count) in counts.sorted(by: { $0.value > $1.value }) { print("\(count)\t\(text)") }
-    }
-}

@@ -76,16 +76,3 @@ struct OwnFixtureTests {
         #expect(official.validate(try Self.read("invalid/\(file)")).hasErrors)
     }
 }
-
-extension OwnFixtureTests {
-    /// Prints every issue of `fixtures/validation/<ERX_DEBUG_OWN>` under our profiles and the official ones.
-    @Test func debugOwnFixture() throws {
-        guard let file = ProcessInfo.processInfo.environment["ERX_DEBUG_OWN"] else { return }
-        let resource = try Self.read(file)
-        for (label, validator) in [("ours", Self.ours), ("official", Self.official)] {
-            for issue in validator?.validate(resource).issues ?? [] {
-                print("\(label): \(issue.severity) \(issue.code) \(issue.expression.first ?? "") — \(issue.text)")
-            }
-        }
-    }
-}

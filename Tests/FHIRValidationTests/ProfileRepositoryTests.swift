@@ -66,3 +66,22 @@ struct ProfileRepositoryTests {
         #expect(repository.resolve("http://fhir.de/sid/gkv/kvid-10")?.resourceType == "NamingSystem")
     }
 }
+
+extension ProfileRepositoryTests {
+    @Test func higherPrecedenceWinsWhateverTheVersion() throws {
+        var repository = ProfileRepository()
+        repository.add(try Self.definition("https://example.org/SD/Z", "1.6"), source: "ours", precedence: 1)
+        repository.add(try Self.definition("https://example.org/SD/Z", "1.6.4"), source: "official", precedence: 2)
+        repository.add(try Self.definition("https://example.org/SD/W", "1.6"), source: "ours", precedence: 1)
+        #expect(repository.structureDefinition("https://example.org/SD/Z|1.6")?.source == "official", "exact '1.6' of ours loses")
+        #expect(repository.structureDefinition("https://example.org/SD/W|1.6")?.source == "ours", "ours where nothing overrides")
+    }
+
+    @Test func packagesOfTheContextWin() throws {
+        var repository = ProfileRepository()
+        repository.add(try Self.definition("https://example.org/SD/V", "1.0.3"), source: "old", package: "p#1.0.3")
+        repository.add(try Self.definition("https://example.org/SD/V", "1.3.4"), source: "new", package: "p#1.3.4")
+        #expect(repository.structureDefinition("https://example.org/SD/V")?.source == "new")
+        #expect(repository.structureDefinition("https://example.org/SD/V", preferring: ["p#1.0.3"])?.source == "old")
+    }
+}

@@ -1,8 +1,9 @@
 import FHIRModel
 import Synchronization
 
-/// A compiled StructureDefinition: its tree, and what it constrains.
-public struct CompiledProfile: Sendable {
+/// A compiled StructureDefinition: its tree, and what it constrains. A class: the validator hands it
+/// along with every element it visits.
+public final class CompiledProfile: Sendable {
     public let url: String
     public let version: String?
     /// The resource or type it constrains (`MedicationDispense`, `Extension`, `Identifier`).
@@ -10,6 +11,14 @@ public struct CompiledProfile: Sendable {
     /// The package it comes from and that package's dependencies: where its references resolve first.
     public let context: ResolutionContext
     public let root: ProfileNode
+
+    init(url: String, version: String?, type: String, context: ResolutionContext, root: ProfileNode) {
+        self.url = url
+        self.version = version
+        self.type = type
+        self.context = context
+        self.root = root
+    }
 
     /// `url|version`, as `meta.profile` would name exactly this definition.
     public var canonical: String { version.map { "\(url)|\($0)" } ?? url }
@@ -41,6 +50,23 @@ public final class CompiledProfiles: Sendable {
     struct ResolutionKey: Hashable {
         let context: ObjectIdentifier
         let canonical: String
+    }
+
+    /// The profiles that define the content of an element of a given type under a given node.
+    private let typeProfiles = Mutex<[TypeKey: [CompiledProfile]]>([:])
+
+    struct TypeKey: Hashable {
+        let node: ObjectIdentifier
+        let type: Int
+        let context: ObjectIdentifier
+    }
+
+    func cachedTypeProfiles(_ key: TypeKey) -> [CompiledProfile]? {
+        typeProfiles.withLock { $0[key] }
+    }
+
+    func cacheTypeProfiles(_ key: TypeKey, _ value: [CompiledProfile]) {
+        typeProfiles.withLock { $0[key] = value }
     }
 
     public init(repository: ProfileRepository) {

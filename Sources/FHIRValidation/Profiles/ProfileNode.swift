@@ -13,8 +13,9 @@ public final class ProfileNode: Sendable {
     public let slices: [ProfileNode]
     /// Each invariant with its parsed expression, or why it cannot be parsed.
     let invariants: [(invariant: ElementConstraint.Invariant, expression: Result<FHIRPathExpression, FHIRPathError>)]
-    private let childrenByName: [String: ProfileNode]
-    private let choiceChildren: [ProfileNode]
+    /// Index into ``children`` by name; choice children (`value[x]`) by their stem, tried in order.
+    private let childIndexByName: [String: Int]
+    private let choiceChildIndexes: [Int]
 
     init(constraint: ElementConstraint, children: [ProfileNode], slices: [ProfileNode]) {
         self.constraint = constraint
@@ -31,10 +32,10 @@ public final class ProfileNode: Sendable {
             }
             return (invariant, Result { () throws(FHIRPathError) in try FHIRPathParser.parse(text) })
         }
-        var byName: [String: ProfileNode] = [:]
-        for child in children { byName[child.name] = child }
-        childrenByName = byName
-        choiceChildren = children.filter(\.constraint.isChoice)
+        var byName: [String: Int] = [:]
+        for (index, child) in children.enumerated() { byName[child.name] = index }
+        childIndexByName = byName
+        choiceChildIndexes = children.indices.filter { children[$0].constraint.isChoice }
     }
 
     /// Invariants the validator checks in code: `ele-1` (a value or children; the codecs refuse empty
@@ -43,8 +44,13 @@ public final class ProfileNode: Sendable {
 
     /// The child defining an instance element named `name` (`valueQuantity` finds `value[x]`).
     func child(named name: String) -> ProfileNode? {
-        if let node = childrenByName[name] { return node }
-        return choiceChildren.first { name.hasPrefix($0.expressionName) }
+        childIndex(named: name).map { children[$0] }
+    }
+
+    /// The index in ``children`` of the child defining an instance element named `name`.
+    func childIndex(named name: String) -> Int? {
+        if let index = childIndexByName[name] { return index }
+        return choiceChildIndexes.first { name.hasPrefix(children[$0].expressionName) }
     }
 
     /// The node with this element id in the tree below (for `contentReference`).
