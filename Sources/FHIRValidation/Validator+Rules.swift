@@ -15,30 +15,35 @@ extension ProfileValidator {
                 run.add(.error, .invariant, "ext-1: an extension has either a value or extensions, not both", at: path)
             }
         }
-        for (invariant, parsed) in node.invariants where !evaluated.contains(invariant.key) {
+        for (invariant, evaluation) in node.invariants where !evaluated.contains(invariant.key) {
             evaluated.append(invariant.key)
-            let outcome: Result<Bool?, FHIRPathError>
-            switch parsed {
-            case .success(let expression):
-                outcome = Result { () throws(FHIRPathError) in
+            let holds: Bool
+            switch evaluation {
+            case .native(let check):
+                holds = check(element, scope.container)
+            case .fhirPath(let expression):
+                do throws(FHIRPathError) {
                     let items = try evaluator.evaluate(expression, on: .node(element, type), in: scope.resource,
                                                        rootResource: scope.container, document: run.rootResource)
-                    return try FHIRPathEvaluator.boolean(items)
+                    // An empty result fails, as in the HL7 validator (`evaluateToBoolean` of nothing is false).
+                    holds = try FHIRPathEvaluator.boolean(items) ?? false
+                } catch {
+                    reportUnevaluable(invariant, error, at: path, run: &run)
+                    continue
                 }
-            case .failure(let error):
-                outcome = .failure(error)
+            case .unusable(let error):
+                reportUnevaluable(invariant, error, at: path, run: &run)
+                continue
             }
-            switch outcome {
-            // An empty result fails, as in the HL7 validator (`evaluateToBoolean` of nothing is false).
-            case .success(false?), .success(nil):
+            if !holds {
                 run.add(invariant.isError ? .error : .warning, .invariant, "\(invariant.key): \(invariant.human)", at: path)
-            case .success:
-                break
-            case .failure(let error):
-                run.addOnce("invariant \(invariant.key)", .notSupported,
-                            "\(invariant.key): the invariant could not be evaluated (\(error.message)), so it was not checked", at: path)
             }
         }
+    }
+
+    private func reportUnevaluable(_ invariant: ElementConstraint.Invariant, _ error: FHIRPathError, at path: String, run: inout Run) {
+        run.addOnce("invariant \(invariant.key)", .notSupported,
+                    "\(invariant.key): the invariant could not be evaluated (\(error.message)), so it was not checked", at: path)
     }
 
     // MARK: Bindings

@@ -1,6 +1,14 @@
 import FHIRModel
 import FHIRPath
 
+/// How an invariant is checked: natively (a core invariant with its exact R4 expression), as parsed
+/// FHIRPath, or not at all (with the reason, reported as a warning).
+enum InvariantEvaluation: Sendable {
+    case native(NativeInvariants.Check)
+    case fhirPath(FHIRPathExpression)
+    case unusable(FHIRPathError)
+}
+
 /// One element of a compiled profile, with its children and slices as a tree, and its invariants parsed
 /// once. A class: a compiled profile is shared by every validation and never changes.
 public final class ProfileNode: Sendable {
@@ -11,8 +19,8 @@ public final class ProfileNode: Sendable {
     public let children: [ProfileNode]
     /// For a sliced element: its slices, in definition order.
     public let slices: [ProfileNode]
-    /// Each invariant with its parsed expression, or why it cannot be parsed.
-    let invariants: [(invariant: ElementConstraint.Invariant, expression: Result<FHIRPathExpression, FHIRPathError>)]
+    /// Each invariant with how it is checked.
+    let invariants: [(invariant: ElementConstraint.Invariant, evaluation: InvariantEvaluation)]
     /// Index into ``children`` by name; choice children (`value[x]`) by their stem, tried in order.
     private let childIndexByName: [String: Int]
     private let choiceChildIndexes: [Int]
@@ -23,14 +31,19 @@ public final class ProfileNode: Sendable {
         expressionName = String(constraint.expressionName)
         self.children = children
         self.slices = slices
-        invariants = constraint.invariants.compactMap { invariant in
+        invariants = constraint.invariants.compactMap { invariant -> (invariant: ElementConstraint.Invariant, evaluation: InvariantEvaluation)? in
             // `ele-1` and `ext-1` hold for every element the codecs accept or are checked natively.
             // Best-practice recommendations are not conformance rules; the HL7 validator only hints at them.
-            guard !Self.nativeInvariants.contains(invariant.key), !invariant.isBestPractice else { return nil }
+            guard !Self.skippedInvariants.contains(invariant.key), !invariant.isBestPractice else { return nil }
+            if let native = NativeInvariants.check(for: invariant) { return (invariant, .native(native)) }
             guard let text = invariant.expression else {
-                return (invariant, .failure(FHIRPathError("the invariant has no FHIRPath expression")))
+                return (invariant, .unusable(FHIRPathError("the invariant has no FHIRPath expression")))
             }
-            return (invariant, Result { () throws(FHIRPathError) in try FHIRPathParser.parse(text) })
+            do throws(FHIRPathError) {
+                return (invariant, .fhirPath(try FHIRPathParser.parse(text)))
+            } catch {
+                return (invariant, .unusable(error))
+            }
         }
         var byName: [String: Int] = [:]
         for (index, child) in children.enumerated() { byName[child.name] = index }
@@ -40,7 +53,7 @@ public final class ProfileNode: Sendable {
 
     /// Invariants the validator checks in code: `ele-1` (a value or children; the codecs refuse empty
     /// elements) and `ext-1` (an extension has a value or sub-extensions, not both).
-    static let nativeInvariants: Set<String> = ["ele-1", "ext-1"]
+    static let skippedInvariants: Set<String> = ["ele-1", "ext-1"]
 
     /// The child defining an instance element named `name` (`valueQuantity` finds `value[x]`).
     func child(named name: String) -> ProfileNode? {
