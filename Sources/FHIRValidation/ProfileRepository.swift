@@ -45,7 +45,8 @@ public struct ProfileRepository: Sendable {
     public mutating func load(directory: URL, precedence: Int = 0) throws {
         let manifest = Self.manifest(in: directory)
         if let manifest { packages[manifest.id] = manifest }
-        guard let files = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil) else {
+        guard let files = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil,
+                                                                options: [.skipsHiddenFiles]) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: directory.path])
         }
         var paths: [URL] = []

@@ -50,7 +50,7 @@ public struct ProfileVersionWindows: Sendable, Hashable, Decodable {
                 let name = canonical[..<bar].split(separator: "/").last ?? ""
                 issues.append(OperationOutcome.Issue(
                     code: .invalid,
-                    text: "\(name) version \(version) is not in force on \(date.prefix(10)); in force: \(allowed.joined(separator: ", "))",
+                    text: "\(name) version \(version) is not in force on the date that selects the version; in force then: \(allowed.joined(separator: ", "))",
                     expression: ["\(path).meta.profile[\(index)]"]))
             }
             for (child, childPath) in Self.containedResources(of: element, path: path) { visit(child, path: childPath) }

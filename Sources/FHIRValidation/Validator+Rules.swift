@@ -70,13 +70,22 @@ extension ProfileValidator {
             return
         }
         guard let expansion = terminology.expansion(valueSet) else {
-            run.addOnce("valueset \(valueSet)", .notFound,
-                        "ValueSet \(valueSet) could not be resolved, so codes bound to it were not checked", at: path)
+            // An extensible binding could only ever warn; a required one that cannot be checked must say so.
+            if binding.strength == .required {
+                run.addOnce("valueset \(valueSet)", .notFound,
+                            "ValueSet \(valueSet) could not be resolved, so codes bound to it were not checked", at: path)
+            }
             return
         }
         guard !codings.contains(where: { expansion.contains(system: $0.system, code: $0.code) }) else { return }
-        if binding.strength == .required {
+        // Outside for certain: the expansion is complete, or it lists every coding's system in full.
+        let knownOutside = expansion.isComplete || codings.allSatisfy { coding in coding.system.map { expansion.systems[$0] != nil } ?? false }
+        if binding.strength == .required && knownOutside {
             run.add(.error, .codeInvalid, "\(label): the code is not in the required value set \(valueSet)", at: path)
+        } else if binding.strength == .required {
+            run.addOnce("valueset \(valueSet)", .notSupported,
+                        "ValueSet \(valueSet) could not be expanded completely, so codes outside its known part were not checked",
+                        at: path)
         } else if expansion.isComplete {
             run.add(.warning, .codeInvalid, "\(label): the code is not in the extensible value set \(valueSet)", at: path)
         }
@@ -95,6 +104,10 @@ extension ProfileValidator {
         do {
             guard let profile = try profiles.profile(url, in: scope.context(run)) else {
                 run.add(.error, .extension, "Unknown extension \(url): no definition is loaded for it", at: child.path)
+                return
+            }
+            guard profile.type == "Extension" else {
+                run.add(.error, .extension, "\(url) defines a \(profile.type), not an extension", at: child.path)
                 return
             }
             validate(child.element, node: profile.root, type: .type(typeIndex), path: child.path,
@@ -116,7 +129,7 @@ extension ProfileValidator {
         else { return }
         let allowed = type.targetProfiles.map { canonical -> String in
             (try? profiles.profile(canonical))?.map(\.type)
-                ?? String(canonical.split(separator: "|")[0].split(separator: "/").last ?? "")
+                ?? String(canonical.split(separator: "|").first?.split(separator: "/").last ?? "")
         }
         guard !allowed.contains(target.name), !allowed.contains("Resource") else { return }
         run.add(.error, .structure,

@@ -9,9 +9,10 @@ extension ProfileValidator {
         var members: [[Located]] = Array(repeating: [], count: node.slices.count)
         let rules = node.constraint.slicing?.rules ?? .open
         let context = scope.context(run)
+        let document = run.rootResource
         for instance in instances {
             if let index = node.slices.indices.first(where: {
-                belongs(instance, to: node.slices[$0], slicedBy: node, scope: scope, context: context)
+                belongs(instance, to: node.slices[$0], slicedBy: node, context: context, document: document)
             }) {
                 members[index].append(instance)
             } else if rules == .closed {
@@ -27,9 +28,11 @@ extension ProfileValidator {
         }
     }
 
-    /// Whether an instance meets every discriminator of the slicing for `slice`.
-    func belongs(_ instance: Located, to slice: ProfileNode, slicedBy node: ProfileNode, scope: Scope,
-                 context: ResolutionContext) -> Bool {
+    /// Whether an instance meets every discriminator of the slicing for `slice`. A discriminator that
+    /// cannot be evaluated (no value to compare, a path or profile we cannot follow) admits nothing, so an
+    /// instance is never filed under a slice it was not shown to belong to.
+    func belongs(_ instance: Located, to slice: ProfileNode, slicedBy node: ProfileNode, context: ResolutionContext,
+                 document: Element) -> Bool {
         // A choice element sliced by type (`medication[x]:medicationReference`): the concrete name decides.
         guard let slicing = node.constraint.slicing, !slicing.discriminators.isEmpty else {
             return node.constraint.isChoice && slice.constraint.sliceName == instance.element.name
@@ -38,16 +41,14 @@ extension ProfileValidator {
             let segments = discriminator.path == "$this" ? [] : discriminator.path.split(separator: ".")
             switch discriminator.kind {
             case .value, .pattern:
-                guard let target = definitionNode(slice, at: segments, context: context) else { continue }
-                guard let expected = target.constraint.fixed ?? target.constraint.pattern else {
-                    // No value to compare: a required binding with a complete expansion can still decide.
-                    continue
-                }
+                guard let target = definitionNode(slice, at: segments, context: context),
+                    let expected = target.constraint.fixed ?? target.constraint.pattern
+                else { return false }
                 let exactly = target.constraint.fixed != nil && discriminator.kind == .value
                 let values = Self.items(instance.element, at: segments)
                 if !values.contains(where: { ValueMatching.matches($0, expected, exactly: exactly) }) { return false }
             case .exists:
-                guard let target = definitionNode(slice, at: segments, context: context) else { continue }
+                guard let target = definitionNode(slice, at: segments, context: context) else { return false }
                 let present = !Self.items(instance.element, at: segments).isEmpty
                 if target.constraint.min >= 1 && !present { return false }
                 if target.constraint.max == 0 && present { return false }
@@ -60,7 +61,7 @@ extension ProfileValidator {
                 } else if segments == ["resource"], let inner = instance.element.child("resource")?.wrappedResource {
                     typeName = inner.name
                 } else {
-                    continue
+                    return false
                 }
                 let target = definitionNode(slice, at: segments == ["resource"] ? [] : segments, context: context) ?? slice
                 let allowed = (segments == ["resource"] ? target.child(named: "resource")?.constraint.types : target.constraint.types) ?? []
@@ -69,11 +70,11 @@ extension ProfileValidator {
                 guard let resource = segments == ["resource"] ? instance.element.child("resource")?.wrappedResource
                     : (segments.isEmpty ? instance.element.wrappedResource : nil),
                     let holder = segments == ["resource"] ? slice.child(named: "resource") : slice
-                else { continue }
+                else { return false }
                 let canonicals = holder.constraint.types.flatMap(\.profiles)
-                guard !canonicals.isEmpty else { continue }
+                guard !canonicals.isEmpty else { return false }
                 let conforms = canonicals.contains { canonical in
-                    var trial = Run(rootResource: scope.resource)
+                    var trial = Run(rootResource: document)
                     trial.context = context
                     validateResource(resource, path: instance.path, required: [canonical], run: &trial)
                     return !trial.issues.contains { $0.severity == .error || $0.severity == .fatal }

@@ -79,8 +79,11 @@ public final class CompiledProfiles: Sendable {
         let key = ResolutionKey(context: ObjectIdentifier(context), canonical: canonical)
         if let hit = resolutions.withLock({ $0[key] }) { return hit }
         let result = try compile(repository.structureDefinition(canonical, preferring: context.packages))
-        resolutions.withLock { $0[key] = result }
-        return result
+        return resolutions.withLock { resolutions in
+            if let existing = resolutions[key] { return existing }
+            resolutions[key] = .some(result)
+            return result
+        }
     }
 
     private func compile(_ resource: CanonicalResource?) throws(ValidationSetupError) -> CompiledProfile? {
@@ -95,8 +98,13 @@ public final class CompiledProfiles: Sendable {
             let profile = CompiledProfile(url: resource.url, version: resource.version,
                                           type: resource.element.value(of: "type") ?? root.constraint.path,
                                           context: context(of: resource), root: root)
-            compiled.withLock { $0[key] = profile }
-            return profile
+            // Two validations may compile the same profile at once: the first one stored wins, so that every
+            // cache (and every node identity the type-profile cache keys on) refers to one object.
+            return compiled.withLock { compiled in
+                if let existing = compiled[key] { return existing }
+                compiled[key] = profile
+                return profile
+            }
         } catch {
             failures.withLock { $0[key] = error }
             throw error
@@ -104,9 +112,15 @@ public final class CompiledProfiles: Sendable {
     }
 
     /// The snapshot of a definition: its own, or one generated from its differential and its base.
-    func snapshot(of resource: CanonicalResource) throws(ValidationSetupError) -> [ElementConstraint]? {
+    /// `building`: the definitions whose snapshots are being generated further up, so that a cycle of
+    /// bases or type profiles (in a hostile or broken package) is an error rather than endless recursion.
+    func snapshot(of resource: CanonicalResource, building: Set<String> = []) throws(ValidationSetupError) -> [ElementConstraint]? {
         let key = Self.key(resource)
         if let hit = snapshots.withLock({ $0[key] }) { return hit }
+        guard !building.contains(key) else {
+            throw ValidationSetupError("\(key) depends on itself through its base or a type profile")
+        }
+        let building = building.union([key])
         let definition = resource.element
         var result: [ElementConstraint]
         if let elements = definition.child("snapshot")?.children(named: "element"), !elements.isEmpty {
@@ -119,11 +133,11 @@ public final class CompiledProfiles: Sendable {
             guard let base = repository.structureDefinition(baseURL, preferring: context) else {
                 throw ValidationSetupError("\(key): base definition \(baseURL) could not be resolved")
             }
-            guard let baseSnapshot = try snapshot(of: base) else { return nil }
+            guard let baseSnapshot = try snapshot(of: base, building: building) else { return nil }
             let differential = definition.child("differential")?.children(named: "element").map(DifferentialElement.init) ?? []
             let generator = SnapshotGenerator { (canonical) throws(ValidationSetupError) in
                 guard let type = self.repository.structureDefinition(canonical, preferring: context) else { return nil }
-                return try self.snapshot(of: type)
+                return try self.snapshot(of: type, building: building)
             }
             result = try generator.generate(differential: differential, base: baseSnapshot, url: key)
         }

@@ -46,6 +46,17 @@ struct SnapshotGenerator {
             copies[0].id = id
             copies[0].sliceName = sliceName
             copies[0].slicing = nil
+            // A slice is optional unless the differential says otherwise; the sliced element's own
+            // minimum (and fixed or pattern value) is about all its instances, not each slice.
+            copies[0].min = 0
+            copies[0].fixed = nil
+            copies[0].pattern = nil
+            // `value[x]:valueCoding`: the slice admits the one type its name says.
+            if copies[0].isChoice, let type = copies[0].types.first(where: {
+                sliceName == copies[0].expressionName + $0.code.prefix(1).uppercased() + $0.code.dropFirst()
+            }) {
+                copies[0].types = [type]
+            }
             for element in snapshot[(sliced + 1)...] where element.id.hasPrefix(slicedID + ".") {
                 var copy = element
                 copy.id = id + element.id.dropFirst(slicedID.count)
