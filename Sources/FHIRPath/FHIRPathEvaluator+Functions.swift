@@ -165,34 +165,13 @@ extension FHIRPathEvaluator {
         return result
     }
 
-    /// `resolve()` within the resource: `#id` for contained resources, otherwise a Bundle `fullUrl`, a
-    /// `urn:uuid:` or `Type/id` of any resource held in the tree (Bundle entries, Parameters parts).
+    /// `resolve()` within the document: see ``Element/resolveReference(_:)``.
     func resolve(_ item: FHIRPathItem, in resource: FHIRPathItem) -> FHIRPathItem? {
         guard case .node(let reference, _) = item, let target = reference.value(of: "reference") ?? reference.value,
-            case .node(let root, _) = resource
+            case .node(let root, _) = resource, let found = root.resolveReference(target),
+            let index = definitions.index(of: found.name)
         else { return nil }
-        var candidates: [(fullURL: String?, resource: Element)] = []
-        func collect(_ element: Element, fullURL: String?) {
-            if definitions.resourceIndex(element.name) != nil { candidates.append((fullURL, element)) }
-            for child in element.children {
-                if child.name == "entry" {
-                    if let inner = child.child("resource")?.wrappedResource { collect(inner, fullURL: child.value(of: "fullUrl")) }
-                } else if let inner = child.wrappedResource, child.name == "resource" || child.name == "contained" {
-                    collect(inner, fullURL: nil)
-                } else if child.name == "parameter" || child.name == "part" {
-                    collect(child, fullURL: nil)
-                }
-            }
-        }
-        collect(root, fullURL: nil)
-        let match = candidates.first { candidate in
-            let id = candidate.resource.value(of: "id")
-            if target.hasPrefix("#") { return id == String(target.dropFirst()) }
-            if candidate.fullURL == target { return true }
-            if target.hasPrefix("urn:uuid:") { return id == String(target.dropFirst(9)) }
-            return id != nil && target.hasSuffix("\(candidate.resource.name)/\(id!)")
-        }
-        return match.flatMap { candidate in definitions.index(of: candidate.resource.name).map { .node(candidate.resource, .type($0)) } }
+        return .node(found, .type(index))
     }
 }
 

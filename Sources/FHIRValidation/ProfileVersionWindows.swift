@@ -53,7 +53,7 @@ public struct ProfileVersionWindows: Sendable, Hashable, Decodable {
                     text: "\(name) version \(version) is not in force on the date that selects the version; in force then: \(allowed.joined(separator: ", "))",
                     expression: ["\(path).meta.profile[\(index)]"]))
             }
-            for (child, childPath) in Self.containedResources(of: element, path: path) { visit(child, path: childPath) }
+            for embedded in element.embeddedResources { visit(embedded.resource, path: path + embedded.path) }
         }
         visit(resource, path: resource.name)
         return issues
@@ -62,35 +62,15 @@ public struct ProfileVersionWindows: Sendable, Hashable, Decodable {
     /// The latest `whenHandedOver` of the MedicationDispenses in the tree: the date that selects the version.
     public static func latestHandover(in resource: Element) -> String? {
         var latest: String?
-        func visit(_ element: Element, path: String) {
+        func visit(_ element: Element) {
             if element.name == "MedicationDispense", let date = element.value(of: "whenHandedOver").map({ String($0.prefix(10)) }),
                 latest.map({ date > $0 }) ?? true
             {
                 latest = date
             }
-            for (child, childPath) in containedResources(of: element, path: path) { visit(child, path: childPath) }
+            for embedded in element.embeddedResources { visit(embedded.resource) }
         }
-        visit(resource, path: resource.name)
+        visit(resource)
         return latest
-    }
-
-    /// Resources inside a Parameters (parameter/part resources), a Bundle (entries) or `contained`.
-    static func containedResources(of element: Element, path: String) -> [(Element, String)] {
-        var result: [(Element, String)] = []
-        func parameters(_ holder: Element, path: String, name: String) {
-            for (index, parameter) in holder.children(named: name).enumerated() {
-                let parameterPath = "\(path).\(name)[\(index)]"
-                if let inner = parameter.child("resource")?.wrappedResource { result.append((inner, "\(parameterPath).resource")) }
-                parameters(parameter, path: parameterPath, name: "part")
-            }
-        }
-        parameters(element, path: path, name: "parameter")
-        for (index, entry) in element.children(named: "entry").enumerated() {
-            if let inner = entry.child("resource")?.wrappedResource { result.append((inner, "\(path).entry[\(index)].resource")) }
-        }
-        for (index, contained) in element.children(named: "contained").enumerated() {
-            if let inner = contained.wrappedResource { result.append((inner, "\(path).contained[\(index)]")) }
-        }
-        return result
     }
 }

@@ -125,7 +125,7 @@ extension ProfileValidator {
         guard child.element.name != "extension",
             let type = node.constraint.types.first(where: { $0.code == "Reference" }), !type.targetProfiles.isEmpty,
             let reference = child.element.value(of: "reference"),
-            let target = Self.resolve(reference, in: run.rootResource)
+            let target = run.rootResource.resolveReference(reference)
         else { return }
         let allowed = type.targetProfiles.map { canonical -> String in
             (try? profiles.profile(canonical))?.map(\.type)
@@ -135,40 +135,5 @@ extension ProfileValidator {
         run.add(.error, .structure,
                 "\(node.constraint.id): the reference points to a \(target.name), but must point to \(allowed.joined(separator: " or "))",
                 at: child.path)
-    }
-
-    /// Finds a referenced resource inside `root`: `#id` (contained), a Bundle `fullUrl`, `urn:uuid:<id>` or
-    /// `Type/id` of any resource in the tree.
-    static func resolve(_ reference: String, in root: Element) -> Element? {
-        var found: Element?
-        func visit(_ element: Element, fullURL: String?) {
-            guard found == nil else { return }
-            let byID = element.value(of: "id").map { id in
-                reference == "#\(id)" || reference == "urn:uuid:\(id)" || reference == "\(element.name)/\(id)"
-                    || reference.hasSuffix("/\(element.name)/\(id)")
-            } ?? false
-            if byID || (fullURL != nil && reference == fullURL) {
-                found = element
-                return
-            }
-            for child in element.children {
-                switch child.name {
-                case "entry":
-                    if let inner = child.child("resource")?.wrappedResource { visit(inner, fullURL: child.value(of: "fullUrl")) }
-                case "contained", "resource":
-                    if let inner = child.wrappedResource { visit(inner, fullURL: nil) }
-                case "parameter":
-                    visitParameter(child)
-                default:
-                    break
-                }
-            }
-        }
-        func visitParameter(_ parameter: Element) {
-            if let inner = parameter.child("resource")?.wrappedResource { visit(inner, fullURL: nil) }
-            for part in parameter.children(named: "part") { visitParameter(part) }
-        }
-        visit(root, fullURL: nil)
-        return found
     }
 }

@@ -30,17 +30,14 @@ struct ConvertCommand: ParsableCommand {
     var input: String
 
     func run() throws {
-        let bytes: [UInt8]
+        let source: CommandInput
         do {
-            bytes = try readInput()
+            source = try CommandInput(input)
         } catch {
-            try fail(OperationOutcome.Issue(code: .notFound, text: "Cannot read input '\(input)'"))
-        }
-        guard let format = FHIRFormat.sniff(bytes) else {
-            try fail(OperationOutcome.Issue(code: .structure, text: "The input is neither FHIR JSON nor FHIR XML"))
+            try fail(error.issue)
         }
         do {
-            let decoded = try format.read(bytes, options: lenient ? .lenient : .strict)
+            let decoded = try source.format.read(source.bytes, options: lenient ? .lenient : .strict)
             for warning in decoded.warnings {
                 FileHandle.standardError.write(Data((warning.summary + "\n").utf8))
             }
@@ -49,11 +46,6 @@ struct ConvertCommand: ParsableCommand {
         } catch {
             try fail(error.issue)
         }
-    }
-
-    private func readInput() throws -> [UInt8] {
-        if input == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
-        return Array(try Data(contentsOf: URL(fileURLWithPath: input)))
     }
 
     /// Prints the OperationOutcome and exits with status 1.

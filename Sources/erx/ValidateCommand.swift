@@ -37,20 +37,13 @@ struct ValidateCommand: ParsableCommand {
     }
 
     private func validate() throws -> OperationOutcome {
-        let bytes: [UInt8]
-        do {
-            bytes = input == "-" ? Array(FileHandle.standardInput.readDataToEndOfFile())
-                : Array(try Data(contentsOf: URL(fileURLWithPath: input)))
-        } catch {
-            return OperationOutcome(issues: [.init(code: .notFound, text: "Cannot read input '\(input)'")])
-        }
-        guard let sourceFormat = FHIRFormat.sniff(bytes) else {
-            return OperationOutcome(issues: [.init(code: .structure, text: "The input is neither FHIR JSON nor FHIR XML")])
-        }
         let resource: Element
         do {
-            resource = try sourceFormat.read(bytes).resource
-        } catch {
+            let source = try CommandInput(input)
+            resource = try source.format.read(source.bytes).resource
+        } catch let problem as CommandInput.Problem {
+            return OperationOutcome(issues: [problem.issue])
+        } catch let error as FHIRFormatError {
             return OperationOutcome(issues: [error.issue])
         }
         if let asOf, !Self.isDate(asOf) {
