@@ -20,6 +20,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -40,6 +45,28 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(name: "R4MetadataGenerator", swiftSettings: strictSettings),
+        /// The dispensing domain: value types, the Task state machine and its rules, and the ports
+        /// (store, clock, ids) the outer layers implement. No HTTP, no SQL.
+        .target(
+            name: "Dispensing",
+            dependencies: ["FHIRModel"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SQLiteStore",
+            dependencies: ["Dispensing", "FHIRModel", "FHIRFormats", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "FHIRServer",
+            dependencies: [
+                "Dispensing", "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "erx-codegen",
             dependencies: [
@@ -52,7 +79,11 @@ let package = Package(
             name: "erx",
             dependencies: [
                 "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles",
+                "Dispensing", "SQLiteStore", "FHIRServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -82,5 +113,20 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ErxCLITests", dependencies: ["erx"], swiftSettings: strictSettings),
+        .testTarget(name: "DispensingTests", dependencies: ["Dispensing", "FHIRModel", "FHIRFormats"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SQLiteStoreTests",
+            dependencies: ["SQLiteStore", "Dispensing", "FHIRModel", "FHIRFormats"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FHIRServerTests",
+            dependencies: [
+                "FHIRServer", "SQLiteStore", "Dispensing", "FHIRModel", "FHIRFormats",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: strictSettings
+        ),
     ]
 )

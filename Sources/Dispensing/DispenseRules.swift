@@ -1,0 +1,142 @@
+public import FHIRModel
+public import Foundation
+
+/// `$dispense` and `$close`: the pharmacy reports what it handed over. Each call with dispensations
+/// replaces the whole stored set (A_26482); the server assigns the ids (A_26527).
+public enum DispenseRules {
+    /// `$dispense` (dispense-spec.md §2, checks 4–14 in this order). `body` is the already decoded
+    /// and profile-validated request, or the error decoding or validating it raised: that error
+    /// counts only after the task checks, as in the production service.
+    public static func dispense(
+        _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<[Dispensation], any Error>,
+        now: Date, ids: some IDGenerator
+    ) throws -> TaskChange {
+        guard let stored = task.secret, stored.matches(secret) else { throw DispensingError.secretMismatch }
+        guard task.status == .inProgress else {
+            throw DispensingError.wrongStatus(current: task.status, required: [.inProgress])
+        }
+        guard let telematikID = caller.telematikID else { throw DispensingError.telematikIDMissing }
+        let dispensations = try body.get()
+        try check(dispensations, against: task, telematikID: telematikID)
+        var next = task
+        next.owner = telematikID
+        next.lastMedicationDispense = now
+        next.lastModified = now
+        return TaskChange(
+            task: next,
+            dispensations: .replace(assignIDs(dispensations, task: task.id, ids: ids)),
+            audit: TaskRules.audit(.dispense, next, caller, now)
+        )
+    }
+
+    /// `$close`: completes the task (A_19232) and makes the receipt. A body replaces the stored set
+    /// (A_26481); without one (`body` is `.success(nil)`) a set must have been dispensed before
+    /// (A_24287-01). Check order as in the production service: cancelled, status, secret.
+    public static func close(
+        _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<[Dispensation]?, any Error>,
+        now: Date, ids: some IDGenerator, receipt: (PrescriptionTask) -> Element
+    ) throws -> TaskChange {
+        if task.status == .cancelled { throw DispensingError.taskCancelled }
+        guard task.status == .inProgress else {
+            throw DispensingError.wrongStatus(current: task.status, required: [.inProgress])
+        }
+        guard let stored = task.secret, stored.matches(secret) else { throw DispensingError.secretMismatch }
+        guard let telematikID = caller.telematikID else { throw DispensingError.telematikIDMissing }
+        var next = task
+        var change = DispensationChange.keep
+        if let dispensations = try body.get(), !dispensations.isEmpty {
+            try check(dispensations, against: task, telematikID: telematikID)
+            change = .replace(assignIDs(dispensations, task: task.id, ids: ids))
+            next.lastMedicationDispense = now
+            next.owner = telematikID
+        } else if task.lastMedicationDispense == nil {
+            throw DispensingError.noDispensationToClose
+        }
+        next.status = .completed
+        next.completedAt = now
+        next.lastModified = now
+        next.receipt = receipt(next)
+        return TaskChange(task: next, dispensations: change, audit: TaskRules.audit(.close, next, caller, now))
+    }
+
+    /// Checks 9, 11, 13, 14 of dispense-spec.md §2 and the expiry rule of ARCHITECTURE decision 4,
+    /// dispensation by dispensation.
+    static func check(_ dispensations: [Dispensation], against task: PrescriptionTask, telematikID: TelematikID) throws(DispensingError) {
+        for dispensation in dispensations {
+            let md = dispensation.medicationDispense
+            let location = dispensation.location
+            let profiles = md.child("meta")?.children(named: "profile").compactMap(\.value) ?? []
+            if let index = profiles.firstIndex(where: { $0.contains("GEM_ERP_PR_MedicationDispense_DiGA") }) {
+                throw .medicationDispenseProfileNotAllowed(expression: "\(location).meta.profile[\(index)]")
+            }
+            let identifiers = md.children(named: "identifier")
+            guard let index = identifiers.firstIndex(where: { $0.value(of: "system") == Systems.prescriptionID }),
+                  identifiers[index].value(of: "value") == task.id.rawValue
+            else {
+                let index = identifiers.firstIndex { $0.value(of: "system") == Systems.prescriptionID }
+                throw .prescriptionIDMismatch(expression: "\(location).identifier" + (index.map { "[\($0)]" } ?? ""))
+            }
+            let subject = md.descendant("subject", "identifier")
+            guard subject?.value(of: "system") == Systems.kvnr, let kvnr = task.kvnr,
+                  subject?.value(of: "value") == kvnr.rawValue
+            else { throw .kvnrMismatch(expression: "\(location).subject.identifier") }
+            let performers = md.children(named: "performer")
+            guard !performers.isEmpty,
+                  performers.allSatisfy({ $0.descendant("actor", "identifier")?.value(of: "value") == telematikID.rawValue })
+            else { throw .telematikIDMismatch(expression: "\(location).performer[0].actor.identifier") }
+            if let handedOver = md.value(of: "whenHandedOver").flatMap(CalendarDate.datePart(of:)),
+               let expiry = dispensation.medication?.descendant("batch", "expirationDate")?.value,
+               let expiryDay = CalendarDate.datePart(of: expiry), expiryDay < handedOver {
+                let medication = dispensation.medicationLocation ?? "Medication"
+                throw .expiredMedicationDispensed(expression: "\(medication).batch.expirationDate")
+            }
+        }
+    }
+
+    /// MedicationDispense ids `<PrescriptionID>`, `<PrescriptionID>-1`, …; each Medication a fresh
+    /// UUID, and the dispense's `medicationReference` rewritten to `urn:uuid:<uuid>` so ids are unique
+    /// across an insurant's search results.
+    static func assignIDs(_ dispensations: [Dispensation], task: PrescriptionID, ids: some IDGenerator) -> [Dispensation] {
+        dispensations.enumerated().map { index, dispensation in
+            let dispenseID = index == 0 ? task.rawValue : "\(task.rawValue)-\(index)"
+            var md = dispensation.medicationDispense.settingResourceID(dispenseID)
+            var medication = dispensation.medication
+            if let current = medication {
+                let uuid = ids.uuid()
+                medication = current.settingResourceID(uuid)
+                md = md.settingMedicationReference("urn:uuid:\(uuid)")
+            }
+            return Dispensation(
+                medicationDispense: md, medication: medication,
+                location: "MedicationDispense/\(dispenseID)", medicationLocation: medication.map { _ in "Medication" }
+            )
+        }
+    }
+}
+
+extension Element {
+    /// The resource with `id` set (Resource.id is always the first child).
+    func settingResourceID(_ id: String) -> Element {
+        var copy = self
+        if let index = copy.children.firstIndex(where: { $0.name == "id" }) {
+            copy.children[index].value = id
+        } else {
+            copy.children.insert(Element(name: "id", value: id), at: 0)
+        }
+        return copy
+    }
+
+    /// A MedicationDispense whose `medicationReference.reference` is `reference`, keeping the
+    /// reference's other parts (display, extensions).
+    func settingMedicationReference(_ reference: String) -> Element {
+        var copy = self
+        guard let index = copy.children.firstIndex(where: { $0.name == "medicationReference" }) else { return copy }
+        if let inner = copy.children[index].children.firstIndex(where: { $0.name == "reference" }) {
+            copy.children[index].children[inner].value = reference
+        } else {
+            let position = copy.children[index].children.firstIndex { $0.name != "id" && $0.name != "extension" } ?? copy.children[index].children.endIndex
+            copy.children[index].children.insert(Element(name: "reference", value: reference), at: position)
+        }
+        return copy
+    }
+}

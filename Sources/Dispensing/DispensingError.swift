@@ -1,0 +1,52 @@
+/// Every way a workflow operation can be refused, named by what went wrong, never by an HTTP status:
+/// the server's error seam maps each case to a status and an OperationOutcome in one exhaustive switch.
+///
+/// Cases never carry personal data (KVNR, names, medication); positions are FHIRPaths into the
+/// request body.
+public enum DispensingError: Error, Sendable, Hashable {
+    /// The ID in the path is not a PrescriptionID (format or check digits).
+    case malformedPrescriptionID
+    case taskNotFound
+    /// The flow type is one this server does not run (e.g. 162, 166).
+    case unsupportedFlowType
+    /// The caller's profession may call the route but not for this task's flow type.
+    case professionNotAllowedForFlowType
+    /// `?secret=` missing or not the task's.
+    case secretMismatch
+    /// `?ac=` / `X-AccessCode` missing or not the task's.
+    case accessCodeMismatch
+    /// The task was cancelled (`$abort`).
+    case taskCancelled
+    /// The operation needs a status the task does not have; `required` lists the admitted ones.
+    case wrongStatus(current: TaskStatus, required: Set<TaskStatus>)
+    /// `$accept` on a task that is already processed (draft, in progress, completed).
+    case taskAlreadyProcessed(current: TaskStatus, bySameOwner: Bool)
+    /// `$accept` after the redemption period (`expiryDate`, a FHIR date).
+    case prescriptionExpired(expiryDate: String)
+    /// `$abort` of a task that has never been activated.
+    case abortOfDraft
+    /// The access token has no Telematik-ID (`idNummer`).
+    case telematikIDMissing
+    /// An insurant acting on a task that is not theirs.
+    case notTheInsurantsTask
+    /// `GET /Task/{id}?ac=` by a pharmacy that is not the task's owner.
+    case notTheOwner
+    /// The prescription bundle given at `$activate` is unusable (what is wrong, and where).
+    case invalidPrescription(reason: String, expression: String)
+    /// The bundle's PrescriptionID is not the task's.
+    case prescriptionIDMismatchInPrescription(expression: String)
+    /// A MedicationDispense names another prescription.
+    case prescriptionIDMismatch(expression: String)
+    /// A MedicationDispense names another insured person, or writes the KVNR with another system.
+    case kvnrMismatch(expression: String)
+    /// A MedicationDispense names another pharmacy than the caller.
+    case telematikIDMismatch(expression: String)
+    /// The DiGA MedicationDispense profile on a flow type that dispenses medicines.
+    case medicationDispenseProfileNotAllowed(expression: String)
+    /// A batch whose `expirationDate` lies before `whenHandedOver`.
+    case expiredMedicationDispensed(expression: String)
+    /// `$close` without a body and without a stored dispensation.
+    case noDispensationToClose
+    /// `$dispense` for an insured person who has objected (ARCHITECTURE decision 5).
+    case insurantObjected
+}

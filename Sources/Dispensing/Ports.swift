@@ -1,0 +1,155 @@
+public import FHIRModel
+public import Foundation
+
+/// The wall clock the rules read "now" from; tests pass a fixed one.
+public protocol WallClock: Sendable {
+    func now() -> Date
+}
+
+public struct SystemWallClock: WallClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}
+
+/// Where new identifiers and credentials come from.
+public protocol IDGenerator: Sendable {
+    /// A twelve-digit serial for a new PrescriptionID (a collision is retried by the caller).
+    func prescriptionSerial() -> UInt64
+    /// A fresh 256-bit AccessCode or Secret.
+    func credential() -> TaskCredential
+    /// A fresh lowercase UUID (Medication ids, `urn:uuid:` references).
+    func uuid() -> String
+}
+
+/// Draws from `SystemRandomNumberGenerator`, which on Linux reads the kernel's CSPRNG
+/// (`getrandom`), so credentials are unpredictable.
+public struct RandomIDGenerator: IDGenerator {
+    public init() {}
+
+    public func prescriptionSerial() -> UInt64 {
+        var generator = SystemRandomNumberGenerator()
+        return UInt64.random(in: 0..<1_000_000_000_000, using: &generator)
+    }
+
+    public func credential() -> TaskCredential {
+        var generator = SystemRandomNumberGenerator()
+        return TaskCredential(randomBytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
+    public func uuid() -> String { UUID().uuidString.lowercased() }
+}
+
+/// What an operation did, for the audit trail (who, what, when; never a body).
+public struct AuditEntry: Sendable, Hashable {
+    public enum Action: String, Sendable, Hashable, CaseIterable {
+        case create, activate, accept, dispense, close, reject, abort, read
+    }
+
+    public var action: Action
+    public var prescriptionID: PrescriptionID
+    public var agentProfession: Profession
+    /// The caller's Telematik-ID, or the insurant's KVNR for insurants.
+    public var agentID: String?
+    /// Whose data it was (the insurant reads their own audit trail by it).
+    public var kvnr: KVNR?
+    public var recorded: Date
+
+    public init(action: Action, prescriptionID: PrescriptionID, caller: Caller, kvnr: KVNR?, recorded: Date) {
+        self.action = action
+        self.prescriptionID = prescriptionID
+        self.agentProfession = caller.profession
+        self.agentID = caller.telematikID?.rawValue ?? caller.kvnr?.rawValue
+        self.kvnr = kvnr
+        self.recorded = recorded
+    }
+}
+
+/// What an operation does to the stored dispensation set of a task.
+public enum DispensationChange: Sendable, Hashable {
+    case keep
+    /// Replace the whole set (server ids already assigned).
+    case replace([Dispensation])
+    case delete
+}
+
+/// Everything one operation writes, applied by the store in one transaction.
+public struct TaskChange: Sendable, Hashable {
+    public var task: PrescriptionTask
+    public var dispensations: DispensationChange
+    public var audit: AuditEntry
+
+    public init(task: PrescriptionTask, dispensations: DispensationChange = .keep, audit: AuditEntry) {
+        self.task = task
+        self.dispensations = dispensations
+        self.audit = audit
+    }
+}
+
+/// A search over one insurant's stored MedicationDispenses.
+public struct DispensationQuery: Sendable, Hashable {
+    public var kvnr: KVNR
+    public var prescriptionID: PrescriptionID?
+    public var whenHandedOver: [DateComparison]
+    public var count: Int
+    public var offset: Int
+
+    public init(kvnr: KVNR, prescriptionID: PrescriptionID? = nil, whenHandedOver: [DateComparison] = [], count: Int = 50, offset: Int = 0) {
+        self.kvnr = kvnr
+        self.prescriptionID = prescriptionID
+        self.whenHandedOver = whenHandedOver
+        self.count = count
+        self.offset = offset
+    }
+}
+
+/// One FHIR date search condition (`ge2025-01-01`) on a plain date (`YYYY-MM-DD`), which compare
+/// correctly as strings.
+public struct DateComparison: Sendable, Hashable {
+    public enum Prefix: String, Sendable, Hashable, CaseIterable { case eq, ne, lt, le, gt, ge }
+    public var prefix: Prefix
+    public var date: String
+
+    public init(prefix: Prefix, date: String) {
+        self.prefix = prefix
+        self.date = date
+    }
+}
+
+/// One page of a search, with the total of all matches.
+public struct DispensationPage: Sendable, Hashable {
+    public var dispensations: [Dispensation]
+    public var total: Int
+
+    public init(dispensations: [Dispensation], total: Int) {
+        self.dispensations = dispensations
+        self.total = total
+    }
+}
+
+/// The durable state of the workflow. Every write goes through `insert` or `update`, each one
+/// transaction; implementations must serialise `update`s of one task (a row lock), so a rule always
+/// decides on the state it replaces.
+///
+/// The port speaks in domain values only: no SQL, no connection or row types, so SQLite and
+/// PostgreSQL implement it alike.
+public protocol TaskStore: Sendable {
+    /// Stores a new task; `false` when its ID is already taken.
+    func insert(_ task: PrescriptionTask, audit: AuditEntry) async throws -> Bool
+
+    /// Locks the task, hands it to `decide` (a pure rule: no I/O, may be called again on retry), and
+    /// writes the change it returns, all in one transaction. Throws `DispensingError.taskNotFound`
+    /// for an unknown ID and whatever `decide` throws, having written nothing.
+    func update<Outcome: Sendable>(
+        _ id: PrescriptionID,
+        _ decide: @escaping @Sendable (PrescriptionTask) throws -> (TaskChange, Outcome)
+    ) async throws -> Outcome
+
+    func task(_ id: PrescriptionID) async throws -> PrescriptionTask?
+    /// An insurant's tasks, newest first.
+    func tasks(of kvnr: KVNR) async throws -> [PrescriptionTask]
+    /// The stored dispensation set of a task, in the order it was sent.
+    func dispensations(of id: PrescriptionID) async throws -> [Dispensation]
+    func dispensations(matching query: DispensationQuery) async throws -> DispensationPage
+    /// The audit trail of one task, oldest first.
+    func auditTrail(of id: PrescriptionID) async throws -> [AuditEntry]
+}

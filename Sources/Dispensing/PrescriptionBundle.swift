@@ -1,0 +1,56 @@
+public import FHIRModel
+
+/// What `$activate` takes from the prescriber's bundle (the KBV `KBV_PR_ERP_Bundle`): its
+/// PrescriptionID, the insured person and the prescription date.
+public struct PrescriptionBundle: Sendable, Hashable {
+    public let prescriptionID: String
+    public let kvnr: KVNR
+    /// `MedicationRequest.authoredOn`, a FHIR date.
+    public let authoredOn: String
+    public let bundle: Element
+
+    /// Reads the facts; throws `invalidPrescription` naming the element that is missing or wrong.
+    public init(_ bundle: Element) throws(DispensingError) {
+        guard bundle.name == "Bundle" else {
+            throw .invalidPrescription(reason: "The prescription must be a Bundle.", expression: bundle.name)
+        }
+        let view = BundleView(unchecked: bundle)
+        guard let identifier = bundle.child("identifier"), identifier.value(of: "system") == Systems.prescriptionID,
+              let prescriptionID = identifier.value(of: "value")
+        else {
+            throw .invalidPrescription(reason: "The bundle has no PrescriptionID identifier.", expression: "Bundle.identifier")
+        }
+        let resources = view.entries.enumerated().compactMap { index, entry in entry.resource.map { (index, $0) } }
+        guard let (patientIndex, patient) = resources.first(where: { $0.1.name == "Patient" }) else {
+            throw .invalidPrescription(reason: "The bundle has no Patient.", expression: "Bundle.entry")
+        }
+        guard let kvnrText = patient.children(named: "identifier").first(where: { Self.isKVNRIdentifier($0) })?.value(of: "value"),
+              let kvnr = KVNR(kvnrText)
+        else {
+            throw .invalidPrescription(
+                reason: "The Patient has no valid KVNR.",
+                expression: "Bundle.entry[\(patientIndex)].resource.identifier"
+            )
+        }
+        guard let (requestIndex, request) = resources.first(where: { $0.1.name == "MedicationRequest" }) else {
+            throw .invalidPrescription(reason: "The bundle has no MedicationRequest.", expression: "Bundle.entry")
+        }
+        guard let authoredText = request.value(of: "authoredOn"), let authoredOn = CalendarDate.datePart(of: authoredText) else {
+            throw .invalidPrescription(
+                reason: "The MedicationRequest has no authoredOn date.",
+                expression: "Bundle.entry[\(requestIndex)].resource.authoredOn"
+            )
+        }
+        self.prescriptionID = prescriptionID
+        self.kvnr = kvnr
+        self.authoredOn = authoredOn
+        self.bundle = bundle
+    }
+
+    /// KBV bundles write the GKV KVNR with `http://fhir.de/sid/gkv/kvid-10` and the PKV one with
+    /// the PKV system (older ones) or the GKV system with type `PKV`.
+    private static func isKVNRIdentifier(_ identifier: Element) -> Bool {
+        let system = identifier.value(of: "system")
+        return system == Systems.kvnr || system == Systems.pkvKVNR
+    }
+}

@@ -1,0 +1,137 @@
+public import Foundation
+
+/// The Task state machine: `draft → ready → in-progress → completed`, `cancelled` from any active
+/// state, and `$reject` back to `ready`. Each operation is a pure function from the stored task and
+/// the caller's input to the change to store, or a `DispensingError`.
+///
+/// The order of the checks is the production Fachdienst's (dispense-spec.md §2–§4), because
+/// conformance suites assert which error wins when several apply.
+public enum TaskRules {
+    /// `$create`: a new draft task with a fresh AccessCode.
+    public static func create(flowType: FlowType, caller: Caller, now: Date, ids: some IDGenerator) throws(DispensingError) -> TaskChange {
+        guard FlowType.supported.contains(flowType) else { throw .unsupportedFlowType }
+        let id = PrescriptionID(flowType: flowType, serial: ids.prescriptionSerial())
+        let task = PrescriptionTask(id: id, status: .draft, accessCode: ids.credential(), createdAt: now)
+        return TaskChange(task: task, audit: AuditEntry(action: .create, prescriptionID: id, caller: caller, kvnr: nil, recorded: now))
+    }
+
+    /// `$activate`: the prescriber hands in the prescription; the task becomes `ready` with its
+    /// redemption dates (A_19445: 3 months to redeem; GKV pays for 28 days, PKV for the 3 months).
+    public static func activate(
+        _ task: PrescriptionTask, accessCode: String?, prescription: PrescriptionBundle, caller: Caller, now: Date
+    ) throws(DispensingError) -> TaskChange {
+        if task.status == .cancelled { throw .taskCancelled }
+        guard let stored = task.accessCode, stored.matches(accessCode) else { throw .accessCodeMismatch }
+        guard task.status == .draft else { throw .wrongStatus(current: task.status, required: [.draft]) }
+        guard prescription.prescriptionID == task.id.rawValue else {
+            throw .prescriptionIDMismatchInPrescription(expression: "Bundle.identifier")
+        }
+        var next = task
+        next.status = .ready
+        next.kvnr = prescription.kvnr
+        next.authoredOn = prescription.authoredOn
+        next.prescription = prescription.bundle
+        next.expiryDate = CalendarDate.adding(months: 3, to: prescription.authoredOn)
+        switch task.flowType {
+        case .pkvPharmacy, .pkvDirectAssignment:
+            next.acceptDate = next.expiryDate
+        case .gkvPharmacy, .gkvDirectAssignment, .diga, .tPrescription:
+            next.acceptDate = CalendarDate.adding(days: 28, to: prescription.authoredOn)
+        }
+        next.lastModified = now
+        return TaskChange(task: next, audit: audit(.activate, next, caller, now))
+    }
+
+    /// `$accept`: a pharmacy takes the prescription; it gets the Secret and becomes the owner.
+    public static func accept(_ task: PrescriptionTask, accessCode: String?, caller: Caller, now: Date, ids: some IDGenerator) throws(DispensingError) -> TaskChange {
+        guard let stored = task.accessCode, task.status != .cancelled else { throw .taskCancelled }
+        guard stored.matches(accessCode) else { throw .accessCodeMismatch }
+        guard task.status == .ready else {
+            throw .taskAlreadyProcessed(current: task.status, bySameOwner: task.owner != nil && task.owner == caller.telematikID)
+        }
+        if let expiry = task.expiryDate, CalendarDate.day(of: now) > expiry { throw .prescriptionExpired(expiryDate: expiry) }
+        guard let telematikID = caller.telematikID else { throw .telematikIDMissing }
+        var next = task
+        next.status = .inProgress
+        next.secret = ids.credential()
+        next.owner = telematikID
+        next.acceptedAt = now
+        next.lastModified = now
+        return TaskChange(task: next, audit: audit(.accept, next, caller, now))
+    }
+
+    /// `$reject`: the pharmacy gives the prescription back; the secret, the owner and any stored
+    /// dispensation go (A_19172-01, A_24175, A_24286-02).
+    public static func reject(_ task: PrescriptionTask, secret: String?, caller: Caller, now: Date) throws(DispensingError) -> TaskChange {
+        if task.status == .cancelled { throw .taskCancelled }
+        guard task.status == .inProgress else { throw .wrongStatus(current: task.status, required: [.inProgress]) }
+        guard let stored = task.secret, stored.matches(secret) else { throw .secretMismatch }
+        var next = task
+        next.status = .ready
+        next.secret = nil
+        next.owner = nil
+        next.acceptedAt = nil
+        next.lastMedicationDispense = nil
+        next.lastModified = now
+        return TaskChange(task: next, dispensations: .delete, audit: audit(.reject, next, caller, now))
+    }
+
+    /// `$abort`: deletes the prescription. Everything personal goes except the KVNR (A_19027-06).
+    /// Who may abort depends on the caller (A_19145-01, A_19146, A_19120-03, A_20546-03, A_22102-01).
+    public static func abort(
+        _ task: PrescriptionTask, secret: String?, accessCode: String?, caller: Caller, now: Date
+    ) throws(DispensingError) -> TaskChange {
+        if task.status == .draft { throw .abortOfDraft }
+        if task.status == .cancelled { throw .taskCancelled }
+        if caller.profession.isPharmacy {
+            guard task.status == .inProgress else { throw .wrongStatus(current: task.status, required: [.inProgress]) }
+            guard let stored = task.secret, stored.matches(secret) else { throw .secretMismatch }
+        } else {
+            guard task.status != .inProgress else { throw .wrongStatus(current: task.status, required: [.ready, .completed]) }
+            if caller.profession == .insurant {
+                let ownTask = caller.kvnr != nil && caller.kvnr == task.kvnr
+                let representative = task.accessCode?.matches(accessCode) == true
+                guard ownTask || representative else { throw .notTheInsurantsTask }
+                if task.flowType.isDirectAssignment, task.status != .completed {
+                    throw .wrongStatus(current: task.status, required: [.completed])
+                }
+            } else {
+                guard task.status == .ready else { throw .wrongStatus(current: task.status, required: [.ready]) }
+                guard let stored = task.accessCode, stored.matches(accessCode) else { throw .accessCodeMismatch }
+            }
+        }
+        var next = task
+        next.status = .cancelled
+        next.accessCode = nil
+        next.secret = nil
+        next.owner = nil
+        next.lastMedicationDispense = nil
+        next.prescription = nil
+        next.receipt = nil
+        next.lastModified = now
+        return TaskChange(task: next, dispensations: .delete, audit: audit(.abort, next, caller, now))
+    }
+
+    /// `GET /Task/{id}`: who may read a task, and with which credential (A_24177-01, A_24178-02,
+    /// A_24176-01 for the pharmacy's `?ac=` re-fetch).
+    public static func authorizeRead(_ task: PrescriptionTask, secret: String?, accessCode: String?, caller: Caller) throws(DispensingError) {
+        if caller.profession == .insurant {
+            guard caller.kvnr != nil, caller.kvnr == task.kvnr else { throw .notTheInsurantsTask }
+            return
+        }
+        if task.status == .cancelled { throw .taskCancelled }
+        if secret != nil {
+            guard let stored = task.secret, stored.matches(secret) else { throw .secretMismatch }
+            return
+        }
+        guard let stored = task.accessCode, stored.matches(accessCode) else { throw .accessCodeMismatch }
+        guard task.status == .inProgress || task.status == .completed else {
+            throw .wrongStatus(current: task.status, required: [.inProgress, .completed])
+        }
+        guard task.owner != nil, task.owner == caller.telematikID else { throw .notTheOwner }
+    }
+
+    static func audit(_ action: AuditEntry.Action, _ task: PrescriptionTask, _ caller: Caller, _ now: Date) -> AuditEntry {
+        AuditEntry(action: action, prescriptionID: task.id, caller: caller, kvnr: task.kvnr, recorded: now)
+    }
+}
