@@ -34,7 +34,7 @@ public enum DispenseRules {
     /// (A_24287-01). Check order as in the production service: cancelled, status, secret.
     public static func close(
         _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<[Dispensation]?, any Error>,
-        now: Date, ids: some IDGenerator, receipt: (PrescriptionTask) -> Element
+        now: Date, ids: some IDGenerator, receipt: (PrescriptionTask) throws -> Element
     ) throws -> TaskChange {
         if task.status == .cancelled { throw DispensingError.taskCancelled }
         guard task.status == .inProgress else {
@@ -55,7 +55,7 @@ public enum DispenseRules {
         next.status = .completed
         next.completedAt = now
         next.lastModified = now
-        next.receipt = receipt(next)
+        next.receipt = try receipt(next)
         return TaskChange(task: next, dispensations: change, audit: TaskRules.audit(.close, next, caller, now))
     }
 

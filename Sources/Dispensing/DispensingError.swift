@@ -31,6 +31,8 @@ public enum DispensingError: Error, Sendable, Hashable {
     case notTheInsurantsTask
     /// `GET /Task/{id}?ac=` by a pharmacy that is not the task's owner.
     case notTheOwner
+    /// `GET /Task/{id}?ac=` before the task was accepted or after it ended (A_24178-02).
+    case taskNotAccepted
     /// The prescription bundle given at `$activate` is unusable (what is wrong, and where).
     case invalidPrescription(reason: String, expression: String)
     /// The bundle's PrescriptionID is not the task's.

@@ -125,9 +125,7 @@ public enum TaskRules {
             return
         }
         guard let stored = task.accessCode, stored.matches(accessCode) else { throw .accessCodeMismatch }
-        guard task.status == .inProgress || task.status == .completed else {
-            throw .wrongStatus(current: task.status, required: [.inProgress, .completed])
-        }
+        guard task.status == .inProgress || task.status == .completed else { throw .taskNotAccepted }
         guard task.owner != nil, task.owner == caller.telematikID else { throw .notTheOwner }
     }
 

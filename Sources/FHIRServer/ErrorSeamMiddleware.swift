@@ -1,0 +1,66 @@
+import Dispensing
+import FHIRFormats
+import FHIRModel
+public import Hummingbird
+import Logging
+import Foundation
+
+/// The outermost middleware: gives each request an id for the logs, turns every error into an
+/// OperationOutcome in the negotiated format, and logs one line per request (method, route, status,
+/// duration — never bodies, query values or personal data).
+public struct ErrorSeamMiddleware: RouterMiddleware {
+    public typealias Context = ErxRequestContext
+
+    public init() {}
+
+    public func handle(_ request: Request, context: ErxRequestContext, next: (Request, ErxRequestContext) async throws -> Response) async throws -> Response {
+        var context = context
+        let requestID = request.headers[.init("X-Request-ID")!].flatMap { $0.count <= 64 ? $0 : nil } ?? UUID().uuidString.lowercased()
+        context.logger[metadataKey: "request_id"] = .string(requestID)
+        let started = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            let answer: ErrorSeam.Answer
+            switch error {
+            case let error as HTTPError where error.status == .notFound:
+                answer = ErrorSeam.answer(for: RequestError.routeNotFound)
+            case let error as HTTPError where error.status == .contentTooLarge:
+                answer = ErrorSeam.answer(for: RequestError.bodyTooLarge)
+            case let error as HTTPError where error.status == .methodNotAllowed:
+                answer = ErrorSeam.answer(for: RequestError.routeNotFound)
+            default:
+                answer = ErrorSeam.answer(for: error)
+                if answer.status == .internalServerError { Self.logUnhandled(error, context.logger) }
+            }
+            response = FHIRResponse.answer(answer, format: Self.errorFormat(request, context))
+        }
+        response.headers[.init("X-Request-ID")!] = requestID
+        let elapsed = ContinuousClock.now - started
+        context.logger.info("request", metadata: [
+            "method": .string(request.method.rawValue),
+            "route": .string(context.endpointPath ?? "unmatched"),
+            "status": .stringConvertible(response.status.code),
+            "ms": .stringConvertible(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000),
+        ])
+        return response
+    }
+
+    /// The type only: an error's description may hold personal data.
+    static func logUnhandled(_ error: any Error, _ logger: Logger) {
+        var metadata: Logger.Metadata = ["error_type": .string(String(describing: type(of: error)))]
+        if let error = error as? FHIRFormatError {
+            // A resource the server built that cannot be written: the path and rule are safe to log.
+            metadata["expression"] = .string(error.issue.expression.joined(separator: ","))
+            metadata["issue_code"] = .string(error.issue.code.rawValue)
+        }
+        logger.error("unhandled error", metadata: metadata)
+    }
+
+    /// The format of an error answer: as negotiated, else JSON (the negotiation itself may be what
+    /// failed).
+    static func errorFormat(_ request: Request, _ context: ErxRequestContext) -> WireFormat {
+        (try? Routes.responseFormat(request, context)) ?? .json
+    }
+}

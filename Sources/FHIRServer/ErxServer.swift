@@ -1,0 +1,35 @@
+public import Dispensing
+public import Hummingbird
+public import Logging
+public import NIOCore
+
+/// Assembles the server: the route table, the router with the error seam, and the application.
+public enum ErxServer {
+    /// Every route the server answers, in one table.
+    public static func routes(_ env: ServerEnvironment) -> [Route] {
+        WorkflowRoutes.routes(env) + ReadRoutes.routes(env)
+    }
+
+    public static func router(_ env: ServerEnvironment, verifier: AccessTokenVerifier) -> Router<ErxRequestContext> {
+        let router = Router(context: ErxRequestContext.self)
+        router.add(middleware: ErrorSeamMiddleware())
+        for route in routes(env) {
+            router.on(RouterPath(route.path), method: route.method) { request, context in
+                await Routes.run(route, verifier: verifier, request: request, context: context)
+            }
+        }
+        return router
+    }
+
+    public static func application(
+        _ env: ServerEnvironment, verifier: AccessTokenVerifier, host: String, port: Int, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(env, verifier: verifier),
+            configuration: .init(address: .hostname(host, port: port), serverName: "erx"),
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,106 @@
+public import Dispensing
+import FHIRModel
+public import Hummingbird
+import Foundation
+
+/// The read side: tasks for pharmacies and insurants, an insurant's dispensations, and the open
+/// routes (`/metadata`, health).
+enum ReadRoutes {
+    static func routes(_ env: ServerEnvironment) -> [Route] {
+        [
+            Route(.get, "/Task/{id}", professions: Profession.pharmacies.union([.insurant]), resource: "Task", interaction: .read) { request, context in
+                let caller = try Routes.caller(context)
+                let task = try await env.service.readTask(Routes.prescriptionID(context), secret: Routes.query(request, "secret"),
+                                                          accessCode: Routes.accessCode(request), caller: caller)
+                var entries: [Element] = [.entry(
+                    fullURL: "\(env.baseURL)/Task/\(task.id.rawValue)",
+                    resource: TaskResource.element(task, visible: caller.profession == .insurant ? [.accessCode] : [.secret])
+                )]
+                if let receipt = task.receipt, caller.profession != .insurant {
+                    entries.append(.entry(fullURL: "\(env.baseURL)/Bundle/\(task.id.rawValue)", resource: receipt))
+                }
+                let bundle = Element.complex("Bundle", [.primitive("id", UUID().uuidString.lowercased()), .primitive("type", "collection")] + entries)
+                return try Routes.respond(bundle, request, context)
+            },
+            Route(.get, "/Task", professions: [.insurant], resource: "Task", interaction: .searchType) { request, context in
+                guard let kvnr = try Routes.caller(context).kvnr else { throw DispensingError.notTheInsurantsTask }
+                let tasks = try await env.service.store.tasks(of: kvnr).filter { $0.status != .draft }
+                let bundle = Bundles.tasks(tasks.map { TaskResource.element($0, visible: [.accessCode]) }, baseURL: env.baseURL, id: UUID().uuidString.lowercased())
+                return try Routes.respond(bundle, request, context)
+            },
+            Route(.get, "/MedicationDispense", professions: [.insurant], resource: "MedicationDispense", interaction: .searchType) { request, context in
+                guard let kvnr = try Routes.caller(context).kvnr else { throw DispensingError.notTheInsurantsTask }
+                let query = try DispensationSearch.query(request, kvnr: kvnr)
+                let page = try await env.service.store.dispensations(matching: query)
+                let links = DispensationSearch.links(request, query: query, total: page.total, baseURL: env.baseURL)
+                let bundle = Bundles.searchset(page.dispensations, total: page.total, baseURL: env.baseURL, links: links, id: UUID().uuidString.lowercased())
+                return try Routes.respond(bundle, request, context)
+            },
+            Route(.get, "/metadata", professions: nil) { request, context in
+                try Routes.respond(CapabilityStatement.element(routes: ErxServer.routes(env), baseURL: env.baseURL), request, context)
+            },
+            Route(.get, "/health/live", professions: nil) { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"up"}"#)))
+            },
+            Route(.get, "/health/ready", professions: nil) { _, _ in
+                let ready = await env.databaseReady()
+                return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(string: ready ? #"{"status":"up","database":"up"}"# : #"{"status":"down","database":"down"}"#)))
+            },
+        ]
+    }
+}
+
+/// `GET /MedicationDispense` parameters: `identifier=<system>|<PrescriptionID>`, `whenhandedover=`
+/// (with `eq`/`ne`/`lt`/`le`/`gt`/`ge`, repeatable), `_count` (1…100, default 50) and `__offset`.
+enum DispensationSearch {
+    static func query(_ request: Request, kvnr: KVNR) throws(RequestError) -> DispensationQuery {
+        var query = DispensationQuery(kvnr: kvnr)
+        let parameters = request.uri.queryParameters
+        if let identifier = parameters["identifier"].map(String.init) {
+            let value = identifier.split(separator: "|", maxSplits: 1).map(String.init)
+            guard value.count == 2 ? value[0] == Systems.prescriptionID : value.count == 1,
+                  let id = PrescriptionID(value.last ?? "")
+            else { throw .invalidSearchParameter(name: "identifier") }
+            query.prescriptionID = id
+        }
+        for raw in parameters.getAll("whenhandedover") {
+            let text = String(raw)
+            let prefix = DateComparison.Prefix(rawValue: String(text.prefix(2)))
+            let date = prefix == nil ? text : String(text.dropFirst(2))
+            guard date.utf8.count == 10, CalendarDate.datePart(of: date) == date else { throw .invalidSearchParameter(name: "whenhandedover") }
+            query.whenHandedOver.append(DateComparison(prefix: prefix ?? .eq, date: date))
+        }
+        if let count = parameters["_count"] {
+            guard let value = Int(count), (1...100).contains(value) else { throw .invalidSearchParameter(name: "_count") }
+            query.count = value
+        }
+        if let offset = parameters["__offset"] {
+            guard let value = Int(offset), value >= 0 else { throw .invalidSearchParameter(name: "__offset") }
+            query.offset = value
+        }
+        return query
+    }
+
+    /// `self`, and `next`/`prev` when there are more pages, keeping the other search parameters.
+    static func links(_ request: Request, query: DispensationQuery, total: Int, baseURL: String) -> [(relation: String, url: String)] {
+        let kept = request.uri.queryParameters.filter { $0.key != "__offset" && $0.key != "_count" }
+            .map { "\($0.key)=\(String($0.value).addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")" }
+        func url(offset: Int) -> String {
+            "\(baseURL)/MedicationDispense?" + (kept + ["_count=\(query.count)", "__offset=\(offset)"]).joined(separator: "&")
+        }
+        var links = [(relation: "self", url: url(offset: query.offset))]
+        if query.offset + query.count < total { links.append(("next", url(offset: query.offset + query.count))) }
+        if query.offset > 0 { links.append(("prev", url(offset: max(0, query.offset - query.count)))) }
+        return links
+    }
+}
+
+extension CharacterSet {
+    /// Characters a query value may hold unescaped (`&`, `=`, `+` and `|` are escaped).
+    static let urlQueryValueAllowed: CharacterSet = {
+        var set = CharacterSet.urlQueryAllowed
+        set.remove(charactersIn: "&=+|")
+        return set
+    }()
+}

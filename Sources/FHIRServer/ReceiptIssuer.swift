@@ -1,0 +1,140 @@
+public import Crypto
+public import Dispensing
+public import FHIRModel
+public import Foundation
+import FHIRFormats
+
+/// Makes the receipt of a completed task (`GEM_ERP_PR_Bundle`): a document Bundle with the
+/// Composition (beneficiary pharmacy, the in-progress → completed period), the Device that is this
+/// server, the digest of the prescription, and the server's signature over all of it.
+///
+/// The signature is an ES256 JWS with detached payload (`sigFormat` `application/jose`) over the
+/// receipt's FHIR JSON without its `signature`: verifiable with the server's public key. It stands in
+/// for the production service's qualified CAdES signature, which needs an HSM-held certificate.
+public struct ReceiptIssuer: Sendable {
+    public static let fileName = "receipt-signing-key.pem"
+    let key: P256.Signing.PrivateKey
+    let serverVersion: String
+
+    public init(key: P256.Signing.PrivateKey, serverVersion: String = "1.0.0") {
+        self.key = key
+        self.serverVersion = serverVersion
+    }
+
+    /// Loads the key from `directory` or makes it there (mode 0600) on first start.
+    public static func loadOrCreate(in directory: URL) throws -> ReceiptIssuer {
+        let file = directory.appendingPathComponent(fileName)
+        if FileManager.default.fileExists(atPath: file.path) {
+            return ReceiptIssuer(key: try P256.Signing.PrivateKey(pemRepresentation: String(contentsOf: file, encoding: .utf8)))
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let key = P256.Signing.PrivateKey()
+        guard FileManager.default.createFile(atPath: file.path, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600])
+        else { throw CocoaError(.fileWriteUnknown) }
+        return ReceiptIssuer(key: key)
+    }
+
+    public var publicKey: P256.Signing.PublicKey { key.publicKey }
+
+    /// Throws when the receipt cannot be written as FHIR (a bug), so `$close` stores nothing then.
+    public func receipt(for task: PrescriptionTask) throws -> Element {
+        let now = task.completedAt ?? task.lastModified
+        let deviceURL = "urn:uuid:\(Self.uuid(from: "device"))"
+        let compositionID = Self.uuid(from: "composition-\(task.id.rawValue)")
+        let digest = task.prescription.flatMap { try? WireFormat.json.fhirFormat.write($0) }.map { Data(SHA256.hash(data: $0)) } ?? Data()
+        let composition = Element.complex("Composition", [
+            .primitive("id", compositionID),
+            .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Composition|1.6"),
+            task.owner.map { .extension(url: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_EX_Beneficiary",
+                                        .identifier("valueIdentifier", system: Systems.telematikID, value: $0.rawValue)) },
+            .primitive("status", "final"),
+            .complex("type", [.coding(system: TaskResource.documentType, code: "3", display: "Receipt")]),
+            .primitive("date", FHIRInstant.format(now)),
+            .reference("author", deviceURL),
+            .primitive("title", "Quittung"),
+            .complex("event", [.complex("period", [
+                task.acceptedAt.map { .primitive("start", FHIRInstant.format($0)) },
+                .primitive("end", FHIRInstant.format(now)),
+            ])]),
+            .complex("section", [.complex("entry", [.primitive("reference", "Binary/PrescriptionDigest-\(task.id.rawValue)")])]),
+        ])
+        let device = Element.complex("Device", [
+            .primitive("id", "1"),
+            .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Device|1.6"),
+            .primitive("status", "active"),
+            .primitive("serialNumber", serverVersion),
+            .complex("deviceName", [.primitive("name", "erx E-Rezept-Fachdienst"), .primitive("type", "user-friendly-name")]),
+            .complex("version", [.primitive("value", serverVersion)]),
+        ])
+        let digestBinary = Element.complex("Binary", [
+            .primitive("id", "PrescriptionDigest-\(task.id.rawValue)"),
+            .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Digest|1.6"),
+            .primitive("contentType", "application/octet-stream"),
+            .primitive("data", digest.base64EncodedString()),
+        ])
+        var bundle = Element.complex("Bundle", [
+            .primitive("id", Self.uuid(from: "receipt-\(task.id.rawValue)")),
+            .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Bundle|1.6"),
+            .identifier(system: Systems.prescriptionID, value: task.id.rawValue),
+            .primitive("type", "document"),
+            .primitive("timestamp", FHIRInstant.format(now)),
+            .entry(fullURL: "urn:uuid:\(compositionID)", resource: composition),
+            .entry(fullURL: deviceURL, resource: device),
+            .entry(fullURL: "https://erx.invalid/Binary/PrescriptionDigest-\(task.id.rawValue)", resource: digestBinary),
+        ])
+        bundle.children.append(.complex("signature", [
+            .coding("type", system: "urn:iso-astm:E1762-95:2013", code: "1.2.840.10065.1.12.1.1", display: "Author's Signature"),
+            .primitive("when", FHIRInstant.format(now)),
+            .reference("who", deviceURL),
+            .primitive("sigFormat", "application/jose"),
+            .primitive("data", try sign(bundle)),
+        ]))
+        return bundle
+    }
+
+    /// The JWS (`header..signature`, payload detached) over the bundle's JSON, base64-encoded.
+    func sign(_ bundle: Element) throws -> String {
+        let payload = try WireFormat.json.fhirFormat.write(bundle)
+        let header = Self.base64URL(Data(#"{"alg":"ES256","kid":"erx-receipt"}"#.utf8))
+        let signingInput = header + "." + Self.base64URL(Data(payload))
+        let signature = try key.signature(for: Data(signingInput.utf8)).rawRepresentation
+        return Data((header + ".." + Self.base64URL(signature)).utf8).base64EncodedString()
+    }
+
+    /// Checks a receipt's signature against `publicKey`; for tests and for clients that want to.
+    public static func verify(_ receipt: Element, publicKey: P256.Signing.PublicKey) -> Bool {
+        guard let data = receipt.child("signature")?.value(of: "data"), let decoded = Data(base64Encoded: data),
+              let jws = String(data: decoded, encoding: .utf8)
+        else { return false }
+        let parts = jws.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1].isEmpty, let signatureBytes = base64URLDecode(String(parts[2])),
+              let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureBytes)
+        else { return false }
+        var unsigned = receipt
+        unsigned.children.removeAll { $0.name == "signature" }
+        guard let payload = try? WireFormat.json.fhirFormat.write(unsigned) else { return false }
+        let signingInput = String(parts[0]) + "." + base64URL(Data(payload))
+        return publicKey.isValidSignature(signature, for: Data(signingInput.utf8))
+    }
+
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func base64URLDecode(_ text: String) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        return Data(base64Encoded: base64)
+    }
+
+    /// A stable UUID (name-based, from SHA-256) so a receipt's ids do not change between fetches.
+    static func uuid(from name: String) -> String {
+        var bytes = Array(SHA256.hash(data: Data(("erx-receipt:" + name).utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x50
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let chars = Array(hex)
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(chars[$0]) }.joined(separator: "-")
+    }
+}

@@ -1,0 +1,29 @@
+public import FHIRModel
+public import Dispensing
+
+/// Everything the HTTP layer itself refuses, before or besides the domain rules.
+public enum RequestError: Error, Sendable, Hashable {
+    /// No bearer token, or one that does not verify (signature, expiry, claims).
+    case unauthenticated
+    /// The token's profession may not call this route.
+    case professionNotAllowed
+    case negotiation(ContentNegotiation.Failure)
+    /// A body over `RequestBodyReader.maximumBodySize`.
+    case bodyTooLarge
+    /// The operation needs a body and there is none.
+    case bodyMissing(expectedResource: String)
+    /// The body is not FHIR in the declared format (the reader's issue, with its location).
+    case unreadableBody(OperationOutcome.Issue)
+    /// The body is FHIR but another resource than the operation takes.
+    case wrongResource(expected: String, found: String)
+    /// A workflow 1.2/1.3 body (a lone MedicationDispense or a Bundle) on `$dispense`/`$close`.
+    case legacyDispensationForm(found: String)
+    /// The body does not claim exactly one versioned profile of those the operation admits.
+    case profileNotAllowed(expression: String, admitted: String)
+    /// Profile validation failed: the validator's issues (errors and warnings).
+    case validationFailed([OperationOutcome.Issue])
+    /// A query parameter with a value we cannot use.
+    case invalidSearchParameter(name: String)
+    /// An unknown path or method.
+    case routeNotFound
+}

@@ -1,0 +1,99 @@
+import Dispensing
+import FHIRModel
+import GRDB
+
+/// The `medication_dispense` table: a task's current dispensation set, one row per
+/// MedicationDispense with its Medication, in the order the pharmacy sent them (`position`).
+enum DispensationRows {
+    /// Applies what an operation does to the stored set (A_26482: a new set replaces the old one
+    /// whole; `$reject` and `$abort` delete it).
+    static func apply(_ change: DispensationChange, of task: PrescriptionTask, in db: Database) throws {
+        switch change {
+        case .keep:
+            return
+        case .delete:
+            try delete(task.id, in: db)
+        case let .replace(dispensations):
+            try delete(task.id, in: db)
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO medication_dispense (task_id, position, id, kvnr, when_handed_over, resource, medication)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (position, dispensation) in dispensations.enumerated() {
+                guard let id = dispensation.view.id else { throw SQLiteStoreError.dispensationWithoutID }
+                try statement.execute(arguments: arguments([
+                    task.id.rawValue, position, id,
+                    task.kvnr?.rawValue ?? dispensation.view.subjectIdentifier?.value,
+                    dispensation.view.whenHandedOver.flatMap(CalendarDate.datePart(of:)),
+                    try StoredResource.value(dispensation.medicationDispense),
+                    try StoredResource.value(dispensation.medication),
+                ]))
+            }
+        }
+    }
+
+    static func delete(_ id: PrescriptionID, in db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM medication_dispense WHERE task_id = ?").execute(arguments: [id.rawValue])
+    }
+
+    static func fetchAll(of id: PrescriptionID, in db: Database) throws -> [Dispensation] {
+        let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM medication_dispense WHERE task_id = ? ORDER BY position")
+        return try Row.fetchAll(statement, arguments: [id.rawValue]).map(dispensation(from:))
+    }
+
+    /// One page of an insurant's MedicationDispenses, newest handover first, and the number of all
+    /// matches; both from the same read transaction, so they agree.
+    static func search(_ query: DispensationQuery, in db: Database) throws -> DispensationPage {
+        var conditions = ["kvnr = ?"]
+        var values: [(any DatabaseValueConvertible)?] = [query.kvnr.rawValue]
+        if let prescriptionID = query.prescriptionID {
+            conditions.append("task_id = ?")
+            values.append(prescriptionID.rawValue)
+        }
+        for comparison in query.whenHandedOver {
+            conditions.append("when_handed_over \(sqlOperator(comparison.prefix)) ?")
+            values.append(comparison.date)
+        }
+        let filter = conditions.joined(separator: " AND ")
+        let total = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT COUNT(*) FROM medication_dispense WHERE \(filter)"), arguments: arguments(values)
+        ) ?? 0
+        let page = try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT \(columns) FROM medication_dispense WHERE \(filter)
+                ORDER BY when_handed_over DESC, id LIMIT ? OFFSET ?
+                """),
+            arguments: arguments(values + [max(0, query.count), max(0, query.offset)])
+        )
+        return DispensationPage(dispensations: try page.map(dispensation(from:)), total: total)
+    }
+
+    /// FHIR search prefixes on plain dates, which compare correctly as text. A row without a
+    /// handover date matches no comparison (SQL's NULL), not even `ne`.
+    private static func sqlOperator(_ prefix: DateComparison.Prefix) -> String {
+        switch prefix {
+        case .eq: "="
+        case .ne: "<>"
+        case .lt: "<"
+        case .le: "<="
+        case .gt: ">"
+        case .ge: ">="
+        }
+    }
+
+    private static let columns = "id, resource, medication"
+
+    /// A stored dispensation, with the locations a response names it by (the request body it
+    /// came in is long gone).
+    private static func dispensation(from row: Row) throws -> Dispensation {
+        let reader = RowReader(row: row, table: "medication_dispense")
+        let id: String = try reader.value("id")
+        let medication = try reader.resourceIfPresent("medication")
+        return Dispensation(
+            medicationDispense: try reader.resource("resource"),
+            medication: medication,
+            location: "MedicationDispense/\(id)",
+            medicationLocation: medication.map { _ in "Medication" }
+        )
+    }
+}

@@ -1,0 +1,119 @@
+public import Dispensing
+import GRDB
+
+/// The embedded `TaskStore`: one SQLite file in WAL mode, durable commits (`synchronous=FULL`),
+/// concurrent reads from a pool of reader connections, and all writes through one
+/// ``GroupCommitWriter`` so concurrent requests share their commits.
+///
+/// The single writer is also the row lock the port asks for: `update` reads the task, lets the
+/// rule decide and writes the change inside the writer's transaction, so no other write of the
+/// same task can come in between.
+public final class SQLiteTaskStore: TaskStore {
+    private let pool: DatabasePool
+    private let writer: GroupCommitWriter
+
+    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.label = "erx.SQLiteTaskStore"
+        configuration.foreignKeysEnabled = true
+        // Waits for another process holding the write lock (a backup, the sqlite3 shell) instead
+        // of failing at once; our own writes never contend, there is one writer.
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB's pool switches the writer to WAL *after* `prepareDatabase` and sets
+        // `synchronous=NORMAL` with it, which may lose the last commits on a power loss. The writer
+        // connection lives as long as the pool, so setting FULL again once here is enough; the
+        // check makes a SQLite build that ignores it fail loudly instead of silently.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            let level = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+            guard level == 2 else { throw SQLiteStoreError.durabilityUnavailable(synchronous: level) }
+        }
+        try Schema.migrator.migrate(pool)
+        writer = GroupCommitWriter(pool: pool)
+    }
+
+    /// Commits the writes already submitted, refuses new ones, and closes the connections. Reads
+    /// after this throw. Optional: the connections also close when the store is released.
+    public func close() async throws {
+        await writer.close()
+        try pool.close()
+    }
+
+    public func insert(_ task: PrescriptionTask, audit: AuditEntry) async throws -> Bool {
+        let row = try TaskRows.insertArguments(of: task)
+        return try await writer.submit { db in
+            do {
+                try TaskRows.insert(row, in: db)
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                return false
+            }
+            try AuditRows.insert(audit, in: db)
+            return true
+        }
+    }
+
+    public func update<Outcome: Sendable>(
+        _ id: PrescriptionID,
+        _ decide: @escaping @Sendable (PrescriptionTask) throws -> (TaskChange, Outcome)
+    ) async throws -> Outcome {
+        try await writer.submit { db in
+            guard let task = try TaskRows.fetch(id, in: db) else { throw DispensingError.taskNotFound }
+            let (change, outcome) = try decide(task)
+            guard change.task.id == id else { throw SQLiteStoreError.changeOfAnotherTask }
+            try TaskRows.update(change.task, in: db)
+            try DispensationRows.apply(change.dispensations, of: change.task, in: db)
+            try AuditRows.insert(change.audit, in: db)
+            return outcome
+        }
+    }
+
+    public func task(_ id: PrescriptionID) async throws -> PrescriptionTask? {
+        try await pool.read { db in try TaskRows.fetch(id, in: db) }
+    }
+
+    public func tasks(of kvnr: KVNR) async throws -> [PrescriptionTask] {
+        try await pool.read { db in try TaskRows.fetchAll(of: kvnr, in: db) }
+    }
+
+    public func dispensations(of id: PrescriptionID) async throws -> [Dispensation] {
+        try await pool.read { db in try DispensationRows.fetchAll(of: id, in: db) }
+    }
+
+    public func dispensations(matching query: DispensationQuery) async throws -> DispensationPage {
+        try await pool.read { db in try DispensationRows.search(query, in: db) }
+    }
+
+    public func auditTrail(of id: PrescriptionID) async throws -> [AuditEntry] {
+        try await pool.read { db in try AuditRows.fetchAll(of: id, in: db) }
+    }
+}
+
+extension SQLiteTaskStore {
+    /// How many transactions the writes so far took (tests prove group commit with it; a
+    /// metrics endpoint may export it).
+    package func groupCommitStatistics() async -> GroupCommitStatistics {
+        await writer.statistics
+    }
+
+    /// `PRAGMA synchronous`, `journal_mode` and `foreign_keys` as the writer connection has them.
+    package func writerPragmas() async throws -> (synchronous: Int, journalMode: String, foreignKeys: Bool) {
+        try await pool.writeWithoutTransaction { db in
+            (
+                try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
+                try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+                try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false
+            )
+        }
+    }
+
+    /// Runs SQL on the writer connection, past the writer's queue and every check of this store:
+    /// only for tests that damage rows on purpose.
+    package func executeUnchecked(sql: String) async throws {
+        try await pool.writeWithoutTransaction { db in try db.execute(sql: sql) }
+    }
+}

@@ -1,0 +1,88 @@
+import GRDB
+
+/// The numbered migrations of the store's schema. A migration, once released, is never edited:
+/// changes go into a new one (`v2`, …), so every existing file upgrades the same way.
+///
+/// Conventions of every table:
+/// - `STRICT`, so SQLite refuses a value of the wrong type instead of storing it;
+/// - instants are REAL seconds since 2001-01-01T00:00:00Z (see ``StoredDate`` for why not 1970);
+/// - FHIR dates (`authored_on`, `when_handed_over`, …) are their `YYYY-MM-DD` text, which sorts
+///   and compares correctly as text;
+/// - resources are compact FHIR JSON (BLOB), the lossless wire form the codecs read back exactly.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1", migrate: v1)
+        return migrator
+    }
+
+    /// Tasks, their dispensation sets, the audit trail, and the registry outbox.
+    private static func v1(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE task (
+                id TEXT NOT NULL PRIMARY KEY,
+                status TEXT NOT NULL,
+                flow_type INTEGER NOT NULL,
+                kvnr TEXT,
+                owner TEXT,
+                access_code TEXT,
+                secret TEXT,
+                created_at REAL NOT NULL,
+                last_modified REAL NOT NULL,
+                authored_on TEXT,
+                expiry_date TEXT,
+                accept_date TEXT,
+                last_medication_dispense REAL,
+                accepted_at REAL,
+                completed_at REAL,
+                prescription BLOB,
+                receipt BLOB
+            ) STRICT;
+            -- An insurant's tasks, newest first.
+            CREATE INDEX task_by_kvnr ON task (kvnr, created_at);
+
+            -- One row per MedicationDispense of a task's current set; the primary key
+            -- (task_id, position) is also the index the set is read and deleted by.
+            CREATE TABLE medication_dispense (
+                task_id TEXT NOT NULL REFERENCES task (id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                id TEXT NOT NULL UNIQUE,
+                kvnr TEXT,
+                when_handed_over TEXT,
+                resource BLOB NOT NULL,
+                medication BLOB,
+                PRIMARY KEY (task_id, position)
+            ) STRICT;
+            -- The insurant's MedicationDispense search, newest handover first.
+            CREATE INDEX medication_dispense_by_kvnr ON medication_dispense (kvnr, when_handed_over);
+
+            -- Append-only: no foreign key, so the trail never depends on the task row's fate.
+            CREATE TABLE audit_event (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                task_id TEXT NOT NULL,
+                action TEXT NOT NULL,
+                agent_profession TEXT NOT NULL,
+                agent_id TEXT,
+                kvnr TEXT,
+                recorded REAL NOT NULL
+            ) STRICT;
+            CREATE INDEX audit_event_by_task ON audit_event (task_id, id);
+            CREATE INDEX audit_event_by_kvnr ON audit_event (kvnr, recorded);
+
+            -- Registry transfers (ARCHITECTURE decision 6), written in the same transaction as the
+            -- change they report and drained by the relay. Nothing writes it yet.
+            CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                task_id TEXT NOT NULL,
+                kvnr TEXT,
+                operation TEXT NOT NULL,
+                payload BLOB,
+                created_at REAL NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                state TEXT NOT NULL DEFAULT 'pending',
+                next_attempt_at REAL
+            ) STRICT;
+            CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+            """)
+    }
+}

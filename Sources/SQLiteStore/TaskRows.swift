@@ -1,0 +1,122 @@
+import Dispensing
+import FHIRModel
+import Foundation
+import GRDB
+
+/// The `task` table: one row per PrescriptionTask, every field in its own column so the store can
+/// search by it, the prescription and the receipt as FHIR JSON.
+enum TaskRows {
+    /// The columns in the order ``values(of:)`` returns them; `id` first.
+    static let columns = [
+        "id", "status", "flow_type", "kvnr", "owner", "access_code", "secret", "created_at", "last_modified",
+        "authored_on", "expiry_date", "accept_date", "last_medication_dispense", "accepted_at", "completed_at",
+        "prescription", "receipt",
+    ]
+    static let insertSQL =
+        "INSERT INTO task (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+    static let updateSQL =
+        "UPDATE task SET \(columns.dropFirst().map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?"
+    static let selectSQL = "SELECT \(columns.joined(separator: ", ")) FROM task"
+
+    /// The column values of a task, resources encoded: done before a write is queued where
+    /// possible, so the single writer spends its time on SQL, not on JSON.
+    static func values(of task: PrescriptionTask) throws -> [(any DatabaseValueConvertible)?] {
+        [
+            task.id.rawValue, task.status.rawValue, task.flowType.rawValue, task.kvnr?.rawValue, task.owner?.rawValue,
+            task.accessCode?.rawValue, task.secret?.rawValue, StoredDate.value(task.createdAt),
+            StoredDate.value(task.lastModified), task.authoredOn, task.expiryDate, task.acceptDate,
+            StoredDate.value(task.lastMedicationDispense), StoredDate.value(task.acceptedAt),
+            StoredDate.value(task.completedAt), try StoredResource.value(task.prescription),
+            try StoredResource.value(task.receipt),
+        ]
+    }
+
+    /// The arguments of ``insertSQL`` for a new task.
+    static func insertArguments(of task: PrescriptionTask) throws -> StatementArguments {
+        arguments(try values(of: task))
+    }
+
+    /// Inserts a new row; throws GRDB's `SQLITE_CONSTRAINT_PRIMARYKEY` error for a taken id.
+    static func insert(_ insertArguments: StatementArguments, in db: Database) throws {
+        try db.cachedStatement(sql: insertSQL).execute(arguments: insertArguments)
+    }
+
+    /// Overwrites every column of an existing row but its id.
+    static func update(_ task: PrescriptionTask, in db: Database) throws {
+        let values = try values(of: task)
+        try db.cachedStatement(sql: updateSQL).execute(arguments: arguments(Array(values.dropFirst()) + [task.id.rawValue]))
+    }
+
+    static func fetch(_ id: PrescriptionID, in db: Database) throws -> PrescriptionTask? {
+        let statement = try db.cachedStatement(sql: "\(selectSQL) WHERE id = ?")
+        return try Row.fetchOne(statement, arguments: [id.rawValue]).map(task(from:))
+    }
+
+    /// An insurant's tasks, newest first (ties by id, so the order is stable).
+    static func fetchAll(of kvnr: KVNR, in db: Database) throws -> [PrescriptionTask] {
+        let statement = try db.cachedStatement(sql: "\(selectSQL) WHERE kvnr = ? ORDER BY created_at DESC, id DESC")
+        return try Row.fetchAll(statement, arguments: [kvnr.rawValue]).map(task(from:))
+    }
+
+    static func task(from row: Row) throws -> PrescriptionTask {
+        let reader = RowReader(row: row, table: "task")
+        var task = PrescriptionTask(
+            id: try reader.parsed("id", PrescriptionID.init),
+            status: try reader.parsed("status", TaskStatus.init(rawValue:)),
+            accessCode: try reader.parsedIfPresent("access_code", TaskCredential.init),
+            createdAt: try reader.date("created_at")
+        )
+        guard try reader.value("flow_type", as: Int.self) == task.flowType.rawValue else {
+            throw SQLiteStoreError.corruptRow(table: "task", column: "flow_type")
+        }
+        task.secret = try reader.parsedIfPresent("secret", TaskCredential.init)
+        task.kvnr = try reader.parsedIfPresent("kvnr", KVNR.init)
+        task.owner = try reader.parsedIfPresent("owner", TelematikID.init)
+        task.lastModified = try reader.date("last_modified")
+        task.authoredOn = try reader.valueIfPresent("authored_on")
+        task.expiryDate = try reader.valueIfPresent("expiry_date")
+        task.acceptDate = try reader.valueIfPresent("accept_date")
+        task.lastMedicationDispense = try reader.dateIfPresent("last_medication_dispense")
+        task.acceptedAt = try reader.dateIfPresent("accepted_at")
+        task.completedAt = try reader.dateIfPresent("completed_at")
+        task.prescription = try reader.resourceIfPresent("prescription")
+        task.receipt = try reader.resourceIfPresent("receipt")
+        return task
+    }
+}
+
+/// The `audit_event` table: append-only, read back in the order it was written.
+enum AuditRows {
+    static func insert(_ entry: AuditEntry, in db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO audit_event (task_id, action, agent_profession, agent_id, kvnr, recorded)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: arguments([
+            entry.prescriptionID.rawValue, entry.action.rawValue, entry.agentProfession.rawValue, entry.agentID,
+            entry.kvnr?.rawValue, StoredDate.value(entry.recorded),
+        ]))
+    }
+
+    /// The trail of one task, oldest first (by insertion, which is commit order).
+    static func fetchAll(of id: PrescriptionID, in db: Database) throws -> [AuditEntry] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT task_id, action, agent_profession, agent_id, kvnr, recorded
+            FROM audit_event WHERE task_id = ? ORDER BY id
+            """)
+        return try Row.fetchAll(statement, arguments: [id.rawValue]).map(entry(from:))
+    }
+
+    static func entry(from row: Row) throws -> AuditEntry {
+        let reader = RowReader(row: row, table: "audit_event")
+        var entry = AuditEntry(
+            action: try reader.parsed("action", AuditEntry.Action.init(rawValue:)),
+            prescriptionID: try reader.parsed("task_id", PrescriptionID.init),
+            caller: Caller(profession: try reader.parsed("agent_profession", Profession.init(rawValue:))),
+            kvnr: try reader.parsedIfPresent("kvnr", KVNR.init),
+            recorded: try reader.date("recorded")
+        )
+        entry.agentID = try reader.valueIfPresent("agent_id")
+        return entry
+    }
+}
