@@ -18,7 +18,9 @@ public enum CalendarDate {
     /// `nil` when it is only a year or a month.
     public static func datePart(of text: String) -> String? {
         let bytes = Array(text.utf8)
-        guard bytes.count >= 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        guard bytes.count >= 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              [0, 1, 2, 3, 5, 6, 8, 9].allSatisfy({ bytes[$0] >= UInt8(ascii: "0") && bytes[$0] <= UInt8(ascii: "9") })
+        else { return nil }
         return String(decoding: bytes[0..<10], as: UTF8.self)
     }
 

@@ -17,6 +17,7 @@ public enum DispenseRules {
         }
         guard let telematikID = caller.telematikID else { throw DispensingError.telematikIDMissing }
         let dispensations = try body.get()
+        guard !dispensations.isEmpty else { throw DispensingError.noDispensationSent }
         try check(dispensations, against: task, telematikID: telematikID)
         var next = task
         next.owner = telematikID
@@ -81,9 +82,10 @@ public enum DispenseRules {
                   subject?.value(of: "value") == kvnr.rawValue
             else { throw .kvnrMismatch(expression: "\(location).subject.identifier") }
             let performers = md.children(named: "performer")
-            guard !performers.isEmpty,
-                  performers.allSatisfy({ $0.descendant("actor", "identifier")?.value(of: "value") == telematikID.rawValue })
-            else { throw .telematikIDMismatch(expression: "\(location).performer[0].actor.identifier") }
+            if performers.isEmpty { throw .telematikIDMismatch(expression: "\(location).performer") }
+            if let index = performers.firstIndex(where: { $0.descendant("actor", "identifier")?.value(of: "value") != telematikID.rawValue }) {
+                throw .telematikIDMismatch(expression: "\(location).performer[\(index)].actor.identifier")
+            }
             if let handedOver = md.value(of: "whenHandedOver").flatMap(CalendarDate.datePart(of:)),
                let expiry = dispensation.medication?.descendant("batch", "expirationDate")?.value,
                let expiryDay = CalendarDate.datePart(of: expiry), expiryDay < handedOver {

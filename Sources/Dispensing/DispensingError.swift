@@ -47,6 +47,9 @@ public enum DispensingError: Error, Sendable, Hashable {
     case medicationDispenseProfileNotAllowed(expression: String)
     /// A batch whose `expirationDate` lies before `whenHandedOver`.
     case expiredMedicationDispensed(expression: String)
+    /// `$dispense` with a body that holds no dispensation (the profile demands one; checked here too
+    /// so an empty set can never be stored as "dispensed").
+    case noDispensationSent
     /// `$close` without a body and without a stored dispensation.
     case noDispensationToClose
     /// `$dispense` for an insured person who has objected (ARCHITECTURE decision 5).

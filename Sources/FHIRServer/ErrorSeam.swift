@@ -78,6 +78,8 @@ public enum ErrorSeam {
             return make(.badRequest, .invalid, "Für diesen Workflow sind nur Abgabeinformationen für Arzneimittel zulässig.", tiflow: "TIFLOW_INVALID_MEDICATION_DISPENSE", expression: expression)
         case .expiredMedicationDispensed(let expression):
             return make(.unprocessableContent, .businessRule, "Cannot dispense expired medication: the batch expired before it was handed over.", expression: expression)
+        case .noDispensationSent:
+            return make(.badRequest, .required, "The request holds no rxDispensation.", expression: "Parameters.parameter")
         case .noDispensationToClose:
             return make(.forbidden, .forbidden, "Abschluss des Workflows konnte nicht durchgeführt werden. Dispensierinformationen wurden nicht bereitgestellt.", tiflow: "TIFLOW_MEDICATION_DISPENSE_MISSING")
         case .insurantObjected:

@@ -1,0 +1,43 @@
+-- wrk script: POST /Task/{id}/$dispense?secret=… round-robin over pre-accepted tasks.
+-- Environment: TASKS (file of "<id> <secret>" lines), BODY (body template with {{id}}),
+-- CONTENT_TYPE, TOKEN. Each thread walks its own slice of the tasks.
+local tasks = {}
+for line in io.lines(os.getenv("TASKS")) do
+  local id, secret = line:match("^(%S+)%s+(%S+)$")
+  if id then tasks[#tasks + 1] = { id = id, secret = secret } end
+end
+local file = io.open(os.getenv("BODY"), "rb")
+local template = file:read("*a")
+file:close()
+local headers = {
+  ["Content-Type"] = os.getenv("CONTENT_TYPE"),
+  ["Authorization"] = "Bearer " .. os.getenv("TOKEN"),
+}
+local counter = 0
+local offset = 0
+local thread_count = 0
+
+function setup(thread)
+  thread:set("offset", thread_count)
+  thread_count = thread_count + 1
+end
+
+local bodies = {}
+function request()
+  counter = counter + 1
+  local task = tasks[((counter * 7 + offset) % #tasks) + 1]
+  local body = bodies[task.id]
+  if body == nil then
+    body = template:gsub("{{id}}", task.id)
+    bodies[task.id] = body
+  end
+  return wrk.format("POST", "/Task/" .. task.id .. "/$dispense?secret=" .. task.secret, headers, body)
+end
+
+local statuses = {}
+function response(status)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status ~= 204 and (statuses[status] == 1) then
+    io.stderr:write("unexpected status " .. status .. "\n")
+  end
+end
