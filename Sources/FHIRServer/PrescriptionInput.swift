@@ -7,7 +7,7 @@ import Foundation
 /// enveloping the KBV bundle is the production form; the bundle itself (as the body, or as a Binary
 /// of type `application/fhir+xml`/`+json`) is admitted only with `--accept-unsigned`.
 enum PrescriptionInput {
-    static func bundle(in body: Element, acceptUnsigned: Bool) throws -> Element {
+    static func bundle(in body: Element, acceptUnsigned: Bool, signed: SignedPrescription) async throws -> Element {
         if body.name == "Bundle" {
             guard acceptUnsigned else { throw unsignedRefused(expression: "Bundle") }
             return body
@@ -26,7 +26,7 @@ enum PrescriptionInput {
         let contentType = ContentNegotiation.split(binary.value(of: "contentType") ?? "").type
         switch contentType {
         case "application/pkcs7-mime":
-            return try decode(SignedPrescription.content(of: Array(data), expression: location + ".data"), expression: location + ".data")
+            return try decode(await signed.content(of: Array(data), expression: location + ".data"), expression: location + ".data")
         case "application/fhir+xml", "application/fhir+json", "application/xml", "application/json":
             guard acceptUnsigned else { throw unsignedRefused(expression: location + ".contentType") }
             return try decode(Array(data), expression: location + ".data")

@@ -13,11 +13,15 @@ public struct ServerEnvironment: Sendable {
     public var baseURL: String
     /// Accept an unsigned KBV bundle at `$activate` (development and conformance runs only).
     public var acceptUnsigned: Bool
+    /// How `$activate` reads CMS-signed prescriptions (and whether it verifies them).
+    public var signedPrescriptions: SignedPrescription
     /// Whether the database answers (`/health/ready`).
     public var databaseReady: @Sendable () async -> Bool
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
-                acceptUnsigned: Bool = false, databaseReady: @escaping @Sendable () async -> Bool = { true }) {
+                acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
+                databaseReady: @escaping @Sendable () async -> Bool = { true }) {
+        self.signedPrescriptions = signedPrescriptions
         self.service = service
         self.dispensationParameters = dispensationParameters
         self.baseURL = baseURL
@@ -43,7 +47,7 @@ enum WorkflowRoutes {
                 let caller = try Routes.caller(context)
                 let id = try Routes.prescriptionID(context)
                 let body = try await RequestBodyReader.requiredResource(of: request, context: &context, expected: "Parameters")
-                let bundle = try PrescriptionInput.bundle(in: body, acceptUnsigned: env.acceptUnsigned)
+                let bundle = try await PrescriptionInput.bundle(in: body, acceptUnsigned: env.acceptUnsigned, signed: env.signedPrescriptions)
                 let prescription = try PrescriptionBundle(bundle)
                 let task = try await env.service.activate(id, accessCode: Routes.accessCode(request), prescription: prescription, caller: caller)
                 return try Routes.respond(TaskResource.element(task, visible: [.accessCode]), request, context)

@@ -30,6 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Accept an unsigned KBV bundle at $activate (development and conformance runs only).")
     var acceptUnsigned = false
 
+    @Option(help: "PEM file of the certificates a signed prescription must chain to; without it, $activate extracts the bundle without verifying.")
+    var trustAnchors: String?
+
     @Option(name: .customLong("profiles"), help: "A directory of official FHIR packages; repeatable. Its definitions take precedence over ours.")
     var profileDirectories: [String] = []
 
@@ -53,7 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
         let service = DispensingService(store: store, receiptIssuer: { try receipts.receipt(for: $0) })
         let env = ServerEnvironment(
             service: service, dispensationParameters: parameters, baseURL: baseURL ?? "http://\(host):\(port)",
-            acceptUnsigned: acceptUnsigned, databaseReady: {
+            acceptUnsigned: acceptUnsigned,
+            signedPrescriptions: SignedPrescription(trustAnchors: try trustAnchors.map { try SignedPrescription.anchors(pemFile: URL(fileURLWithPath: $0)) }),
+            databaseReady: {
                 // A read that touches the database: it answers (with no task) or throws.
                 do { _ = try await store.task(PrescriptionID(flowType: .gkvPharmacy, serial: 0)); return true } catch { return false }
             }

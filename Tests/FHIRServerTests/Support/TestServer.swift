@@ -24,7 +24,7 @@ struct TestServer {
     let store: SQLiteTaskStore
     let key: DevelopmentSigningKey
     let receipts: ReceiptIssuer
-    let env: ServerEnvironment
+    var env: ServerEnvironment
     let verifier: AccessTokenVerifier
 
     /// The validator is built once: loading and compiling the profiles is the slow part.

@@ -1,0 +1,88 @@
+import Crypto
+import Dispensing
+import FHIRFormats
+import FHIRModel
+@_spi(CMS) import X509
+@testable import FHIRServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import SwiftASN1
+import Testing
+
+/// `$activate` with a CMS SignedData enveloping the bundle: extracted always, verified against the
+/// configured trust anchors.
+@Suite struct SignedPrescriptionTests {
+    struct Signer {
+        let key = P256.Signing.PrivateKey()
+        let certificate: Certificate
+
+        init(name: String) throws {
+            let subject = try DistinguishedName { CommonName(name) }
+            certificate = try Certificate(
+                version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
+                notValidBefore: Date().addingTimeInterval(-3600), notValidAfter: Date().addingTimeInterval(3600),
+                issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                    KeyUsage(digitalSignature: true, keyCertSign: true)
+                },
+                issuerPrivateKey: .init(key)
+            )
+        }
+
+        func sign(_ bytes: [UInt8]) throws -> [UInt8] {
+            try CMS.sign(bytes, signatureAlgorithm: .ecdsaWithSHA256, certificate: certificate, privateKey: .init(key), detached: false)
+        }
+    }
+
+    static func parameters(cms: [UInt8]) -> Element {
+        .init(name: "Parameters", children: [.init(name: "parameter", children: [
+            .init(name: "name", value: "ePrescription"),
+            .init(name: "resource", children: [.init(name: "Binary", children: [
+                .init(name: "contentType", value: "application/pkcs7-mime"),
+                .init(name: "data", value: Data(cms).base64EncodedString()),
+            ])]),
+        ])])
+    }
+
+    @Test func theEnvelopedBundleIsExtracted() throws {
+        let bundle = Array("<Bundle xmlns=\"http://hl7.org/fhir\"/>".utf8)
+        let cms = try Signer(name: "Prescriber").sign(bundle)
+        #expect(try SignedPrescription.encapsulatedContent(of: cms) == bundle)
+        #expect(throws: (any Error).self) { try SignedPrescription.encapsulatedContent(of: Array(cms.prefix(40))) }
+    }
+
+    @Test(arguments: [true, false])
+    func activateVerifiesAgainstTheAnchors(trusted: Bool) async throws {
+        let signer = try Signer(name: "Prescriber")
+        let anchor = trusted ? signer.certificate : try Signer(name: "Someone else").certificate
+        var configured = try await TestServer(acceptUnsigned: false)
+        configured.env.signedPrescriptions = SignedPrescription(trustAnchors: [anchor])
+        let server = configured
+        defer { Task { await server.remove() } }
+        try await Application(router: server.router).test(.router) { client in
+            let client = Client(client: client, format: .json, server: server)
+            let doctor = try await server.token(.doctorsPractice, id: TestServer.doctorTelematikID)
+            let task = try await client.send(.post, "/Task/$create", token: doctor, body: Bodies.createParameters()).resource()
+            let id = try #require(task.value(of: "id"))
+            let accessCode = task.children(named: "identifier").first { $0.value(of: "system") == Systems.accessCode }?.value(of: "value") ?? ""
+            let bundle = try FHIRFormat.xml.write(Bodies.prescription(id: id, authoredOn: "2026-10-01"))
+            let reply = try await client.send(.post, "/Task/\(id)/$activate?ac=\(accessCode)", token: doctor,
+                                              body: Self.parameters(cms: signer.sign(bundle)))
+            if trusted {
+                #expect(reply.status == .ok)
+                #expect(try reply.resource().value(of: "status") == "ready")
+            } else {
+                #expect(reply.status == .badRequest)
+                #expect(try reply.issueExpression() == "Parameters.parameter[0].resource.data")
+            }
+            // The unsigned bundle is refused without --accept-unsigned.
+            let unsigned = try await client.send(.post, "/Task/\(id)/$activate?ac=\(accessCode)", token: doctor,
+                                                 body: Bodies.prescription(id: id, authoredOn: "2026-10-01"))
+            #expect(unsigned.status == .badRequest)
+        }
+    }
+}
