@@ -65,7 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
         )
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger) { channel in
             let port = channel.localAddress?.port ?? port
-            print("erx listening on http://\(host):\(port) (data: \(directory.path), auth: \(auth.hasPrefix("jwks:") ? "jwks" : "dev"))")
+            // Written unbuffered: scripts wait for this line.
+            let line = "erx listening on http://\(host):\(port) (data: \(directory.path), auth: \(auth.hasPrefix("jwks:") ? "jwks" : "dev"))\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         }
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
