@@ -38,6 +38,8 @@ public struct DispensationParameters: Sendable {
         guard profiles.count == 1, let claimed = profiles.first, claimed.hasPrefix(operation.profile + "|") else {
             throw .profileNotAllowed(expression: "Parameters.meta.profile", admitted: operation.profile + "|<version>")
         }
+        let version = String(claimed[claimed.index(after: claimed.firstIndex(of: "|")!)...])
+        try Self.checkSameVersion(in: resource, as: version)
         if let date = ProfileVersionWindows.latestHandover(in: resource) {
             let issues = windows.check(resource, on: date)
             if !issues.isEmpty { throw .validationFailed(issues) }
@@ -45,6 +47,21 @@ public struct DispensationParameters: Sendable {
         let outcome = validator.validate(resource)
         if outcome.hasErrors { throw .validationFailed(outcome.issues) }
         return Self.extract(from: resource)
+    }
+
+    /// Every gematik workflow profile claimed inside the body must have the Parameters' version
+    /// (A_23384-05: one body, one workflow version).
+    static func checkSameVersion(in parameters: Element, as version: String) throws(RequestError) {
+        let major = version.split(separator: ".").prefix(2).joined(separator: ".")
+        for embedded in parameters.embeddedResources {
+            let profiles = embedded.resource.child("meta")?.children(named: "profile").compactMap(\.value) ?? []
+            for (index, profile) in profiles.enumerated() where profile.hasPrefix(ProfileVersionWindows.workflowProfilePrefix) {
+                let claimed = profile.split(separator: "|", maxSplits: 1).dropFirst().first.map { $0.split(separator: ".").prefix(2).joined(separator: ".") }
+                if claimed != major {
+                    throw .profileNotAllowed(expression: "Parameters\(embedded.path).meta.profile[\(index)]", admitted: "with the Parameters' version \(major)")
+                }
+            }
+        }
     }
 
     /// Pairs each `rxDispensation`'s `medicationDispense` with its `medication` part (the profile has

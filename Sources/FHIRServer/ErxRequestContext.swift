@@ -8,9 +8,6 @@ public struct ErxRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The verified caller; `nil` on the open routes (`/metadata`, `/health/*`).
     public var caller: Caller?
-    /// The format of the request body, once read: the default answer format when the caller names
-    /// none.
-    public var bodyFormat: WireFormat?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -28,7 +28,6 @@ public enum RequestBodyReader {
         } catch {
             throw RequestError.negotiation(error)
         }
-        context.bodyFormat = format
         do {
             return try format.fhirFormat.read(Array(buffer.readableBytesView)).resource
         } catch {

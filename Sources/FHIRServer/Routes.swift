@@ -56,10 +56,10 @@ enum Routes {
         }
     }
 
-    /// The answer format: `_format`, then `Accept`, then the request body's format, then JSON for
-    /// insurants and XML for institutions (as the production service).
+    /// The answer format: `_format`, then `Accept`, then the caller's default as in the production
+    /// service (A_19539: XML for institutions, JSON for insurants); JSON before the caller is known.
     static func responseFormat(_ request: Request, _ context: ErxRequestContext) throws(RequestError) -> WireFormat {
-        let fallback = context.bodyFormat ?? (context.caller.map { $0.profession == .insurant ? .json : .xml } ?? .json)
+        let fallback: WireFormat = context.caller.map { $0.profession == .insurant ? .json : .xml } ?? .json
         do {
             return try ContentNegotiation.responseFormat(
                 formatParameter: request.uri.queryParameters["_format"].map(String.init),

@@ -31,6 +31,10 @@ import Testing
             var issueCode: String?
             var expression: String?
             var header: [String: String]?
+            /// The resource type of the answer body (`Bundle`, `Task`, `OperationOutcome`).
+            var resourceType: String?
+            /// Texts the answer body must contain (as bytes, in the replay format).
+            var bodyContains: [String]?
         }
 
         var title: String
@@ -72,6 +76,13 @@ import Testing
                     let expressions = try reply.resource().children(named: "issue").flatMap { $0.children(named: "expression").compactMap(\.value) }
                     #expect(expressions.contains(expression), "\(context)")
                 }
+                if let resourceType = scenario.expect.resourceType {
+                    #expect(try reply.resource().name == resourceType, "\(context)")
+                }
+                let answer = String(decoding: reply.bytes, as: UTF8.self)
+                for text in scenario.expect.bodyContains ?? [] where !answer.contains(text) {
+                    Issue.record("\(file) [\(formatName)]: the answer does not contain \(text)")
+                }
                 for (name, value) in scenario.expect.header ?? [:] {
                     #expect(reply.headers[HTTPField.Name(name)!] == value, "\(context)")
                 }
@@ -86,10 +97,12 @@ import Testing
                 .replacingOccurrences(of: "{{accessCode}}", with: prepared.accessCode)
                 .replacingOccurrences(of: "{{kvnr}}", with: TestServer.kvnr)
                 .replacingOccurrences(of: "{{telematikID}}", with: TestServer.pharmacyTelematikID)
+                .replacingOccurrences(of: "{{mediaType}}", with: client.mediaType)
         }
         let request = scenario.request
         var headers = HTTPFields()
-        headers[.accept] = request.accept ?? client.mediaType
+        // `accept: "none"` sends no Accept header.
+        if request.accept != "none" { headers[.accept] = request.accept.map(fill) ?? client.mediaType }
         if let token = try await token(request.caller, client.server) { headers[.authorization] = "Bearer \(token)" }
         for (name, value) in request.headers ?? [:] { headers[HTTPField.Name(name)!] = fill(value) }
         var body: ByteBuffer?
@@ -103,7 +116,8 @@ import Testing
         } else if let size = request.bodySize {
             body = ByteBuffer(repeating: UInt8(ascii: " "), count: size)
         }
-        if body != nil { headers[.contentType] = request.contentType ?? client.mediaType + ";charset=utf-8" }
+        // `contentType: "none"` sends the body without a Content-Type header.
+        if body != nil, request.contentType != "none" { headers[.contentType] = request.contentType.map(fill) ?? client.mediaType + ";charset=utf-8" }
         let response = try await client.client.execute(uri: fill(request.path), method: HTTPRequest.Method(request.method)!, headers: headers, body: body)
         return Reply(response: response, format: client.format)
     }
