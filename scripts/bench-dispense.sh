@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 duration=${1:-20}
 task_count=${2:-300}
 port=${PORT:-18181}
-erx=.build/release/erx
+erx=${ERX:-.build/release/erx}
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 

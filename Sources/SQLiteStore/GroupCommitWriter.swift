@@ -3,16 +3,18 @@ import GRDB
 /// The store's single writer: every write waits in one queue, and all writes that queued up while
 /// the previous transaction was committing share the next one (group commit).
 ///
-/// Why: with `synchronous=FULL` a commit waits for an fsync of the WAL, and that, not the SQL,
-/// bounds the write rate (about 3k commits/s on these machines, for 1 row or 100). Sharing a
-/// commit among N waiting writes divides that cost by N; a lone write still commits at once,
-/// because a batch starts as soon as the writer is idle, never after a timer.
+/// Why: with `synchronous=FULL` every commit waits for an fsync of the WAL. On these machines that
+/// caps single-row transactions at about 3k/s, while rows inside one transaction go at about
+/// 30k/s (STACK-BASELINE.md). Sharing a commit among N waiting writes divides the fsync cost by N;
+/// a lone write still commits at once, because a batch starts as soon as the writer is idle, never
+/// after a timer.
 ///
 /// Each write runs in its own savepoint inside the batch's transaction, in arrival order:
 /// - a write that throws (a rule refusing, an unknown task) rolls back only its savepoint and
 ///   gets its own error; the others in the batch are unaffected;
 /// - a write sees everything earlier writes of the batch did (one transaction, one connection),
-///   so two updates of one task in one batch decide on each other's result, as if serialised;
+///   so of two updates of one task in one batch the later decides on the earlier one's result,
+///   exactly as if they had run one after the other;
 /// - nobody is resumed before the COMMIT: a successful write is durable when its caller returns,
 ///   and if the COMMIT fails every write of the batch gets that error (none of them is stored).
 ///

@@ -65,7 +65,7 @@ public final class SQLiteTaskStore: TaskStore {
             guard let task = try TaskRows.fetch(id, in: db) else { throw DispensingError.taskNotFound }
             let (change, outcome) = try decide(task)
             guard change.task.id == id else { throw SQLiteStoreError.changeOfAnotherTask }
-            try TaskRows.update(change.task, in: db)
+            try TaskRows.update(change.task, replacing: task, in: db)
             try DispensationRows.apply(change.dispensations, of: change.task, in: db)
             try AuditRows.insert(change.audit, in: db)
             return outcome

@@ -6,34 +6,39 @@ import GRDB
 /// The `task` table: one row per PrescriptionTask, every field in its own column so the store can
 /// search by it, the prescription and the receipt as FHIR JSON.
 enum TaskRows {
-    /// The columns in the order ``values(of:)`` returns them; `id` first.
-    static let columns = [
+    /// The columns of plain values, `id` first, in the order ``scalarValues(of:)`` returns them.
+    static let scalarColumns = [
         "id", "status", "flow_type", "kvnr", "owner", "access_code", "secret", "created_at", "last_modified",
         "authored_on", "expiry_date", "accept_date", "last_medication_dispense", "accepted_at", "completed_at",
-        "prescription", "receipt",
     ]
+    /// The FHIR JSON columns, after the scalar ones.
+    static let resourceColumns = ["prescription", "receipt"]
+    static let columns = scalarColumns + resourceColumns
+
     static let insertSQL =
         "INSERT INTO task (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
-    static let updateSQL =
-        "UPDATE task SET \(columns.dropFirst().map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?"
+    /// Each resource column takes a flag and a value: it is only overwritten when the flag is set.
+    static let updateSQL = """
+        UPDATE task SET \((scalarColumns.dropFirst().map { "\($0) = ?" }
+            + resourceColumns.map { "\($0) = CASE WHEN ? THEN ? ELSE \($0) END" }).joined(separator: ", "))
+        WHERE id = ?
+        """
     static let selectSQL = "SELECT \(columns.joined(separator: ", ")) FROM task"
 
-    /// The column values of a task, resources encoded: done before a write is queued where
-    /// possible, so the single writer spends its time on SQL, not on JSON.
-    static func values(of task: PrescriptionTask) throws -> [(any DatabaseValueConvertible)?] {
+    static func scalarValues(of task: PrescriptionTask) -> [(any DatabaseValueConvertible)?] {
         [
             task.id.rawValue, task.status.rawValue, task.flowType.rawValue, task.kvnr?.rawValue, task.owner?.rawValue,
             task.accessCode?.rawValue, task.secret?.rawValue, StoredDate.value(task.createdAt),
             StoredDate.value(task.lastModified), task.authoredOn, task.expiryDate, task.acceptDate,
             StoredDate.value(task.lastMedicationDispense), StoredDate.value(task.acceptedAt),
-            StoredDate.value(task.completedAt), try StoredResource.value(task.prescription),
-            try StoredResource.value(task.receipt),
+            StoredDate.value(task.completedAt),
         ]
     }
 
-    /// The arguments of ``insertSQL`` for a new task.
+    /// The arguments of ``insertSQL``, resources encoded. Built before the write is queued, so the
+    /// single writer spends its time on SQL, not on JSON.
     static func insertArguments(of task: PrescriptionTask) throws -> StatementArguments {
-        arguments(try values(of: task))
+        arguments(scalarValues(of: task) + [try StoredResource.value(task.prescription), try StoredResource.value(task.receipt)])
     }
 
     /// Inserts a new row; throws GRDB's `SQLITE_CONSTRAINT_PRIMARYKEY` error for a taken id.
@@ -41,10 +46,19 @@ enum TaskRows {
         try db.cachedStatement(sql: insertSQL).execute(arguments: insertArguments)
     }
 
-    /// Overwrites every column of an existing row but its id.
-    static func update(_ task: PrescriptionTask, in db: Database) throws {
-        let values = try values(of: task)
-        try db.cachedStatement(sql: updateSQL).execute(arguments: arguments(Array(values.dropFirst()) + [task.id.rawValue]))
+    /// Overwrites the row of `task` (read as `previous` in the same transaction). The prescription
+    /// and the receipt are encoded and written only when they changed: most operations leave them
+    /// alone, and encoding a KBV bundle would be the largest cost of a write on the single writer.
+    /// (Comparing them is cheap: an unchanged tree shares its storage with `previous`.)
+    static func update(_ task: PrescriptionTask, replacing previous: PrescriptionTask, in db: Database) throws {
+        let prescriptionChanged = task.prescription != previous.prescription
+        let receiptChanged = task.receipt != previous.receipt
+        let values = Array(scalarValues(of: task).dropFirst()) + [
+            prescriptionChanged, prescriptionChanged ? try StoredResource.value(task.prescription) : nil,
+            receiptChanged, receiptChanged ? try StoredResource.value(task.receipt) : nil,
+            task.id.rawValue,
+        ]
+        try db.cachedStatement(sql: updateSQL).execute(arguments: arguments(values))
     }
 
     static func fetch(_ id: PrescriptionID, in db: Database) throws -> PrescriptionTask? {

@@ -1,0 +1,143 @@
+import Dispensing
+import FHIRModel
+import Foundation
+import SQLiteStore
+import Testing
+
+/// What goes into the file comes back out equal, survives a restart, and is written durably.
+@Suite struct TaskPersistenceTests {
+    @Test func insertedTaskReadsBackEqualInEveryField() async throws {
+        try await withTemporaryStore { store async throws in
+            let id = Fixtures.prescriptionID(1)
+            var task = Fixtures.task(id)
+            task.status = .completed
+            task.lastMedicationDispense = Fixtures.created.addingTimeInterval(90.25)
+            task.completedAt = Fixtures.created.addingTimeInterval(120.999)
+            task.receipt = Fixtures.receipt(id)
+
+            #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
+
+            let stored = try #require(try await store.task(id))
+            #expect(stored == task)
+            #expect(stored.prescription == Fixtures.prescriptionBundle(id))
+            #expect(stored.secret == Fixtures.secret)
+            #expect(try await store.auditTrail(of: id) == [Fixtures.createAudit(task)])
+        }
+    }
+
+    @Test func draftWithoutOptionalFieldsReadsBackEqual() async throws {
+        try await withTemporaryStore { store async throws in
+            let draft = PrescriptionTask(id: Fixtures.prescriptionID(2), status: .draft, accessCode: nil, createdAt: Fixtures.created)
+            #expect(try await store.insert(draft, audit: Fixtures.createAudit(draft)))
+            #expect(try await store.task(draft.id) == draft)
+        }
+    }
+
+    /// `Date()` carries bits that seconds since 1970 cannot hold; the store must keep them all.
+    @Test func instantsFromTheSystemClockRoundTripExactly() async throws {
+        try await withTemporaryStore { store async throws in
+            for number in 0..<20 {
+                var task = Fixtures.task(Fixtures.prescriptionID(100 + number), created: Date())
+                task.lastModified = Date()
+                task.acceptedAt = Date()
+                #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
+                #expect(try await store.task(task.id) == task)
+            }
+        }
+    }
+
+    @Test func duplicateIDIsRefusedWithoutTouchingTheStoredTask() async throws {
+        try await withTemporaryStore { store async throws in
+            let task = Fixtures.task(Fixtures.prescriptionID(3))
+            #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
+
+            var other = Fixtures.task(task.id, kvnr: Fixtures.otherKVNR)
+            other.status = .ready
+            #expect(try await store.insert(other, audit: Fixtures.createAudit(other)) == false)
+
+            #expect(try await store.task(task.id) == task)
+            #expect(try await store.auditTrail(of: task.id).count == 1)
+        }
+    }
+
+    @Test func unknownIDReadsAsNothing() async throws {
+        try await withTemporaryStore { store async throws in
+            let id = Fixtures.prescriptionID(4)
+            #expect(try await store.task(id) == nil)
+            #expect(try await store.dispensations(of: id).isEmpty)
+            #expect(try await store.auditTrail(of: id).isEmpty)
+        }
+    }
+
+    @Test func tasksOfAnInsurantComeNewestFirst() async throws {
+        try await withTemporaryStore { store async throws in
+            let older = Fixtures.task(Fixtures.prescriptionID(5), created: Fixtures.created)
+            let newer = Fixtures.task(Fixtures.prescriptionID(6), created: Fixtures.created.addingTimeInterval(3600))
+            let someoneElses = Fixtures.task(Fixtures.prescriptionID(7), kvnr: Fixtures.otherKVNR)
+            for task in [older, newer, someoneElses] {
+                #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
+            }
+            #expect(try await store.tasks(of: Fixtures.kvnr) == [newer, older])
+            #expect(try await store.tasks(of: Fixtures.otherKVNR) == [someoneElses])
+        }
+    }
+
+    @Test func writerRunsWithFullSynchronousWALAndForeignKeys() async throws {
+        try await withTemporaryStore { store async throws in
+            let pragmas = try await store.writerPragmas()
+            #expect(pragmas.synchronous == 2)
+            #expect(pragmas.journalMode == "wal")
+            #expect(pragmas.foreignKeys)
+        }
+    }
+
+    @Test func dataSurvivesClosingAndReopeningTheFile() async throws {
+        try await withTemporaryDirectory { directory async throws in
+            let path = Fixtures.databasePath(in: directory)
+            let task = Fixtures.task(Fixtures.prescriptionID(8))
+            let set = Fixtures.dispensationSet(task.id, size: 2, writer: 1)
+            let dispensed = Fixtures.audit(.dispense, task.id, at: Fixtures.created.addingTimeInterval(100))
+            do {
+                let store = try SQLiteTaskStore(path: path)
+                #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
+                try await store.update(task.id) { current in
+                    (TaskChange(task: current, dispensations: .replace(set), audit: dispensed), ())
+                }
+                try await store.close()
+            }
+            let reopened = try SQLiteTaskStore(path: path)
+            #expect(try await reopened.task(task.id) == task)
+            #expect(try await reopened.dispensations(of: task.id) == set)
+            #expect(try await reopened.auditTrail(of: task.id) == [Fixtures.createAudit(task), dispensed])
+            try await reopened.close()
+        }
+    }
+
+    @Test func writesAfterCloseAreRefused() async throws {
+        try await withTemporaryDirectory { directory async throws in
+            let store = try SQLiteTaskStore(path: Fixtures.databasePath(in: directory))
+            try await store.close()
+            let task = Fixtures.task(Fixtures.prescriptionID(9))
+            await #expect(throws: SQLiteStoreError.closed) {
+                try await store.insert(task, audit: Fixtures.createAudit(task))
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("UPDATE task SET kvnr = 'not-a-kvnr'", "kvnr"),
+        ("UPDATE task SET status = 'paused'", "status"),
+        ("UPDATE task SET secret = 'short'", "secret"),
+        ("UPDATE task SET prescription = X'7B7D'", "prescription"),
+    ])
+    func corruptColumnThrowsAnErrorNamingIt(damage: String, column: String) async throws {
+        try await withTemporaryStore { store async throws in
+            let task = Fixtures.task(Fixtures.prescriptionID(10))
+            #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
+            try await store.executeUnchecked(sql: damage)
+            await #expect(throws: SQLiteStoreError.corruptRow(table: "task", column: column)) {
+                try await store.task(task.id)
+            }
+        }
+    }
+}
