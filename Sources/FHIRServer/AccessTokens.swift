@@ -64,23 +64,9 @@ public struct DevelopmentSigningKey: Sendable {
 
     /// Loads the key from `directory`, creating it (and the directory) on first use.
     public static func loadOrCreate(in directory: URL) throws -> DevelopmentSigningKey {
-        let file = directory.appendingPathComponent(fileName)
-        if FileManager.default.fileExists(atPath: file.path) {
-            return DevelopmentSigningKey(privateKey: try ES256PrivateKey(pem: String(contentsOf: file, encoding: .utf8)))
-        }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let key = ES256PrivateKey()
-        guard FileManager.default.createFile(
-            atPath: file.path, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600]
-        ) else { throw CocoaError(.fileWriteUnknown) }
-        return DevelopmentSigningKey(privateKey: key)
-    }
-
-    /// Loads an existing key; `nil` when `directory` has none.
-    public static func load(from directory: URL) throws -> DevelopmentSigningKey? {
-        let file = directory.appendingPathComponent(fileName)
-        guard FileManager.default.fileExists(atPath: file.path) else { return nil }
-        return DevelopmentSigningKey(privateKey: try ES256PrivateKey(pem: String(contentsOf: file, encoding: .utf8)))
+        DevelopmentSigningKey(privateKey: try KeyFile.loadOrCreate(
+            named: fileName, in: directory, parse: { try ES256PrivateKey(pem: $0) }, make: { ES256PrivateKey() }, pem: \.pemRepresentation
+        ))
     }
 
     /// A fresh key that lives only in memory (tests).

@@ -23,15 +23,10 @@ public struct ReceiptIssuer: Sendable {
 
     /// Loads the key from `directory` or makes it there (mode 0600) on first start.
     public static func loadOrCreate(in directory: URL) throws -> ReceiptIssuer {
-        let file = directory.appendingPathComponent(fileName)
-        if FileManager.default.fileExists(atPath: file.path) {
-            return ReceiptIssuer(key: try P256.Signing.PrivateKey(pemRepresentation: String(contentsOf: file, encoding: .utf8)))
-        }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let key = P256.Signing.PrivateKey()
-        guard FileManager.default.createFile(atPath: file.path, contents: Data(key.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600])
-        else { throw CocoaError(.fileWriteUnknown) }
-        return ReceiptIssuer(key: key)
+        ReceiptIssuer(key: try KeyFile.loadOrCreate(
+            named: fileName, in: directory, parse: { try P256.Signing.PrivateKey(pemRepresentation: $0) },
+            make: { P256.Signing.PrivateKey() }, pem: \.pemRepresentation
+        ))
     }
 
     public var publicKey: P256.Signing.PublicKey { key.publicKey }
@@ -133,7 +128,7 @@ public struct ReceiptIssuer: Sendable {
         var bytes = Array(SHA256.hash(data: Data(("erx-receipt:" + name).utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x50
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
         let chars = Array(hex)
         return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(chars[$0]) }.joined(separator: "-")
     }

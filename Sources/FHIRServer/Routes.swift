@@ -1,5 +1,5 @@
 public import Dispensing
-public import FHIRModel
+import FHIRModel
 public import Hummingbird
 public import HTTPTypes
 import Foundation
@@ -52,7 +52,7 @@ enum Routes {
         } catch {
             let answer = ErrorSeam.answer(for: error)
             if answer.status == .internalServerError { ErrorSeamMiddleware.logUnhandled(error, context.logger) }
-            return FHIRResponse.answer(answer, format: (try? responseFormat(request, context)) ?? .json)
+            return FHIRResponse.answer(answer, format: ErrorSeamMiddleware.errorFormat(request, context))
         }
     }
 
@@ -90,7 +90,7 @@ enum Routes {
         return caller
     }
 
-    /// The base URL for `fullUrl`s and links: `X-Forwarded-*` are not trusted; the configured one is.
+    /// A resource in the negotiated format.
     static func respond(_ element: Element, _ request: Request, _ context: ErxRequestContext, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         try FHIRResponse.resource(element, status: status, format: responseFormat(request, context), headers: headers)
     }
