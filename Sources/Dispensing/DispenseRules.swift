@@ -6,16 +6,19 @@ public import Foundation
 public enum DispenseRules {
     /// `$dispense` (dispense-spec.md §2, checks 4–14 in this order). `body` is the already decoded
     /// and profile-validated request, or the error decoding or validating it raised: that error
-    /// counts only after the task checks, as in the production service.
+    /// counts only after the task checks, as in the production service. `objected` says whether the
+    /// insurant has objected (ARCHITECTURE decision 5): then nothing is stored (423).
     public static func dispense(
         _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<[Dispensation], any Error>,
-        now: Date, ids: some IDGenerator
+        now: Date, ids: some IDGenerator, objected: () throws -> Bool = { false }
     ) throws -> TaskChange {
         guard let stored = task.secret, stored.matches(secret) else { throw DispensingError.secretMismatch }
         guard task.status == .inProgress else {
             throw DispensingError.wrongStatus(current: task.status, required: [.inProgress])
         }
         guard let telematikID = caller.telematikID else { throw DispensingError.telematikIDMissing }
+        // After the secret: only the pharmacy holding the prescription learns of the objection.
+        if try objected() { throw DispensingError.insurantObjected }
         let dispensations = try body.get()
         guard !dispensations.isEmpty else { throw DispensingError.noDispensationSent }
         try check(dispensations, against: task, telematikID: telematikID)

@@ -2,22 +2,27 @@ public import FHIRModel
 public import Foundation
 
 /// The workflow's use cases: each one loads the task under the store's lock, applies the pure rule
-/// and stores the change in the same transaction. The server calls these with already-parsed input.
+/// and stores the change, with its registry transfer, in the same transaction. The server calls
+/// these with already-parsed input.
 public struct DispensingService: Sendable {
     public let store: any TaskStore
     public let clock: any WallClock
     public let ids: any IDGenerator
+    /// Brings the insurant's objection state up to date before `$dispense` decides on it.
+    public let objectionRegistry: any ObjectionRegistry
     /// Makes the signed receipt of a completed task (the server owns the signing key). It runs inside
     /// the transaction: if it fails, the task is not completed.
     public let receiptIssuer: @Sendable (PrescriptionTask) throws -> Element
 
     public init(
         store: any TaskStore, clock: any WallClock = SystemWallClock(), ids: any IDGenerator = RandomIDGenerator(),
+        objectionRegistry: any ObjectionRegistry = StoredObjectionsOnly(),
         receiptIssuer: @escaping @Sendable (PrescriptionTask) throws -> Element
     ) {
         self.store = store
         self.clock = clock
         self.ids = ids
+        self.objectionRegistry = objectionRegistry
         self.receiptIssuer = receiptIssuer
     }
 
@@ -32,53 +37,52 @@ public struct DispensingService: Sendable {
 
     public func activate(_ id: PrescriptionID, accessCode: String?, prescription: PrescriptionBundle, caller: Caller) async throws -> PrescriptionTask {
         let now = clock.now()
-        return try await store.update(id) { task in
-            let change = try TaskRules.activate(task, accessCode: accessCode, prescription: prescription, caller: caller, now: now)
-            return (change, change.task)
+        return try await update(id) { task in
+            try TaskRules.activate(task, accessCode: accessCode, prescription: prescription, caller: caller, now: now)
         }
     }
 
     public func accept(_ id: PrescriptionID, accessCode: String?, caller: Caller) async throws -> PrescriptionTask {
         let now = clock.now()
         let ids = self.ids
-        return try await store.update(id) { task in
-            let change = try TaskRules.accept(task, accessCode: accessCode, caller: caller, now: now, ids: ids)
-            return (change, change.task)
-        }
+        return try await update(id) { task in try TaskRules.accept(task, accessCode: accessCode, caller: caller, now: now, ids: ids) }
     }
 
-    /// `$dispense`: returns the stored set (ids assigned) for the `Prefer` variants.
+    /// `$dispense`: returns the stored set (ids assigned) for the `Prefer` variants. The registry's
+    /// consent decision is refreshed first (within its budget, outside the transaction, so a slow
+    /// registry never holds the store's lock); the rule then decides on the stored objections.
     public func dispense(_ id: PrescriptionID, secret: String?, caller: Caller, body: Result<[Dispensation], any Error>) async throws -> [Dispensation] {
+        if let kvnr = try await store.task(id)?.kvnr { await objectionRegistry.refresh(kvnr) }
         let now = clock.now()
         let ids = self.ids
-        return try await store.update(id) { task in
-            let change = try DispenseRules.dispense(task, secret: secret, caller: caller, body: body, now: now, ids: ids)
+        return try await store.update(id) { snapshot in
+            var change = try DispenseRules.dispense(snapshot.task, secret: secret, caller: caller, body: body, now: now, ids: ids,
+                                                    objected: { try !snapshot.objections().isEmpty })
+            change.transfer = try RegistryTransfers.transfer(for: change, before: snapshot.task, storedDispensations: snapshot.dispensations, ids: ids)
             guard case .replace(let stored) = change.dispensations else { return (change, []) }
             return (change, stored)
         }
     }
 
-    /// `$close`: returns the completed task, whose `receipt` is set.
+    /// `$close`: returns the completed task, whose `receipt` is set. Never blocked by an objection
+    /// (the insurant gets the medicine, the pharmacy its receipt), but then nothing is transferred.
     public func close(_ id: PrescriptionID, secret: String?, caller: Caller, body: Result<[Dispensation]?, any Error>) async throws -> PrescriptionTask {
         let now = clock.now()
         let ids = self.ids
         let issuer = receiptIssuer
-        return try await store.update(id) { task in
-            let change = try DispenseRules.close(task, secret: secret, caller: caller, body: body, now: now, ids: ids, receipt: issuer)
-            return (change, change.task)
+        return try await update(id) { task in
+            try DispenseRules.close(task, secret: secret, caller: caller, body: body, now: now, ids: ids, receipt: issuer)
         }
     }
 
     public func reject(_ id: PrescriptionID, secret: String?, caller: Caller) async throws {
         let now = clock.now()
-        try await store.update(id) { task in (try TaskRules.reject(task, secret: secret, caller: caller, now: now), ()) }
+        _ = try await update(id) { task in try TaskRules.reject(task, secret: secret, caller: caller, now: now) }
     }
 
     public func abort(_ id: PrescriptionID, secret: String?, accessCode: String?, caller: Caller) async throws {
         let now = clock.now()
-        try await store.update(id) { task in
-            (try TaskRules.abort(task, secret: secret, accessCode: accessCode, caller: caller, now: now), ())
-        }
+        _ = try await update(id) { task in try TaskRules.abort(task, secret: secret, accessCode: accessCode, caller: caller, now: now) }
     }
 
     /// `GET /Task/{id}`: the task if the caller may read it.
@@ -86,6 +90,19 @@ public struct DispensingService: Sendable {
         guard let task = try await store.task(id) else { throw DispensingError.taskNotFound }
         try TaskRules.authorizeRead(task, secret: secret, accessCode: accessCode, caller: caller)
         return task
+    }
+
+    /// Runs a rule under the store's lock and adds the registry transfer its change calls for,
+    /// unless the insurant has objected: then nothing about them goes to the registry.
+    private func update(_ id: PrescriptionID, _ rule: @escaping @Sendable (PrescriptionTask) throws -> TaskChange) async throws -> PrescriptionTask {
+        let ids = self.ids
+        return try await store.update(id) { snapshot in
+            var change = try rule(snapshot.task)
+            if try snapshot.objections().isEmpty {
+                change.transfer = try RegistryTransfers.transfer(for: change, before: snapshot.task, storedDispensations: snapshot.dispensations, ids: ids)
+            }
+            return (change, change.task)
+        }
     }
 
     public enum ServiceFailure: Error, Sendable {

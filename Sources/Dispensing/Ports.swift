@@ -77,11 +77,30 @@ public struct TaskChange: Sendable, Hashable {
     public var task: PrescriptionTask
     public var dispensations: DispensationChange
     public var audit: AuditEntry
+    /// What the registry must learn of this change: an outbox row in the same transaction.
+    public var transfer: RegistryTransfer?
 
-    public init(task: PrescriptionTask, dispensations: DispensationChange = .keep, audit: AuditEntry) {
+    public init(task: PrescriptionTask, dispensations: DispensationChange = .keep, audit: AuditEntry, transfer: RegistryTransfer? = nil) {
         self.task = task
         self.dispensations = dispensations
         self.audit = audit
+        self.transfer = transfer
+    }
+}
+
+/// The locked task as the store hands it to a rule, with what else the rule may need from the
+/// same transaction. Both are read only when asked, so a rule that needs neither costs no query.
+public struct TaskSnapshot {
+    public let task: PrescriptionTask
+    /// The objections of the task's insurant (empty when it has no KVNR yet).
+    public let objections: () throws -> [Objection]
+    /// The dispensation set stored for the task.
+    public let dispensations: () throws -> [Dispensation]
+
+    public init(task: PrescriptionTask, objections: @escaping () throws -> [Objection], dispensations: @escaping () throws -> [Dispensation]) {
+        self.task = task
+        self.objections = objections
+        self.dispensations = dispensations
     }
 }
 
@@ -136,12 +155,13 @@ public protocol TaskStore: Sendable {
     /// Stores a new task; `false` when its ID is already taken.
     func insert(_ task: PrescriptionTask, audit: AuditEntry) async throws -> Bool
 
-    /// Locks the task, hands it to `decide` (a pure rule: no I/O, may be called again on retry), and
-    /// writes the change it returns, all in one transaction. Throws `DispensingError.taskNotFound`
-    /// for an unknown ID and whatever `decide` throws, having written nothing.
+    /// Locks the task, hands it to `decide` (a pure rule: no I/O but the snapshot's reads, may be
+    /// called again on retry), and writes the change it returns (task, dispensations, audit, outbox
+    /// row), all in one transaction. Throws `DispensingError.taskNotFound` for an unknown ID and
+    /// whatever `decide` throws, having written nothing.
     func update<Outcome: Sendable>(
         _ id: PrescriptionID,
-        _ decide: @escaping @Sendable (PrescriptionTask) throws -> (TaskChange, Outcome)
+        _ decide: @escaping @Sendable (TaskSnapshot) throws -> (TaskChange, Outcome)
     ) async throws -> Outcome
 
     func task(_ id: PrescriptionID) async throws -> PrescriptionTask?
@@ -152,4 +172,13 @@ public protocol TaskStore: Sendable {
     func dispensations(matching query: DispensationQuery) async throws -> DispensationPage
     /// The audit trail of one task, oldest first.
     func auditTrail(of id: PrescriptionID) async throws -> [AuditEntry]
+
+    /// The insurant's stored objections, oldest first.
+    func objections(of kvnr: KVNR) async throws -> [Objection]
+    /// Stores an objection (replacing one of the same KVNR, source and category).
+    func record(_ objection: Objection) async throws
+    /// Removes the insurant's objections from `sources` (of `category` only, when given); returns
+    /// how many there were.
+    @discardableResult
+    func liftObjections(of kvnr: KVNR, sources: Set<ObjectionSource>, category: ObjectionCategory?) async throws -> Int
 }

@@ -1,4 +1,5 @@
 public import Dispensing
+public import Foundation
 import GRDB
 
 /// The embedded `TaskStore`: one SQLite file in WAL mode, durable commits (`synchronous=FULL`),
@@ -59,15 +60,21 @@ public final class SQLiteTaskStore: TaskStore {
 
     public func update<Outcome: Sendable>(
         _ id: PrescriptionID,
-        _ decide: @escaping @Sendable (PrescriptionTask) throws -> (TaskChange, Outcome)
+        _ decide: @escaping @Sendable (TaskSnapshot) throws -> (TaskChange, Outcome)
     ) async throws -> Outcome {
         try await writer.submit { db in
             guard let task = try TaskRows.fetch(id, in: db) else { throw DispensingError.taskNotFound }
-            let (change, outcome) = try decide(task)
+            let snapshot = TaskSnapshot(
+                task: task,
+                objections: { try task.kvnr.map { try ObjectionRows.fetchAll(of: $0, in: db) } ?? [] },
+                dispensations: { try DispensationRows.fetchAll(of: id, in: db) }
+            )
+            let (change, outcome) = try decide(snapshot)
             guard change.task.id == id else { throw SQLiteStoreError.changeOfAnotherTask }
             try TaskRows.update(change.task, replacing: task, in: db)
             try DispensationRows.apply(change.dispensations, of: change.task, in: db)
             try AuditRows.insert(change.audit, in: db)
+            if let transfer = change.transfer { try OutboxRows.insert(transfer, at: change.audit.recorded, in: db) }
             return outcome
         }
     }
@@ -90,6 +97,36 @@ public final class SQLiteTaskStore: TaskStore {
 
     public func auditTrail(of id: PrescriptionID) async throws -> [AuditEntry] {
         try await pool.read { db in try AuditRows.fetchAll(of: id, in: db) }
+    }
+
+    public func objections(of kvnr: KVNR) async throws -> [Objection] {
+        try await pool.read { db in try ObjectionRows.fetchAll(of: kvnr, in: db) }
+    }
+
+    public func record(_ objection: Objection) async throws {
+        try await writer.submit { db in try ObjectionRows.upsert(objection, in: db) }
+    }
+
+    @discardableResult
+    public func liftObjections(of kvnr: KVNR, sources: Set<ObjectionSource>, category: ObjectionCategory?) async throws -> Int {
+        try await writer.submit { db in try ObjectionRows.delete(of: kvnr, sources: sources, category: category, in: db) }
+    }
+}
+
+extension SQLiteTaskStore: OutboxStore {
+    public func dueTransfers(now: Date, limit: Int) async throws -> [OutboxEntry] {
+        try await pool.read { db in try OutboxRows.due(now: now, limit: limit, in: db) }
+    }
+
+    public func settle(_ settlements: [OutboxSettlement], at now: Date) async throws {
+        guard !settlements.isEmpty else { return }
+        try await writer.submit { db in
+            for settlement in settlements { try OutboxRows.settle(settlement, at: now, in: db) }
+        }
+    }
+
+    public func outboxStatistics() async throws -> OutboxStatistics {
+        try await pool.read { db in try OutboxRows.statistics(in: db) }
     }
 }
 

@@ -13,6 +13,7 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
+        migrator.registerMigration("v2", migrate: v2)
         return migrator
     }
 
@@ -70,7 +71,7 @@ enum Schema {
             CREATE INDEX audit_event_by_kvnr ON audit_event (kvnr, recorded);
 
             -- Registry transfers (ARCHITECTURE decision 6), written in the same transaction as the
-            -- change they report and drained by the relay. Nothing writes it yet.
+            -- change they report and drained by the relay (columns added in v2).
             CREATE TABLE outbox (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 task_id TEXT NOT NULL,
@@ -83,6 +84,41 @@ enum Schema {
                 next_attempt_at REAL
             ) STRICT;
             CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+            """)
+    }
+
+    /// The registry side (ARCHITECTURE decisions 5 and 6): objections, what the outbox needs to send
+    /// in order and exactly once, and the transfer log.
+    private static func v2(_ db: Database) throws {
+        try db.execute(sql: """
+            -- A row is an objection: the insurant is locked while any of theirs exists.
+            CREATE TABLE objection (
+                kvnr TEXT NOT NULL,
+                source TEXT NOT NULL,
+                category TEXT NOT NULL,
+                since REAL NOT NULL,
+                PRIMARY KEY (kvnr, source, category)
+            ) STRICT, WITHOUT ROWID;
+
+            ALTER TABLE outbox ADD COLUMN status TEXT;
+            ALTER TABLE outbox ADD COLUMN idempotency_key TEXT;
+            ALTER TABLE outbox ADD COLUMN last_error TEXT;
+            ALTER TABLE outbox ADD COLUMN settled_at REAL;
+            CREATE UNIQUE INDEX outbox_by_idempotency_key ON outbox (idempotency_key);
+            -- The relay reads pending rows in write order, and asks per insurant whether one waits.
+            CREATE INDEX outbox_by_state ON outbox (state, id);
+            CREATE INDEX outbox_by_kvnr ON outbox (kvnr, state, next_attempt_at);
+
+            -- What became of each transfer (sent, retried, dead, paused, dropped) and why.
+            CREATE TABLE outbox_event (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                outbox_id INTEGER,
+                kvnr TEXT,
+                outcome TEXT NOT NULL,
+                detail TEXT,
+                recorded REAL NOT NULL
+            ) STRICT;
+            CREATE INDEX outbox_event_by_outbox_id ON outbox_event (outbox_id);
             """)
     }
 }

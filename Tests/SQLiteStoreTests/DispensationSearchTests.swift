@@ -20,7 +20,7 @@ import Testing
             let set = handovers.enumerated().map { position, handover in
                 Fixtures.dispensation(id, position: position, kvnr: kvnr, whenHandedOver: handover)
             }
-            try await store.update(id) { current in
+            try await store.update(task: id) { current in
                 (TaskChange(task: current, dispensations: .replace(set), audit: Fixtures.audit(.dispense, id, at: Fixtures.created)), ())
             }
         }
@@ -93,7 +93,7 @@ import Testing
     @Test func replacedSetsLeaveTheSearch() async throws {
         try await withTemporaryStore { store async throws in
             let (first, _, _) = try await storeSets(in: store)
-            try await store.update(first) { current in
+            try await store.update(task: first) { current in
                 (TaskChange(task: current, dispensations: .delete, audit: Fixtures.audit(.reject, current.id, at: Fixtures.created)), ())
             }
             let page = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr))

@@ -16,7 +16,7 @@ import Testing
                     let set = Fixtures.dispensationSet(task.id, size: writer, writer: writer)
                     let stamp = Fixtures.created.addingTimeInterval(Double(writer))
                     group.addTask {
-                        try await store.update(task.id) { current in
+                        try await store.update(task: task.id) { current in
                             var next = current
                             next.lastMedicationDispense = stamp
                             return (TaskChange(task: next, dispensations: .replace(set), audit: Fixtures.audit(.dispense, current.id, at: stamp)), ())
@@ -90,7 +90,7 @@ import Testing
 
             // Holds the writer (tasks[30]) so the 30 writes below queue up into one batch.
             let blocker = Task {
-                try await store.update(tasks[30].id) { current in
+                try await store.update(task: tasks[30].id) { current in
                     Thread.sleep(forTimeInterval: 0.3)
                     return (TaskChange(task: current, audit: Fixtures.audit(.read, current.id, at: Fixtures.created)), ())
                 }
@@ -105,7 +105,7 @@ import Testing
                         : Fixtures.dispensationSet(id, size: 2, writer: number)
                     group.addTask {
                         let result = await Result(catching: {
-                            try await store.update(id) { current in
+                            try await store.update(task: id) { current in
                                 if number % 3 == 0 { throw RuleRefused(number: number) }
                                 return (TaskChange(task: current, dispensations: .replace(set), audit: Fixtures.audit(.dispense, id, at: Fixtures.created)), number)
                             }
@@ -159,7 +159,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for id in ids {
                 group.addTask {
-                    try await store.update(id) { current in
+                    try await store.update(task: id) { current in
                         var next = current
                         next.lastModified = current.lastModified.addingTimeInterval(1)
                         return (TaskChange(task: next, audit: Fixtures.audit(.dispense, id, at: next.lastModified)), ())

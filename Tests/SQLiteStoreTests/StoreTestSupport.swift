@@ -134,3 +134,12 @@ enum Fixtures {
 struct RuleRefused: Error, Equatable {
     var number: Int
 }
+
+extension SQLiteTaskStore {
+    /// `update` for rules that need only the task (most store tests).
+    func update<Outcome: Sendable>(
+        task id: PrescriptionID, _ decide: @escaping @Sendable (PrescriptionTask) throws -> (TaskChange, Outcome)
+    ) async throws -> Outcome {
+        try await update(id) { snapshot in try decide(snapshot.task) }
+    }
+}

@@ -100,7 +100,7 @@ import Testing
             do {
                 let store = try SQLiteTaskStore(path: path)
                 #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
-                try await store.update(task.id) { current in
+                try await store.update(task: task.id) { current in
                     (TaskChange(task: current, dispensations: .replace(set), audit: dispensed), ())
                 }
                 try await store.close()

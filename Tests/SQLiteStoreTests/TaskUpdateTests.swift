@@ -14,7 +14,7 @@ import Testing
             let firstAudit = Fixtures.audit(.dispense, task.id, at: Fixtures.created.addingTimeInterval(100))
             let secondAudit = Fixtures.audit(.dispense, task.id, at: Fixtures.created.addingTimeInterval(200))
 
-            let outcome = try await store.update(task.id) { current in
+            let outcome = try await store.update(task: task.id) { current in
                 var next = current
                 next.lastMedicationDispense = firstAudit.recorded
                 return (TaskChange(task: next, dispensations: .replace(first), audit: firstAudit), "first")
@@ -23,7 +23,7 @@ import Testing
             #expect(try await store.dispensations(of: task.id) == first)
             #expect(try await store.task(task.id)?.lastMedicationDispense == firstAudit.recorded)
 
-            try await store.update(task.id) { current in
+            try await store.update(task: task.id) { current in
                 (TaskChange(task: current, dispensations: .replace(second), audit: secondAudit), ())
             }
             let stored = try await store.dispensations(of: task.id)
@@ -42,9 +42,9 @@ import Testing
             let audits = [AuditEntry.Action.dispense, .close, .abort].enumerated().map { index, action in
                 Fixtures.audit(action, task.id, at: Fixtures.created.addingTimeInterval(Double(index + 1) * 10))
             }
-            try await store.update(task.id) { (TaskChange(task: $0, dispensations: .replace(set), audit: audits[0]), ()) }
+            try await store.update(task: task.id) { (TaskChange(task: $0, dispensations: .replace(set), audit: audits[0]), ()) }
 
-            try await store.update(task.id) { current in
+            try await store.update(task: task.id) { current in
                 var next = current
                 next.status = .completed
                 next.receipt = Fixtures.receipt(current.id)
@@ -53,7 +53,7 @@ import Testing
             #expect(try await store.dispensations(of: task.id) == set)
             #expect(try await store.task(task.id)?.receipt == Fixtures.receipt(task.id))
 
-            try await store.update(task.id) { current in
+            try await store.update(task: task.id) { current in
                 var next = current
                 next.status = .cancelled
                 next.prescription = nil
@@ -73,7 +73,7 @@ import Testing
             let task = Fixtures.task(Fixtures.prescriptionID(22))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let diga = Fixtures.dispensation(task.id, position: 0, withMedication: false)
-            try await store.update(task.id) { current in
+            try await store.update(task: task.id) { current in
                 (TaskChange(task: current, dispensations: .replace([diga]), audit: Fixtures.audit(.dispense, current.id, at: Fixtures.created)), ())
             }
             let stored = try await store.dispensations(of: task.id)
@@ -87,14 +87,14 @@ import Testing
             let task = Fixtures.task(Fixtures.prescriptionID(23))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let set = Fixtures.dispensationSet(task.id, size: 2, writer: 1)
-            try await store.update(task.id) { current in
+            try await store.update(task: task.id) { current in
                 (TaskChange(task: current, dispensations: .replace(set), audit: Fixtures.audit(.dispense, current.id, at: Fixtures.created)), ())
             }
             let before = try await store.task(task.id)
             let trailBefore = try await store.auditTrail(of: task.id)
 
             await #expect(throws: DispensingError.wrongStatus(current: .inProgress, required: [.ready])) {
-                try await store.update(task.id) { current -> (TaskChange, Void) in
+                try await store.update(task: task.id) { current -> (TaskChange, Void) in
                     throw DispensingError.wrongStatus(current: current.status, required: [.ready])
                 }
             }
@@ -112,7 +112,7 @@ import Testing
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let clash = [Fixtures.dispensation(task.id, position: 0), Fixtures.dispensation(task.id, position: 0)]
             await #expect(throws: (any Error).self) {
-                try await store.update(task.id) { current in
+                try await store.update(task: task.id) { current in
                     var next = current
                     next.status = .completed
                     return (TaskChange(task: next, dispensations: .replace(clash), audit: Fixtures.audit(.close, current.id, at: Fixtures.created)), ())
@@ -127,7 +127,7 @@ import Testing
     @Test func unknownTaskIsTaskNotFoundAndDecideIsNotCalled() async throws {
         try await withTemporaryStore { store async throws in
             await #expect(throws: DispensingError.taskNotFound) {
-                try await store.update(Fixtures.prescriptionID(25)) { current -> (TaskChange, Void) in
+                try await store.update(task: Fixtures.prescriptionID(25)) { current -> (TaskChange, Void) in
                     Issue.record("decide must not run for an unknown task")
                     return (TaskChange(task: current, audit: Fixtures.createAudit(current)), ())
                 }
@@ -141,7 +141,7 @@ import Testing
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let stranger = Fixtures.task(Fixtures.prescriptionID(27))
             await #expect(throws: SQLiteStoreError.changeOfAnotherTask) {
-                try await store.update(task.id) { _ in (TaskChange(task: stranger, audit: Fixtures.createAudit(stranger)), ()) }
+                try await store.update(task: task.id) { _ in (TaskChange(task: stranger, audit: Fixtures.createAudit(stranger)), ()) }
             }
             #expect(try await store.task(stranger.id) == nil)
         }

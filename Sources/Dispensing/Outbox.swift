@@ -1,0 +1,70 @@
+public import Foundation
+
+/// A stored registry transfer waiting in the outbox, as the relay reads it.
+public struct OutboxEntry: Sendable, Hashable {
+    public var id: Int64
+    public var operation: RegistryTransfer.Operation
+    public var kvnr: KVNR
+    public var prescriptionID: PrescriptionID
+    public var status: TaskStatus?
+    public var idempotencyKey: String
+    /// The operation's input Parameters as FHIR JSON, exactly as stored.
+    public var payload: [UInt8]
+    /// Failed attempts so far.
+    public var attempts: Int
+    public var createdAt: Date
+
+    public init(id: Int64, operation: RegistryTransfer.Operation, kvnr: KVNR, prescriptionID: PrescriptionID, status: TaskStatus?,
+                idempotencyKey: String, payload: [UInt8], attempts: Int, createdAt: Date) {
+        self.id = id
+        self.operation = operation
+        self.kvnr = kvnr
+        self.prescriptionID = prescriptionID
+        self.status = status
+        self.idempotencyKey = idempotencyKey
+        self.payload = payload
+        self.attempts = attempts
+        self.createdAt = createdAt
+    }
+}
+
+/// What became of transfers, as the relay reports it to the store. Each one also writes a row of
+/// the transfer log, so an operator can tell what was sent, held back or given up, and why.
+public enum OutboxSettlement: Sendable, Hashable {
+    /// The registry applied it.
+    case sent(Int64)
+    /// A passing failure (5xx, timeout, refused connection): tried again at `at`; counts an attempt.
+    case retry(Int64, at: Date, reason: String)
+    /// Given up: the registry refused it for good (400) or it failed too often. Kept, not sent.
+    case deadLetter(Int64, reason: String)
+    /// Holds every pending transfer of the insurant until `until` (409, the record is moving).
+    case pause(KVNR, until: Date, reason: String)
+    /// Drops every pending transfer of the insurant for good (an objection), recording `objection`
+    /// in the same transaction when the registry told us of it.
+    case drop(KVNR, reason: String, objection: Objection?)
+}
+
+/// The outbox at a glance, for metrics and readiness (the relay counts what it sent itself).
+public struct OutboxStatistics: Sendable, Hashable {
+    public var pending: Int
+    public var oldestPending: Date?
+    public var dead: Int
+
+    public init(pending: Int, oldestPending: Date?, dead: Int) {
+        self.pending = pending
+        self.oldestPending = oldestPending
+        self.dead = dead
+    }
+}
+
+/// The relay's side of the store. Rows are written by `TaskStore.update` with the change they
+/// report; the relay only reads them and settles them.
+public protocol OutboxStore: Sendable {
+    /// Pending transfers that may be sent now, in the order they were written, at most `limit`.
+    /// An insurant with a transfer that is not yet due (backing off, paused) has none due at all:
+    /// transfers of one insurant go out in order, never past an earlier one.
+    func dueTransfers(now: Date, limit: Int) async throws -> [OutboxEntry]
+    /// Applies the settlements, in order, in one transaction.
+    func settle(_ settlements: [OutboxSettlement], at: Date) async throws
+    func outboxStatistics() async throws -> OutboxStatistics
+}

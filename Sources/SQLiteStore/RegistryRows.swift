@@ -1,0 +1,118 @@
+import Dispensing
+import FHIRModel
+import Foundation
+import GRDB
+
+/// The `objection` table: one row per objection, keyed by insurant, source and category.
+enum ObjectionRows {
+    static func fetchAll(of kvnr: KVNR, in db: Database) throws -> [Objection] {
+        let statement = try db.cachedStatement(sql: "SELECT kvnr, source, category, since FROM objection WHERE kvnr = ? ORDER BY since")
+        return try Row.fetchAll(statement, arguments: [kvnr.rawValue]).map { row in
+            let reader = RowReader(row: row, table: "objection")
+            return Objection(
+                kvnr: try reader.parsed("kvnr", KVNR.init), category: try reader.parsed("category", ObjectionCategory.init(rawValue:)),
+                source: try reader.parsed("source", ObjectionSource.init(rawValue:)), since: try reader.date("since")
+            )
+        }
+    }
+
+    static func upsert(_ objection: Objection, in db: Database) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO objection (kvnr, source, category, since) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [objection.kvnr.rawValue, objection.source.rawValue, objection.category.rawValue, StoredDate.value(objection.since)])
+    }
+
+    static func delete(of kvnr: KVNR, sources: Set<ObjectionSource>, category: ObjectionCategory?, in db: Database) throws -> Int {
+        var deleted = 0
+        for source in sources.sorted(by: { $0.rawValue < $1.rawValue }) {
+            if let category {
+                try db.cachedStatement(sql: "DELETE FROM objection WHERE kvnr = ? AND source = ? AND category = ?")
+                    .execute(arguments: [kvnr.rawValue, source.rawValue, category.rawValue])
+            } else {
+                try db.cachedStatement(sql: "DELETE FROM objection WHERE kvnr = ? AND source = ?").execute(arguments: [kvnr.rawValue, source.rawValue])
+            }
+            deleted += db.changesCount
+        }
+        return deleted
+    }
+}
+
+/// The `outbox` table and its log, `outbox_event`. A row is `pending` until the relay settles it
+/// as `sent`, `dead` or `dropped`; settled rows stay for the record, but the payload (personal
+/// data) of sent and dropped rows is cleared, since nobody needs it any more.
+enum OutboxRows {
+    static func insert(_ transfer: RegistryTransfer, at now: Date, in db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO outbox (task_id, kvnr, operation, payload, created_at, next_attempt_at, status, idempotency_key)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: arguments([
+                transfer.prescriptionID.rawValue, transfer.kvnr.rawValue, transfer.operation.rawValue,
+                try StoredResource.value(transfer.payload), StoredDate.value(now), StoredDate.value(now),
+                transfer.status?.rawValue, transfer.idempotencyKey,
+            ]))
+    }
+
+    /// Pending rows in write order, skipping every insurant that has a pending row not yet due.
+    static func due(now: Date, limit: Int, in db: Database) throws -> [OutboxEntry] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT id, operation, kvnr, task_id, status, idempotency_key, payload, attempts, created_at
+            FROM outbox AS o
+            WHERE state = 'pending' AND NOT EXISTS (
+                SELECT 1 FROM outbox AS w WHERE w.kvnr = o.kvnr AND w.state = 'pending' AND w.next_attempt_at > ?
+            )
+            ORDER BY id LIMIT ?
+            """)
+        return try Row.fetchAll(statement, arguments: [StoredDate.value(now), limit]).map { row in
+            let reader = RowReader(row: row, table: "outbox")
+            let payload: Data = try reader.value("payload")
+            return OutboxEntry(
+                id: try reader.value("id"), operation: try reader.parsed("operation", RegistryTransfer.Operation.init(rawValue:)),
+                kvnr: try reader.parsed("kvnr", KVNR.init), prescriptionID: try reader.parsed("task_id", PrescriptionID.init),
+                status: try reader.parsedIfPresent("status", TaskStatus.init(rawValue:)), idempotencyKey: try reader.value("idempotency_key"),
+                payload: [UInt8](payload), attempts: try reader.value("attempts"), createdAt: try reader.date("created_at")
+            )
+        }
+    }
+
+    static func settle(_ settlement: OutboxSettlement, at now: Date, in db: Database) throws {
+        let time = StoredDate.value(now)
+        switch settlement {
+        case .sent(let id):
+            try db.cachedStatement(sql: "UPDATE outbox SET state = 'sent', payload = NULL, settled_at = ? WHERE id = ? AND state = 'pending'")
+                .execute(arguments: [time, id])
+            try log(outboxID: id, kvnr: nil, "sent", nil, time, db)
+        case let .retry(id, at, reason):
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'pending'
+                """).execute(arguments: [StoredDate.value(at), reason, id])
+            try log(outboxID: id, kvnr: nil, "retry", reason, time, db)
+        case let .deadLetter(id, reason):
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, settled_at = ? WHERE id = ? AND state = 'pending'
+                """).execute(arguments: [reason, time, id])
+            try log(outboxID: id, kvnr: nil, "dead", reason, time, db)
+        case let .pause(kvnr, until, reason):
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?), last_error = ? WHERE kvnr = ? AND state = 'pending'
+                """).execute(arguments: [StoredDate.value(until), reason, kvnr.rawValue])
+            try log(outboxID: nil, kvnr: kvnr, "paused", reason, time, db)
+        case let .drop(kvnr, reason, objection):
+            if let objection { try ObjectionRows.upsert(objection, in: db) }
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'dropped', payload = NULL, last_error = ?, settled_at = ? WHERE kvnr = ? AND state = 'pending'
+                """).execute(arguments: [reason, time, kvnr.rawValue])
+            try log(outboxID: nil, kvnr: kvnr, "dropped \(db.changesCount)", reason, time, db)
+        }
+    }
+
+    static func statistics(in db: Database) throws -> OutboxStatistics {
+        let pending = try Row.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'"))
+        let dead = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM outbox WHERE state = 'dead'")) ?? 0
+        let oldest: Double? = pending?[1]
+        return OutboxStatistics(pending: pending?[0] ?? 0, oldestPending: oldest.map(StoredDate.date), dead: dead)
+    }
+
+    private static func log(outboxID: Int64?, kvnr: KVNR?, _ outcome: String, _ detail: String?, _ time: Double, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO outbox_event (outbox_id, kvnr, outcome, detail, recorded) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: arguments([outboxID, kvnr?.rawValue, outcome, detail, time]))
+    }
+}

@@ -1,0 +1,91 @@
+import Dispensing
+import FHIRModel
+import Foundation
+import SQLiteStore
+import Testing
+
+/// The outbox rows the relay reads and settles: written with the change, per-insurant order,
+/// settlements, and the objection table.
+struct OutboxTests {
+    static func transfer(_ id: PrescriptionID, kvnr: KVNR = Fixtures.kvnr, key: String) -> RegistryTransfer {
+        RegistryTransfer(operation: .provideDispensation, kvnr: kvnr, prescriptionID: id, status: .inProgress, idempotencyKey: key,
+                         payload: Element(name: "Parameters", children: [Element(name: "id", value: key)]))
+    }
+
+    /// Stores a task and one outbox row per key, each with its own update.
+    static func write(_ store: SQLiteTaskStore, _ id: PrescriptionID, kvnr: KVNR = Fixtures.kvnr, keys: [String]) async throws {
+        let task = Fixtures.task(id, kvnr: kvnr)
+        _ = try await store.insert(task, audit: Fixtures.createAudit(task))
+        for key in keys {
+            try await store.update(id) { snapshot in
+                (TaskChange(task: snapshot.task, audit: Fixtures.audit(.dispense, id, at: Fixtures.created), transfer: transfer(id, kvnr: kvnr, key: key)), ())
+            }
+        }
+    }
+
+    @Test func rowsComeInWriteOrderWithTheirPayloadAndAFailedDecisionWritesNone() async throws {
+        try await withTemporaryStore { store async throws in
+            try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a", "b"])
+            await #expect(throws: DispensingError.secretMismatch) {
+                try await store.update(Fixtures.prescriptionID(1)) { snapshot -> (TaskChange, Void) in
+                    _ = TaskChange(task: snapshot.task, audit: Fixtures.audit(.dispense, snapshot.task.id, at: Fixtures.created), transfer: Self.transfer(snapshot.task.id, key: "c"))
+                    throw DispensingError.secretMismatch
+                }
+            }
+            let due = try await store.dueTransfers(now: Date(), limit: 10)
+            #expect(due.map(\.idempotencyKey) == ["a", "b"])
+            #expect(due.first?.operation == .provideDispensation)
+            #expect(due.first?.status == .inProgress)
+            #expect(String(decoding: due.first?.payload ?? [], as: UTF8.self) == #"{"resourceType":"Parameters","id":"a"}"#)
+            #expect(try await store.outboxStatistics().pending == 2)
+        }
+    }
+
+    @Test func anInsurantWithARowNotYetDueHasNoneDueButOthersGoOn() async throws {
+        try await withTemporaryStore { store async throws in
+            try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a1", "a2"])
+            try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["b1"])
+            let now = Date()
+            let first = try await store.dueTransfers(now: now, limit: 10)
+            try await store.settle([.retry(first[0].id, at: now.addingTimeInterval(60), reason: "registry answered 500")], at: now)
+            #expect(try await store.dueTransfers(now: now, limit: 10).map(\.idempotencyKey) == ["b1"])
+            let later = try await store.dueTransfers(now: now.addingTimeInterval(61), limit: 10)
+            #expect(later.map(\.idempotencyKey) == ["a1", "a2", "b1"])
+            #expect(later.first?.attempts == 1)
+        }
+    }
+
+    @Test func settlementsSendDeadLetterPauseAndDropOnlyWhatTheyName() async throws {
+        try await withTemporaryStore { store async throws in
+            try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a1", "a2", "a3"])
+            try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["b1", "b2"])
+            let now = Date()
+            let due = try await store.dueTransfers(now: now, limit: 10)
+            let objection = Objection(kvnr: Fixtures.otherKVNR, category: .medication, source: .registryLocked, since: now)
+            try await store.settle([.sent(due[0].id), .deadLetter(due[1].id, reason: "registry answered 400"),
+                                    .drop(Fixtures.otherKVNR, reason: "registry answered 423 locked", objection: objection)], at: now)
+            #expect(try await store.dueTransfers(now: now, limit: 10).map(\.idempotencyKey) == ["a3"])
+            let statistics = try await store.outboxStatistics()
+            #expect(statistics.pending == 1)
+            #expect(statistics.dead == 1)
+            #expect(try await store.objections(of: Fixtures.otherKVNR) == [objection])
+            try await store.settle([.pause(Fixtures.kvnr, until: now.addingTimeInterval(3600), reason: "registry answered 409")], at: now)
+            #expect(try await store.dueTransfers(now: now.addingTimeInterval(3599), limit: 10).isEmpty)
+            #expect(try await store.dueTransfers(now: now.addingTimeInterval(3601), limit: 10).count == 1)
+        }
+    }
+
+    @Test func objectionsAreKeptPerSourceAndCategoryAndLiftedBySource() async throws {
+        try await withTemporaryStore { store async throws in
+            let now = Date(timeIntervalSinceReferenceDate: 800_000_000)
+            for (source, category) in [(ObjectionSource.consentResource, ObjectionCategory.medication), (.consentDecision, .erpSubmission), (.registryLocked, .medication)] {
+                try await store.record(Objection(kvnr: Fixtures.kvnr, category: category, source: source, since: now))
+            }
+            #expect(try await store.objections(of: Fixtures.kvnr).count == 3)
+            #expect(try await store.objections(of: Fixtures.otherKVNR).isEmpty)
+            #expect(try await store.liftObjections(of: Fixtures.kvnr, sources: ObjectionSource.registry, category: nil) == 2)
+            #expect(try await store.objections(of: Fixtures.kvnr).map(\.source) == [.consentResource])
+            #expect(try await store.liftObjections(of: Fixtures.kvnr, sources: [.consentResource], category: .erpSubmission) == 0)
+        }
+    }
+}
