@@ -30,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -74,6 +77,37 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        /// The outbound side (ARCHITECTURE decision 6): the HTTP client of the national registry
+        /// (consent decisions, the `*-erp` operations), the consent cache behind `ObjectionRegistry`,
+        /// and the outbox relay that runs as a lifecycle service.
+        .target(
+            name: "RegistryClient",
+            dependencies: [
+                "Dispensing", "FHIRModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        /// `erx registry-sim`: a registry on loopback with injectable faults, for tests and demos.
+        .target(
+            name: "RegistrySimulator",
+            dependencies: [
+                "FHIRModel", "FHIRFormats",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -89,12 +123,15 @@ let package = Package(
             name: "erx",
             dependencies: [
                 "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles",
-                "Dispensing", "SQLiteStore", "FHIRServer",
+                "Dispensing", "SQLiteStore", "FHIRServer", "RegistryClient", "RegistrySimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -123,7 +160,22 @@ let package = Package(
             dependencies: ["R4MetadataGenerator"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "ErxCLITests", dependencies: ["erx"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ErxCLITests",
+            dependencies: ["erx", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RegistrySimulatorTests",
+            dependencies: [
+                "RegistrySimulator", "FHIRModel", "FHIRFormats",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "DispensingTests", dependencies: ["Dispensing", "FHIRModel", "FHIRFormats"], swiftSettings: strictSettings),
         .testTarget(
             name: "SQLiteStoreTests",
@@ -134,7 +186,14 @@ let package = Package(
             name: "FHIRServerTests",
             dependencies: [
                 "FHIRServer", "SQLiteStore", "Dispensing", "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles",
+                "RegistryClient", "RegistrySimulator", "erx",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -1,10 +1,10 @@
 -- wrk script: POST /Task/{id}/$dispense?secret=… round-robin over pre-accepted tasks.
--- Environment: TASKS (file of "<id> <secret>" lines), BODY (body template with {{id}}),
+-- Environment: TASKS (file of "<id> <secret> <kvnr>" lines), BODY (body template with {{id}} and {{kvnr}}),
 -- CONTENT_TYPE, TOKEN. Each thread walks its own slice of the tasks.
 local tasks = {}
 for line in io.lines(os.getenv("TASKS")) do
-  local id, secret = line:match("^(%S+)%s+(%S+)$")
-  if id then tasks[#tasks + 1] = { id = id, secret = secret } end
+  local id, secret, kvnr = line:match("^(%S+)%s+(%S+)%s+(%S+)$")
+  if id then tasks[#tasks + 1] = { id = id, secret = secret, kvnr = kvnr } end
 end
 local file = io.open(os.getenv("BODY"), "rb")
 local template = file:read("*a")
@@ -28,7 +28,7 @@ function request()
   local task = tasks[((counter * 7 + offset) % #tasks) + 1]
   local body = bodies[task.id]
   if body == nil then
-    body = template:gsub("{{id}}", task.id)
+    body = template:gsub("{{id}}", task.id):gsub("{{kvnr}}", task.kvnr)
     bodies[task.id] = body
   end
   return wrk.format("POST", "/Task/" .. task.id .. "/$dispense?secret=" .. task.secret, headers, body)

@@ -26,11 +26,11 @@ enum Bundles {
         return .complex("Bundle", children)
     }
 
-    /// A `searchset` of tasks (`GET /Task`).
-    static func tasks(_ tasks: [Element], baseURL: String, id: String) -> Element {
-        var children: [Element?] = [.primitive("id", id), .primitive("type", "searchset"), .primitive("total", String(tasks.count))]
-        for task in tasks {
-            children.append(.entry(fullURL: "\(baseURL)/Task/\(task.value(of: "id") ?? "")", resource: task, searchMode: "match"))
+    /// A `searchset` of whole matches (`GET /Task`, `GET /Consent`), each under its own URL.
+    static func matches(_ resources: [Element], baseURL: String, id: String) -> Element {
+        var children: [Element?] = [.primitive("id", id), .primitive("type", "searchset"), .primitive("total", String(resources.count))]
+        for resource in resources {
+            children.append(.entry(fullURL: "\(baseURL)/\(resource.name)/\(resource.value(of: "id") ?? "")", resource: resource, searchMode: "match"))
         }
         return .complex("Bundle", children)
     }

@@ -7,7 +7,7 @@ import HTTPTypes
 /// router serves: each operation and interaction with the professions admitted to it.
 enum CapabilityStatement {
     static let software = "erx"
-    static let version = "0.4.0"
+    static let version = "0.5.0"
 
     static func element(routes: [Route], baseURL: String) -> Element {
         var byResource: [String: [Route]] = [:]
@@ -24,6 +24,10 @@ enum CapabilityStatement {
                 switch route.interaction {
                 case .read: children.append(.complex("interaction", [.primitive("code", "read"), documentation(route)]))
                 case .searchType: children.append(.complex("interaction", [.primitive("code", "search-type"), documentation(route)]))
+                case .create: children.append(.complex("interaction", [.primitive("code", "create"), documentation(route)]))
+                case .conditionalDelete:
+                    children.append(.complex("interaction", [.primitive("code", "delete"), documentation(route)]))
+                    children.append(.primitive("conditionalDelete", "single"))
                 case .operation, nil: break
                 }
             }
@@ -43,6 +47,7 @@ enum CapabilityStatement {
         }
         return .complex("CapabilityStatement", [
             .primitive("id", "erx-server"),
+            lockedResponse,
             .primitive("status", "active"),
             .primitive("date", "2026-11-23"),
             .primitive("kind", "instance"),
@@ -53,6 +58,21 @@ enum CapabilityStatement {
             .primitive("format", "application/fhir+json"),
             .complex("rest", [.primitive("mode", "server")] + resources),
         ])
+    }
+
+    /// ARCHITECTURE decision 5: `$dispense` answers 423 when the insured person has objected. Declared
+    /// with the TI extension the gematik capability statements use for the same answer (there an
+    /// ePA JSON error; here an OperationOutcome with the detail code `locked`).
+    static let lockedResponse = Element.complex("extension", [
+        .primitive("url", "https://gematik.de/fhir/ti/StructureDefinition/extension-http-response-info"),
+        responseInfo("statusCode", "423"),
+        responseInfo("description", "The insured person objected to the medication process or to the submission of dispensation data: $dispense stores nothing."),
+        responseInfo("responseType", "OperationOutcome"),
+        responseInfo("errorCode", "locked"),
+    ])
+
+    private static func responseInfo(_ url: String, _ value: String) -> Element {
+        .complex("extension", [.primitive("url", url), .primitive("valueString", value)])
     }
 
     /// Who may call it, from the route table.

@@ -121,6 +121,14 @@ public enum ErrorSeam {
             return make(.badRequest, .invalid, "The search parameter \(name) has a value that cannot be used.", expression: name)
         case .routeNotFound:
             return make(.notFound, .notFound, "No such resource or operation.")
+        case .invalidResource(let reason, let expression):
+            return make(.badRequest, .invalid, reason, expression: expression)
+        case .consentOfAnotherInsurant(let expression):
+            return make(.forbidden, .forbidden, "A Consent can only be given for the insured person of the access token.", expression: expression)
+        case .objectionExists:
+            return make(.conflict, .duplicate, "This objection is already recorded.")
+        case .objectionNotFound:
+            return make(.notFound, .notFound, "No objection of this category is recorded.")
         }
     }
 

@@ -7,7 +7,7 @@ public import NIOCore
 public enum ErxServer {
     /// Every route the server answers, in one table.
     public static func routes(_ env: ServerEnvironment) -> [Route] {
-        WorkflowRoutes.routes(env) + ReadRoutes.routes(env)
+        WorkflowRoutes.routes(env) + ConsentRoutes.routes(env) + ReadRoutes.routes(env)
     }
 
     public static func router(_ env: ServerEnvironment, verifier: AccessTokenVerifier) -> Router<ErxRequestContext> {
@@ -15,7 +15,7 @@ public enum ErxServer {
         router.add(middleware: ErrorSeamMiddleware())
         for route in routes(env) {
             router.on(RouterPath(route.path), method: route.method) { request, context in
-                await Routes.run(route, verifier: verifier, request: request, context: context)
+                await Routes.run(route, verifier: verifier, metrics: env.metrics, request: request, context: context)
             }
         }
         return router

@@ -25,7 +25,7 @@ enum ReadRoutes {
             Route(.get, "/Task", professions: [.insurant], resource: "Task", interaction: .searchType) { request, context in
                 guard let kvnr = try Routes.caller(context).kvnr else { throw DispensingError.notTheInsurantsTask }
                 let tasks = try await env.service.store.tasks(of: kvnr).filter { $0.status != .draft }
-                let bundle = Bundles.tasks(tasks.map { TaskResource.element($0, visible: [.accessCode]) }, baseURL: env.baseURL, id: UUID().uuidString.lowercased())
+                let bundle = Bundles.matches(tasks.map { TaskResource.element($0, visible: [.accessCode]) }, baseURL: env.baseURL, id: UUID().uuidString.lowercased())
                 return try Routes.respond(bundle, request, context)
             },
             Route(.get, "/MedicationDispense", professions: [.insurant], resource: "MedicationDispense", interaction: .searchType) { request, context in
@@ -43,9 +43,19 @@ enum ReadRoutes {
                 Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"up"}"#)))
             },
             Route(.get, "/health/ready", professions: nil) { _, _ in
-                let ready = await env.databaseReady()
-                return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(string: ready ? #"{"status":"up","database":"up"}"# : #"{"status":"down","database":"down"}"#)))
+                // The database decides readiness; an unreachable registry only degrades it, because
+                // requests still succeed and their transfers wait in the outbox.
+                let database = await env.databaseReady()
+                let registry = env.registryReachable.map { $0() ? "up" : "degraded" } ?? "not-configured"
+                let status = !database ? "down" : registry == "degraded" ? "degraded" : "up"
+                let body = #"{"status":"\#(status)","database":"\#(database ? "up" : "down")","registry":"\#(registry)"}"#
+                return Response(status: database ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+            },
+            Route(.get, "/metrics", professions: nil) { _, _ in
+                guard let metrics = env.metrics else { throw RequestError.routeNotFound }
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
             },
         ]
     }

@@ -26,4 +26,12 @@ public enum RequestError: Error, Sendable, Hashable {
     case invalidSearchParameter(name: String)
     /// An unknown path or method.
     case routeNotFound
+    /// A resource that is readable FHIR but not what the route takes (what is wrong, and where).
+    case invalidResource(reason: String, expression: String)
+    /// A `Consent` naming another insured person than the caller.
+    case consentOfAnotherInsurant(expression: String)
+    /// `POST /Consent` for an objection the insurant has already made.
+    case objectionExists
+    /// `DELETE /Consent` for an objection the insurant has not made.
+    case objectionNotFound
 }

@@ -21,7 +21,7 @@ public struct Route: Sendable {
 
     public enum Interaction: Sendable, Hashable {
         case operation(String)
-        case read, searchType
+        case read, searchType, create, conditionalDelete
     }
 
     public init(_ method: HTTPRequest.Method, _ path: String, professions: Set<Profession>?, resource: String? = nil,
@@ -39,6 +39,16 @@ enum Routes {
     /// Runs a route: answer format first (so a 406 comes before any change), then the token and
     /// the profession (401, 403), then the handler; any error goes through the seam here, where the
     /// caller and the body format are known for the answer's format.
+    static func run(_ route: Route, verifier: AccessTokenVerifier, metrics: RequestMetrics?, request: Request, context: ErxRequestContext) async -> Response {
+        guard let metrics else { return await run(route, verifier: verifier, request: request, context: context) }
+        let start = ContinuousClock.now
+        let response = await run(route, verifier: verifier, request: request, context: context)
+        let elapsed = start.duration(to: .now).components
+        metrics.record(route: "\(route.method.rawValue) \(route.path)", status: response.status.code,
+                       nanoseconds: elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        return response
+    }
+
     static func run(_ route: Route, verifier: AccessTokenVerifier, request: Request, context: ErxRequestContext) async -> Response {
         var context = context
         do {

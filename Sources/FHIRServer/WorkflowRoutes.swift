@@ -17,17 +17,28 @@ public struct ServerEnvironment: Sendable {
     public var signedPrescriptions: SignedPrescription
     /// Whether the database answers (`/health/ready`).
     public var databaseReady: @Sendable () async -> Bool
+    /// Whether the registry answered its last request (`/health/ready` reports `degraded`, not down,
+    /// when it did not: transfers wait in the outbox); `nil` when no registry is configured.
+    public var registryReachable: (@Sendable () -> Bool)?
+    /// Where `/metrics` reads from, and request metrics go; `nil`: no metrics.
+    public var metrics: RequestMetrics?
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
-                databaseReady: @escaping @Sendable () async -> Bool = { true }) {
+                databaseReady: @escaping @Sendable () async -> Bool = { true }, registryReachable: (@Sendable () -> Bool)? = nil,
+                metrics: RequestMetrics? = nil) {
         self.signedPrescriptions = signedPrescriptions
         self.service = service
         self.dispensationParameters = dispensationParameters
         self.baseURL = baseURL
         self.acceptUnsigned = acceptUnsigned
         self.databaseReady = databaseReady
+        self.registryReachable = registryReachable
+        self.metrics = metrics
     }
+
+    /// The insurant's own objections, on the same store and clock as the workflow.
+    public var objections: ObjectionService { ObjectionService(store: service.store, clock: service.clock) }
 }
 
 /// The Task operations (dispense-spec.md §4.2), each with the professions that may call it.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Dispensing
 import ErxProfiles
 import FHIRServer
@@ -6,6 +7,8 @@ import FHIRValidation
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
+import RegistryClient
 import SQLiteStore
 import ServiceLifecycle
 import UnixSignals
@@ -39,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The public base URL for links (default: http://HOST:PORT).")
     var baseURL: String?
 
+    @OptionGroup var registry: RegistryOptions
+
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "erx")
@@ -53,7 +58,16 @@ struct ServeCommand: AsyncParsableCommand {
         let parameters = DispensationParameters(
             validator: ProfileValidator(profiles: CompiledProfiles(repository: repository)), windows: try ErxProfiles.workflowVersions()
         )
-        let service = DispensingService(store: store, receiptIssuer: { try receipts.receipt(for: $0) })
+        let metricsRegistry = PrometheusCollectorRegistry()
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: RegistryHTTPClient.httpConfiguration)
+        let client = registry.client(http: http)
+        let consent = client.map { ConsentCache(client: $0, store: store) }
+        let relay = OutboxRelay(outbox: store, client: client, consent: consent,
+                                metrics: RelayMetrics(factory: PrometheusMetricsFactory(registry: metricsRegistry)), logger: logger)
+        let service = DispensingService(store: store, objectionRegistry: consent.map { $0 as any ObjectionRegistry } ?? StoredObjectionsOnly(),
+                                        receiptIssuer: { try receipts.receipt(for: $0) })
+        var reachable: (@Sendable () -> Bool)?
+        if let health = client?.health { reachable = { health.isReachable } }
         let env = ServerEnvironment(
             service: service, dispensationParameters: parameters, baseURL: baseURL ?? "http://\(host):\(port)",
             acceptUnsigned: acceptUnsigned,
@@ -61,7 +75,9 @@ struct ServeCommand: AsyncParsableCommand {
             databaseReady: {
                 // A read that touches the database: it answers (with no task) or throws.
                 do { _ = try await store.task(PrescriptionID(flowType: .gkvPharmacy, serial: 0)); return true } catch { return false }
-            }
+            },
+            registryReachable: reachable,
+            metrics: RequestMetrics(registry: metricsRegistry)
         )
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger) { channel in
             let port = channel.localAddress?.port ?? port
@@ -69,8 +85,14 @@ struct ServeCommand: AsyncParsableCommand {
             let line = "erx listening on http://\(host):\(port) (data: \(directory.path), auth: \(auth.hasPrefix("jwks:") ? "jwks" : "dev"))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        let group = ServiceGroup(configuration: .init(services: [app, relay], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
     }
 
     static func verifier(_ auth: String, directory: URL) async throws -> AccessTokenVerifier {

@@ -1,0 +1,135 @@
+public import Dispensing
+import Foundation
+import Synchronization
+
+/// The registry's consent decisions, asked at most once per TTL per insurant and recorded in the
+/// store as objections (ARCHITECTURE decision 5), where `$dispense` reads them in its transaction.
+///
+/// One lookup per insurant is in flight at a time; callers asking meanwhile share it. A lookup
+/// outlives a caller that stopped waiting (`refresh` gives up after the budget): its answer still
+/// lands in the store for the next request.
+public actor ConsentCache: ObjectionRegistry {
+    let client: RegistryHTTPClient
+    let store: any TaskStore
+    let clock: any WallClock
+    private var checkedAt: [KVNR: ContinuousClock.Instant] = [:]
+    private var inFlight: [KVNR: Task<Void, any Error>] = [:]
+    /// When a lookup last failed: for a while after, `$dispense` does not wait for the registry
+    /// again (a registry that is down would cost every request the whole budget). The relay still
+    /// asks before each transfer.
+    private var failedAt: [KVNR: ContinuousClock.Instant] = [:]
+    static let quietAfterFailure: Duration = .seconds(5)
+
+    public init(client: RegistryHTTPClient, store: any TaskStore, clock: any WallClock = SystemWallClock()) {
+        self.client = client
+        self.store = store
+        self.clock = clock
+    }
+
+    /// For `$dispense`: returns once the decision is current or the lookup budget is spent,
+    /// whichever comes first; never throws (a failed lookup leaves the stored state in force).
+    public func refresh(_ kvnr: KVNR) async {
+        guard !isFresh(kvnr), !failedRecently(kvnr) else { return }
+        let lookup = self.lookup(kvnr)
+        let budget = client.configuration.lookupBudget
+        // Not a task group: a group waits for all its children, and waiting for an unstructured
+        // task's value does not end when the waiter is cancelled, so the budget would not hold.
+        await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            let timer = Task {
+                try? await Task.sleep(for: budget)
+                once.resume()
+            }
+            Task {
+                _ = try? await lookup.value
+                timer.cancel()
+                once.resume()
+            }
+        }
+    }
+
+    /// For the relay, before a transfer: the insurant's objections, with the registry's decision
+    /// current. Throws when the registry cannot be asked, so the transfer waits (A_25942).
+    public func objections(of kvnr: KVNR) async throws -> [Objection] {
+        if !isFresh(kvnr) { try await lookup(kvnr).value }
+        return try await store.objections(of: kvnr)
+    }
+
+    /// The registry answered a transfer with 423: the relay records the objection; the decision
+    /// counts as fresh from now, so the next `$dispense` does not ask again within the TTL.
+    public func noteLocked(_ kvnr: KVNR) {
+        checkedAt[kvnr] = .now
+    }
+
+    private func isFresh(_ kvnr: KVNR) -> Bool {
+        guard let checked = checkedAt[kvnr] else { return false }
+        return checked.duration(to: .now) < client.configuration.consentTTL
+    }
+
+    private func lookup(_ kvnr: KVNR) -> Task<Void, any Error> {
+        if let running = inFlight[kvnr] { return running }
+        // Unstructured on purpose: it serves every caller waiting for this insurant and must not be
+        // cancelled with the one that started it. It ends within the request timeout.
+        let task = Task {
+            defer { self.finished(kvnr) }
+            do {
+                let decisions = try await client.consentDecisions(of: kvnr, timeout: client.configuration.requestTimeout)
+                try await record(decisions, of: kvnr)
+            } catch {
+                failedAt[kvnr] = .now
+                throw error
+            }
+            self.checked(kvnr)
+        }
+        inFlight[kvnr] = task
+        return task
+    }
+
+    private func finished(_ kvnr: KVNR) { inFlight[kvnr] = nil }
+
+    private func failedRecently(_ kvnr: KVNR) -> Bool {
+        guard let failed = failedAt[kvnr] else { return false }
+        if failed.duration(to: .now) < Self.quietAfterFailure { return true }
+        failedAt[kvnr] = nil
+        return false
+    }
+
+    private func checked(_ kvnr: KVNR) {
+        // Forget what has expired once the map grows, so it stays as large as the active insurants.
+        if checkedAt.count > 100_000 {
+            let ttl = client.configuration.consentTTL
+            checkedAt = checkedAt.filter { $0.value.duration(to: .now) < ttl }
+        }
+        checkedAt[kvnr] = .now
+        failedAt[kvnr] = nil
+    }
+
+    /// Writes only what changed: a `permit` lifts what the registry said before (a `deny` or a 423);
+    /// a `deny` adds the categories not yet stored.
+    private func record(_ decisions: RegistryHTTPClient.ConsentDecisions, of kvnr: KVNR) async throws {
+        let stored = try await store.objections(of: kvnr).filter { ObjectionSource.registry.contains($0.source) }
+        if decisions.denied.isEmpty {
+            if !stored.isEmpty { try await store.liftObjections(of: kvnr, sources: ObjectionSource.registry, category: nil) }
+            return
+        }
+        for category in decisions.denied.sorted() where !stored.contains(where: { $0.source == .consentDecision && $0.category == category }) {
+            try await store.record(Objection(kvnr: kvnr, category: category, source: .consentDecision, since: clock.now()))
+        }
+    }
+}
+
+/// Resumes a continuation the first time `resume` is called; later calls do nothing.
+final class ResumeOnce: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Void, Never>?>
+
+    init(_ continuation: CheckedContinuation<Void, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume() {
+        continuation.withLock { stored in
+            defer { stored = nil }
+            return stored
+        }?.resume()
+    }
+}

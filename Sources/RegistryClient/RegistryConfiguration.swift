@@ -1,0 +1,51 @@
+import Foundation
+
+/// How the server talks to the national registry. The defaults follow the gematik rules for the
+/// ePA transfer (dispense-spec.md §5.3–5.4); tests shorten the waits.
+public struct RegistryConfiguration: Sendable {
+    /// The registry's base URL (`http://127.0.0.1:8090`): the consent lookup is at
+    /// `/information/api/v1/ehr/consentdecisions`, the operations under `/epa/medication/api/v1/fhir/`.
+    public var baseURL: String
+    /// How long a consent decision is trusted before it is asked again.
+    public var consentTTL: Duration = .seconds(300)
+    /// How long `$dispense` waits for a consent lookup before it decides on the stored state.
+    public var lookupBudget: Duration = .milliseconds(150)
+    /// How long the relay waits for one answer (a lookup or a transfer).
+    public var requestTimeout: Duration = .seconds(10)
+    /// Back-off after a passing failure: `base × factor^attempts`, at most `backoffCap`, with jitter
+    /// (each wait drawn from its upper half, so retries of many transfers do not arrive together).
+    /// A_25958 asks for at least a minute before the first retry.
+    public var backoffBase: Duration = .seconds(60)
+    public var backoffFactor: Double = 3
+    public var backoffCap: Duration = .seconds(6 * 3600)
+    /// A transfer that failed this many times goes to the dead letters (the production exporter: 8).
+    public var maximumAttempts: Int = 8
+    /// How long a 409 (the record is moving) holds the insurant's transfers (A_25957: 24 h).
+    public var conflictPause: Duration = .seconds(24 * 3600)
+    /// How often an idle relay looks for new transfers: the relay's lag when nothing else wakes it.
+    public var pollInterval: Duration = .milliseconds(50)
+    /// Transfers read per round, and how many insurants are served at once within a round.
+    public var batchSize: Int = 256
+    public var concurrency: Int = 16
+
+    public init(baseURL: String) {
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        self.baseURL = url
+    }
+
+    /// The back-off before attempt `attempts + 1`; `unit` is a draw from `0...1`.
+    public func backoff(afterAttempts attempts: Int, unit: Double) -> Duration {
+        let base = backoffBase.seconds * pow(backoffFactor, Double(max(0, attempts - 1)))
+        let capped = min(base, backoffCap.seconds)
+        return .milliseconds(Int64((capped * (0.5 + 0.5 * unit)) * 1000))
+    }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds.
+    var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) / 1e18
+    }
+}

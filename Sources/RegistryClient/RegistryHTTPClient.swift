@@ -1,0 +1,94 @@
+public import AsyncHTTPClient
+public import Dispensing
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The registry's HTTP interface: the consent-decision lookup of the information service and the
+/// `*-erp` operations of the medication service (dispense-spec.md §5.1–5.3).
+public struct RegistryHTTPClient: Sendable {
+    public let configuration: RegistryConfiguration
+    public let health = RegistryHealth()
+    let http: HTTPClient
+
+    public init(configuration: RegistryConfiguration, http: HTTPClient) {
+        self.configuration = configuration
+        self.http = http
+    }
+
+    /// An HTTP client configuration with enough connections for the relay's concurrent insurants
+    /// plus the consent lookups of `$dispense`.
+    public static var httpConfiguration: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        return configuration
+    }
+
+    /// Runs a request, noting in `health` whether the registry answered.
+    private func execute(_ request: HTTPClientRequest, timeout: Duration) async throws -> HTTPClientResponse {
+        do {
+            let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
+            health.record(status: Int(response.status.code))
+            return response
+        } catch {
+            health.record(status: nil)
+            throw error
+        }
+    }
+
+    /// The registry's answer to a consent lookup: the categories it says `deny` for.
+    public struct ConsentDecisions: Sendable, Hashable {
+        public var denied: Set<ObjectionCategory>
+    }
+
+    public enum LookupFailure: Error, Sendable, Hashable {
+        /// An answer other than 200 with the decisions (the status), or none in time (`nil`).
+        case unavailable(status: Int?)
+    }
+
+    /// `GET …/consentdecisions` with `x-insurantid`. Both functions must be `permit` for a transfer
+    /// (A_25951-01); a function the answer leaves out counts as `deny`.
+    public func consentDecisions(of kvnr: KVNR, timeout: Duration) async throws -> ConsentDecisions {
+        var request = HTTPClientRequest(url: configuration.baseURL + "/information/api/v1/ehr/consentdecisions")
+        request.headers.add(name: "x-insurantid", value: kvnr.rawValue)
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await execute(request, timeout: timeout)
+        let body = try await response.body.collect(upTo: 64 * 1024)
+        guard response.status == .ok,
+              let document = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+              let data = document["data"] as? [[String: Any]]
+        else { throw LookupFailure.unavailable(status: Int(response.status.code)) }
+        var denied = Set(ObjectionCategory.allCases)
+        for decision in data where decision["decision"] as? String == "permit" {
+            if let category = (decision["functionId"] as? String).flatMap(ObjectionCategory.init(rawValue:)) { denied.remove(category) }
+        }
+        return ConsentDecisions(denied: denied)
+    }
+
+    /// What the registry answered to a transfer, reduced to what the relay acts on.
+    public struct TransferAnswer: Sendable, Hashable {
+        public var status: Int
+        /// `errorCode` of the ePA JSON error body (`locked`, `statusMismatch`, …), if any.
+        public var errorCode: String?
+    }
+
+    /// `POST …/$<operation>` with the stored payload, the insurant and the transfer's idempotency key.
+    public func send(_ entry: OutboxEntry, timeout: Duration) async throws -> TransferAnswer {
+        var request = HTTPClientRequest(url: configuration.baseURL + "/epa/medication/api/v1/fhir/$" + entry.operation.rawValue)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/fhir+json")
+        request.headers.add(name: "Accept", value: "application/fhir+json, application/json")
+        request.headers.add(name: "x-insurantid", value: entry.kvnr.rawValue)
+        request.headers.add(name: "Idempotency-Key", value: entry.idempotencyKey)
+        request.headers.add(name: "User-Agent", value: "erx-relay")
+        request.body = .bytes(ByteBuffer(bytes: entry.payload))
+        let response = try await execute(request, timeout: timeout)
+        let body = try await response.body.collect(upTo: 1024 * 1024)
+        var errorCode: String?
+        if response.status.code >= 400,
+           let document = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] {
+            errorCode = document["errorCode"] as? String
+        }
+        return TransferAnswer(status: Int(response.status.code), errorCode: errorCode)
+    }
+}

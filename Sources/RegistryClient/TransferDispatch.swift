@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Dispensing
+import Foundation
+import Logging
+
+/// One insurant's due transfers, sent in order, and what the relay settles for each answer
+/// (dispense-spec.md §5.3, the production exporter's outcome table in §5.4).
+struct TransferDispatch: Sendable {
+    let client: RegistryHTTPClient
+    let consent: ConsentCache
+    let clock: any WallClock
+    let logger: Logger
+
+    /// Stops at the first transfer that must wait: later ones of the insurant never overtake it.
+    func serve(_ entries: [OutboxEntry]) async -> [OutboxSettlement] {
+        guard let head = entries.first else { return [] }
+        let configuration = client.configuration
+        // Consent first (A_25951-01): an objection drops the insurant's queue for good.
+        do {
+            let objections = try await consent.objections(of: head.kvnr)
+            if let objection = objections.first {
+                return [.drop(head.kvnr, reason: "objection (\(objection.source.rawValue), \(objection.category.rawValue))", objection: nil)]
+            }
+        } catch {
+            return [retryOrDead(head, reason: "consent lookup failed: \(Self.describe(error))")]
+        }
+        var settlements: [OutboxSettlement] = []
+        for entry in entries {
+            let answer: RegistryHTTPClient.TransferAnswer
+            do {
+                answer = try await client.send(entry, timeout: configuration.requestTimeout)
+            } catch {
+                settlements.append(retryOrDead(entry, reason: Self.describe(error)))
+                return settlements
+            }
+            switch answer.status {
+            case 200..<300:
+                settlements.append(.sent(entry.id))
+            case 400:
+                // The registry will never accept this payload: keep it for an operator, go on.
+                settlements.append(.deadLetter(entry.id, reason: "registry answered 400 \(answer.errorCode ?? "")"))
+            case 404:
+                // No health record for the insurant (A_25950): nothing of theirs can be delivered.
+                settlements.append(.drop(entry.kvnr, reason: "registry answered 404 (no health record)", objection: nil))
+                return settlements
+            case 409:
+                let until = clock.now().addingTimeInterval(configuration.conflictPause.seconds)
+                settlements.append(.pause(entry.kvnr, until: until, reason: "registry answered 409 \(answer.errorCode ?? "")"))
+                return settlements
+            case 423:
+                await consent.noteLocked(entry.kvnr)
+                let objection = Objection(kvnr: entry.kvnr, category: .medication, source: .registryLocked, since: clock.now())
+                settlements.append(.drop(entry.kvnr, reason: "registry answered 423 locked", objection: objection))
+                return settlements
+            default:
+                settlements.append(retryOrDead(entry, reason: "registry answered \(answer.status)"))
+                return settlements
+            }
+        }
+        return settlements
+    }
+
+    /// A passing failure: again after the back-off, or to the dead letters once attempts run out.
+    private func retryOrDead(_ entry: OutboxEntry, reason: String) -> OutboxSettlement {
+        let configuration = client.configuration
+        let attempts = entry.attempts + 1
+        guard attempts < configuration.maximumAttempts else {
+            return .deadLetter(entry.id, reason: "\(reason) (gave up after \(attempts) attempts)")
+        }
+        let wait = configuration.backoff(afterAttempts: attempts, unit: Double.random(in: 0...1))
+        return .retry(entry.id, at: clock.now().addingTimeInterval(wait.seconds), reason: reason)
+    }
+
+    /// An error for the transfer log: its kind, never a payload.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError { return "HTTP client: \(error)" }
+        return String(describing: type(of: error))
+    }
+}

@@ -1,0 +1,78 @@
+import FHIRFormats
+import FHIRModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The registry side: the Information Service's consent decisions and the medication service's
+/// four `*-erp` operations.
+struct RegistryRoutes {
+    static let consentPath = "/information/api/v1/ehr/consentdecisions"
+    static let insurantHeader = HTTPField.Name("x-insurantid")!
+    static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
+
+    let state: SimulatorState
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get(RouterPath(Self.consentPath)) { request, _ in try await consentDecisions(request) }
+        for operation in TransferOperation.allCases {
+            router.post(RouterPath(operation.path)) { request, context in try await transfer(operation, request, context: context) }
+        }
+    }
+
+    /// Both functions the relay asks about, `medication` and `erp-submission`, share one decision.
+    /// Written as text so the members keep the Information Service's order.
+    private func consentDecisions(_ request: Request) async throws -> Response {
+        let kvnr = try Self.kvnr(of: request)
+        let decision = await state.faults().deny.contains(kvnr) ? "deny" : "permit"
+        return SimulatorAnswer.json(text: #"{"data":[{"functionId":"medication","decision":"\#(decision)"},"#
+            + #"{"functionId":"erp-submission","decision":"\#(decision)"}]}"#)
+    }
+
+    /// The checks in the order the brief fixes: headers, the per-KVNR faults, the random failure,
+    /// the body, and last the idempotency key, so a replay answers like the first success.
+    private func transfer(_ operation: TransferOperation, _ request: Request, context: BasicRequestContext) async throws -> Response {
+        let kvnr = try Self.kvnr(of: request)
+        guard let key = request.headers[Self.idempotencyHeader], !key.isEmpty else {
+            throw SimulatorError.malformed("Header Idempotency-Key is missing")
+        }
+        let faults = await state.faults()
+        if faults.locked.contains(kvnr) { throw SimulatorError.locked }
+        if faults.conflict.contains(kvnr) { throw SimulatorError.statusMismatch }
+        if faults.errorRate > 0, Double.random(in: 0..<1) < faults.errorRate { throw SimulatorError.internalError }
+
+        let transfer = try await Self.readTransfer(request, as: operation)
+        let applied = await state.apply(transfer, kvnr: kvnr, idempotencyKey: key, at: Date())
+        context.logger.info("transfer", metadata: ["operation": .string(operation.rawValue), "replay": .stringConvertible(!applied)])
+        return try SimulatorAnswer.fhir(SimulatorAnswer.success(for: transfer))
+    }
+
+    static func kvnr(of request: Request) throws -> String {
+        guard let kvnr = request.headers[insurantHeader] else { throw SimulatorError.malformed("Header x-insurantid is missing") }
+        guard isKVNR(kvnr) else { throw SimulatorError.malformed("Header x-insurantid is not a KVNR (a capital letter and nine digits)") }
+        return kvnr
+    }
+
+    /// The form of a KVNR (one capital letter, nine digits); the check digit is not the simulator's business.
+    static func isKVNR(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return bytes.count == 10 && (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(bytes[0])
+            && bytes.dropFirst().allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    }
+
+    private static func readTransfer(_ request: Request, as operation: TransferOperation) async throws -> Transfer {
+        let body = try await RegistrySimulator.collectBody(of: request)
+        let resource: Element
+        do {
+            resource = try FHIRFormat.json.read(Array(body.readableBytesView)).resource
+        } catch {
+            throw SimulatorError.badFormat("The body is not a readable FHIR JSON resource", diagnostics: error.issue.summary)
+        }
+        do {
+            return try Transfer(resource, as: operation)
+        } catch {
+            throw SimulatorError.badFormat(error.text, expression: error.expression)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import FHIRFormats
+import FHIRModel
+import Foundation
+import Hummingbird
+
+/// Building answers: the ePA JSON error type, plain JSON for the control API, and FHIR for the
+/// operations. The ePA service answers service-wide failures as JSON and operation-level ones as
+/// OperationOutcomes (dispense-spec §5.1); the simulator does the same.
+enum SimulatorAnswer {
+    static let outcomeDetailsSystem = "https://gematik.de/fhir/epa-medication/CodeSystem/epa-ms-operation-outcome-details"
+
+    /// Keys sorted, so that answers are byte-for-byte the same from run to run.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return json(text: String(decoding: try encoder.encode(value), as: UTF8.self), status: status)
+    }
+
+    static func json(text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func fhir(_ resource: Element, status: HTTPResponse.Status = .ok) throws -> Response {
+        let bytes = try FHIRFormat.json.write(resource)
+        return Response(status: status, headers: [.contentType: "application/fhir+json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The success answer of an operation: the echoed prescriptionId and an OperationOutcome with
+    /// `MEDSVC_OPERATION_SUCCESS`, as `epa-op-rx-dispensation-erp-output-parameters` has it.
+    static func success(for transfer: Transfer) -> Element {
+        let identifier = Element(name: "valueIdentifier", children: [
+            Element(name: "system", value: Transfer.prescriptionIdSystem), Element(name: "value", value: transfer.prescriptionId),
+        ])
+        let coding = Element(name: "coding", children: [
+            Element(name: "system", value: outcomeDetailsSystem), Element(name: "code", value: "MEDSVC_OPERATION_SUCCESS"),
+        ])
+        let outcome = Element(name: "OperationOutcome", children: [
+            Element(name: "issue", children: [
+                Element(name: "severity", value: "information"), Element(name: "code", value: "informational"),
+                Element(name: "details", children: [coding]),
+            ]),
+        ])
+        return Element(name: "Parameters", children: [
+            Element(name: "parameter", children: [
+                Element(name: "name", value: transfer.operation.parameterName),
+                Element(name: "part", children: [Element(name: "name", value: "prescriptionId"), identifier]),
+                Element(name: "part", children: [Element(name: "name", value: "operationOutcome"), Element(name: "resource", children: [outcome])]),
+            ]),
+        ])
+    }
+}
+
+/// The ePA error type `{"errorCode": ..., "errorDetail": ...}`; `errorDetail` is left out when empty.
+struct EPAErrorBody: Codable, Equatable {
+    var errorCode: String
+    var errorDetail: String?
+}
+
+/// Every answer other than success, as an error the router turns into a response.
+struct SimulatorError: HTTPResponseError {
+    enum Body {
+        case epa(EPAErrorBody)
+        case outcome(OperationOutcome)
+    }
+
+    var status: HTTPResponse.Status
+    var body: Body
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        switch body {
+        case .epa(let error): try SimulatorAnswer.json(error, status: status)
+        case .outcome(let outcome): try SimulatorAnswer.fhir(outcome.element, status: status)
+        }
+    }
+
+    static func epa(_ status: HTTPResponse.Status, _ code: String, _ detail: String? = nil) -> Self {
+        Self(status: status, body: .epa(EPAErrorBody(errorCode: code, errorDetail: detail)))
+    }
+
+    static func malformed(_ detail: String) -> Self { .epa(.badRequest, "malformedRequest", detail) }
+    static let locked = epa(.init(code: 423, reasonPhrase: "Locked"), "locked")
+    static let statusMismatch = epa(.conflict, "statusMismatch")
+    static let internalError = epa(.internalServerError, "internalError")
+    static let serviceUnavailable = epa(.serviceUnavailable, "serviceUnavailable")
+    static let notFound = epa(.notFound, "notFound")
+    static let tooLarge = epa(.contentTooLarge, "malformedRequest", "The body exceeds \(RegistrySimulator.maximumBodySize) bytes")
+
+    /// A body the operation cannot use: an OperationOutcome with `MSG_BAD_FORMAT`.
+    static func badFormat(_ text: String, expression: String? = nil, diagnostics: String? = nil) -> Self {
+        let issue = OperationOutcome.Issue(
+            code: .invalid, text: text, detailCode: .init(system: SimulatorAnswer.outcomeDetailsSystem, code: "MSG_BAD_FORMAT"),
+            diagnostics: diagnostics, expression: expression.map { [$0] } ?? []
+        )
+        return Self(status: .badRequest, body: .outcome(OperationOutcome(issues: [issue])))
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import RegistrySimulator
+import ServiceLifecycle
+import UnixSignals
+
+/// `erx registry-sim`: a stand-in for the national registry (consent decisions and the ePA
+/// medication service's `*-erp` operations) on loopback, with faults switched through `/_sim/faults`.
+/// For testing the outbox relay over real HTTP; it holds everything in memory.
+struct RegistrySimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "registry-sim", abstract: "Run the registry simulator.")
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on (0: any free port).")
+    var port = 8090
+
+    func validate() throws {
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "registry-sim")
+        logger.logLevel = .info
+        let app = RegistrySimulator.application(host: host, port: port, logger: logger) { channel in
+            let port = channel.localAddress?.port ?? port
+            // Written unbuffered: scripts wait for this line to learn the port.
+            FileHandle.standardOutput.write(Data("registry-sim listening on http://\(host):\(port)\n".utf8))
+        }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

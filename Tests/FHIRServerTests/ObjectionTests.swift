@@ -1,0 +1,166 @@
+import Dispensing
+import FHIRModel
+import FHIRServer
+import Foundation
+import HTTPTypes
+import RegistryClient
+import RegistrySimulator
+import SQLiteStore
+import Testing
+
+/// ARCHITECTURE decision 5: `$dispense` for an insurant who objected answers 423 and stores nothing,
+/// whichever of the three sources the objection came from.
+@Suite(.serialized)
+struct ObjectionTests {
+    /// The 423 answer: `forbidden`, detail `locked`, and nothing personal in the text.
+    static func expectLocked(_ reply: Reply, kvnr: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(reply.status.code == 423, sourceLocation: sourceLocation)
+        let issue = try reply.resource().child("issue")
+        #expect(issue?.value(of: "code") == "forbidden", sourceLocation: sourceLocation)
+        #expect(issue?.descendant("details", "coding")?.value(of: "code") == "locked", sourceLocation: sourceLocation)
+        #expect(!String(decoding: reply.bytes, as: UTF8.self).contains(kvnr), sourceLocation: sourceLocation)
+    }
+
+    /// Nothing of the refused `$dispense` was stored: no set, no audit entry, no transfer.
+    static func expectNothingStored(_ harness: RelayHarness, _ task: RelayHarness.InProgress) async throws {
+        let id = try #require(PrescriptionID(task.id))
+        #expect(try await harness.server.store.dispensations(of: id).isEmpty)
+        #expect(try await harness.server.store.task(id)?.lastMedicationDispense == nil)
+        #expect(try await !harness.server.store.auditTrail(of: id).contains { $0.action == .dispense })
+    }
+
+    @Test func aDenyFromTheRegistrysConsentDecisionsLocksDispense() async throws {
+        try await RelayHarness.run(configure: { $0.consentTTL = .milliseconds(100) }) { harness in
+            let kvnr = testKVNR(500)
+            let task = try await harness.inProgressTask(kvnr: kvnr)
+            try await harness.drained()
+            await harness.simulator.setFaults(Faults(deny: [kvnr]))
+            // The activation looked the insurant up already; a fresh decision comes after the TTL.
+            try await Self.expectLockedAfterTTL(harness, task)
+        }
+    }
+
+    static func expectLockedAfterTTL(_ harness: RelayHarness, _ task: RelayHarness.InProgress) async throws {
+        try await Task.sleep(for: .milliseconds(150))
+        let reply = try await harness.dispense(task)
+        try Self.expectLocked(reply, kvnr: task.kvnr)
+        try await Self.expectNothingStored(harness, task)
+        let objections = try await harness.server.store.objections(of: try #require(KVNR(task.kvnr)))
+        #expect(Set(objections.map(\.source)) == [.consentDecision])
+        #expect(Set(objections.map(\.category)) == Set(ObjectionCategory.allCases))
+    }
+
+    @Test func aLaterPermitLiftsTheRegistrysObjection() async throws {
+        try await RelayHarness.run(configure: { $0.consentTTL = .milliseconds(100) }) { harness in
+            let kvnr = testKVNR(501)
+            await harness.simulator.setFaults(Faults(deny: [kvnr]))
+            let task = try await harness.inProgressTask(kvnr: kvnr)
+            try Self.expectLocked(try await harness.dispense(task), kvnr: kvnr)
+            try await harness.drained()
+            await harness.simulator.setFaults(Faults())
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(try await harness.dispense(task).status == .noContent)
+            try await harness.drained()
+            // The activation was made while objected: only the dispensation goes out.
+            #expect(await harness.received().map(\.operation) == ["provide-dispensation-erp"])
+        }
+    }
+
+    @Test func theInsurantsOwnConsentLocksDispenseUntilWithdrawn() async throws {
+        try await RelayHarness.run { harness in
+            let kvnr = testKVNR(502)
+            let task = try await harness.inProgressTask(kvnr: kvnr)
+            try await harness.drained()
+            let insurant = try await harness.server.token(.insurant, id: kvnr)
+            let posted = try await harness.client.send(.post, "/Consent", token: insurant, body: Self.consent(kvnr: kvnr, category: "erp-submission"))
+            #expect(posted.status == .created)
+            #expect(try posted.resource().descendant("category", "coding")?.value(of: "code") == "erp-submission")
+            #expect(try await harness.client.send(.post, "/Consent", token: insurant, body: Self.consent(kvnr: kvnr, category: "erp-submission")).status == .conflict)
+            try Self.expectLocked(try await harness.dispense(task), kvnr: kvnr)
+            try await Self.expectNothingStored(harness, task)
+            let listed = try await harness.client.send(.get, "/Consent", token: insurant)
+            #expect(try listed.resource().value(of: "total") == "1")
+
+            // $close is never blocked; nothing about the insurant goes to the registry meanwhile.
+            #expect(try await harness.client.send(.delete, "/Consent?category=erp-submission", token: insurant).status == .noContent)
+            #expect(try await harness.client.send(.delete, "/Consent?category=erp-submission", token: insurant).status == .notFound)
+            #expect(try await harness.dispense(task).status == .noContent)
+            try await harness.drained()
+            _ = try await harness.client.send(.post, "/Consent", token: insurant, body: Self.consent(kvnr: kvnr, category: "medication"))
+            #expect(try await harness.close(task).status == .ok)
+            try await harness.drained()
+            #expect(await harness.received().map(\.status) == [nil, "in-progress"])
+        }
+    }
+
+    @Test func aConsentForSomebodyElseOrWithoutCategoryIsRefused() async throws {
+        try await RelayHarness.run(relay: false) { harness in
+            let insurant = try await harness.server.token(.insurant, id: testKVNR(503))
+            let other = try await harness.client.send(.post, "/Consent", token: insurant, body: Self.consent(kvnr: testKVNR(504), category: "medication"))
+            #expect(other.status == .forbidden)
+            #expect(try other.issueExpression() == "Consent.patient.identifier")
+            let unknown = try await harness.client.send(.post, "/Consent", token: insurant, body: Self.consent(kvnr: testKVNR(503), category: "everything"))
+            #expect(unknown.status == .badRequest)
+            #expect(try unknown.issueExpression() == "Consent.category[0].coding[0].code")
+            let pharmacy = try await harness.server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
+            #expect(try await harness.client.send(.post, "/Consent", token: pharmacy, body: Self.consent(kvnr: testKVNR(503), category: "medication")).status == .forbidden)
+            #expect(try await harness.client.send(.delete, "/Consent?category=nonsense", token: insurant).status == .badRequest)
+        }
+    }
+
+    @Test func a423FromTheRegistryDropsTheQueueAndLocksTheNextDispense() async throws {
+        try await RelayHarness.run { harness in
+            let kvnr = testKVNR(505)
+            await harness.simulator.setFaults(Faults(down: true))
+            let task = try await harness.inProgressTask(kvnr: kvnr)
+            for _ in 0..<3 { #expect(try await harness.dispense(task).status == .noContent) }
+            await harness.simulator.setFaults(Faults(locked: [kvnr]))
+            try await harness.drained()
+            #expect(await harness.received().isEmpty)
+            let objections = try await harness.server.store.objections(of: try #require(KVNR(kvnr)))
+            #expect(objections.map(\.source) == [.registryLocked])
+            try Self.expectLocked(try await harness.dispense(task), kvnr: kvnr)
+        }
+    }
+
+    @Test func aHangingConsentLookupDoesNotDelayDispenseBeyondTheBudget() async throws {
+        try await RelayHarness.run(relay: false, configure: { $0.lookupBudget = .milliseconds(150) }) { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(506))
+            await harness.simulator.setFaults(Faults(latencyMs: 3000))
+            let start = ContinuousClock.now
+            let reply = try await harness.dispense(task)
+            let elapsed = start.duration(to: .now)
+            #expect(reply.status == .noContent)
+            #expect(elapsed < .milliseconds(1500), "took \(elapsed)")
+        }
+    }
+
+    @Test func metadataDeclaresThe423() async throws {
+        try await RelayHarness.run(relay: false) { harness in
+            let statement = try await harness.client.send(.get, "/metadata", token: nil).resource()
+            let info = statement.children(named: "extension").first {
+                $0.value(of: "url") == "https://gematik.de/fhir/ti/StructureDefinition/extension-http-response-info"
+            }
+            let values = Dictionary(uniqueKeysWithValues: (info?.children(named: "extension") ?? []).map { ($0.value(of: "url") ?? "", $0.value(of: "valueString") ?? "") })
+            #expect(values["statusCode"] == "423")
+            #expect(values["errorCode"] == "locked")
+            let consent = statement.child("rest")?.children(named: "resource").first { $0.value(of: "type") == "Consent" }
+            #expect(consent?.children(named: "interaction").compactMap { $0.value(of: "code") } == ["create", "delete", "search-type"])
+        }
+    }
+
+    static func consent(kvnr: String, category: String) -> Element {
+        Element(name: "Consent", children: [
+            Element(name: "status", value: "active"),
+            Element(name: "scope", children: [Element(name: "coding", children: [
+                Element(name: "system", value: "http://terminology.hl7.org/CodeSystem/consentscope"), Element(name: "code", value: "patient-privacy"),
+            ])]),
+            Element(name: "category", children: [Element(name: "coding", children: [
+                Element(name: "system", value: "https://erx.invalid/fhir/CodeSystem/objection-category"), Element(name: "code", value: category),
+            ])]),
+            Element(name: "patient", children: [Element(name: "identifier", children: [
+                Element(name: "system", value: Systems.kvnr), Element(name: "value", value: kvnr),
+            ])]),
+        ])
+    }
+}

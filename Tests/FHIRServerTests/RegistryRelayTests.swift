@@ -1,0 +1,163 @@
+import Dispensing
+import FHIRModel
+import FHIRServer
+import Foundation
+import HTTPTypes
+import RegistryClient
+import RegistrySimulator
+import SQLiteStore
+import Testing
+
+/// The outbox and its relay against the registry simulator over loopback (ARCHITECTURE decision 6):
+/// every transfer arrives once, in order, whatever the registry does.
+@Suite(.serialized)
+struct RegistryRelayTests {
+    @Test func aPermittedFlowReachesTheRegistryOncePerTransferInOrder() async throws {
+        try await RelayHarness.run { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(1))
+            #expect(try await harness.dispense(task).status == .noContent)
+            #expect(try await harness.dispense(task, count: 2).status == .noContent)
+            #expect(try await harness.close(task).status == .ok)
+            try await harness.drained()
+            let received = await harness.received()
+            #expect(received.map(\.operation) == ["provide-prescription-erp", "provide-dispensation-erp", "provide-dispensation-erp", "provide-dispensation-erp"])
+            #expect(received.map(\.status) == [nil, "in-progress", "in-progress", "completed"])
+            #expect(Set(received.map(\.prescriptionId)) == [task.id])
+            #expect(Set(received.map(\.kvnr)) == [task.kvnr])
+            #expect(Set(received.map(\.idempotencyKey)).count == received.count)
+        }
+    }
+
+    @Test func rejectAndAbortSendTheirCancellations() async throws {
+        try await RelayHarness.run { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(2))
+            #expect(try await harness.dispense(task).status == .noContent)
+            let pharmacy = try await harness.server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
+            #expect(try await harness.client.send(.post, "/Task/\(task.id)/$reject?secret=\(task.secret)", token: pharmacy).status == .noContent)
+            let other = try await harness.inProgressTask(kvnr: testKVNR(2))
+            #expect(try await harness.client.send(.post, "/Task/\(other.id)/$abort?secret=\(other.secret)", token: pharmacy).status == .noContent)
+            try await harness.drained()
+            let received = await harness.received()
+            #expect(received.map(\.operation) == [
+                "provide-prescription-erp", "provide-dispensation-erp", "cancel-dispensation-erp",
+                "provide-prescription-erp", "cancel-prescription-erp",
+            ])
+        }
+    }
+
+    @Test func withThirtyPercentErrorsAndLatencyEveryTransferStillArrivesOnce() async throws {
+        try await RelayHarness.run { harness in
+            await harness.simulator.setFaults(Faults(errorRate: 0.3, latencyMs: 5))
+            var tasks: [RelayHarness.InProgress] = []
+            for index in 0..<8 { tasks.append(try await harness.inProgressTask(kvnr: testKVNR(100 + index % 4))) }
+            for round in 0..<3 {
+                for task in tasks { #expect(try await harness.dispense(task, count: 1 + round % 2).status == .noContent) }
+            }
+            try await harness.drained(within: 60)
+            let received = await harness.received()
+            #expect(received.count == 8 + 24)
+            #expect(Set(received.map(\.idempotencyKey)).count == received.count)
+            for task in tasks {
+                let mine = received.filter { $0.prescriptionId == task.id }
+                #expect(mine.map(\.operation) == ["provide-prescription-erp"] + Array(repeating: "provide-dispensation-erp", count: 3))
+            }
+        }
+    }
+
+    @Test func aRegistryDownDuring200DispensesGetsThemAllOnceWhenItComesBack() async throws {
+        try await RelayHarness.run { harness in
+            var tasks: [RelayHarness.InProgress] = []
+            for index in 0..<10 { tasks.append(try await harness.inProgressTask(kvnr: testKVNR(200 + index))) }
+            try await harness.drained()
+            await harness.simulator.setFaults(Faults(down: true))
+            for _ in 0..<20 {
+                for task in tasks { #expect(try await harness.dispense(task).status == .noContent) }
+            }
+            #expect(try await harness.server.store.outboxStatistics().pending == 200)
+            await harness.simulator.setFaults(Faults())
+            try await harness.drained(within: 60)
+            let received = await harness.received().filter { $0.operation == "provide-dispensation-erp" }
+            #expect(received.count == 200)
+            #expect(Set(received.map(\.idempotencyKey)).count == 200)
+            #expect(try await harness.server.store.outboxStatistics().dead == 0)
+        }
+    }
+
+    @Test func aConflictPausesOnlyThatInsurant() async throws {
+        try await RelayHarness.run(configure: { $0.conflictPause = .seconds(3600) }) { harness in
+            await harness.simulator.setFaults(Faults(conflict: [testKVNR(300)]))
+            let paused = try await harness.inProgressTask(kvnr: testKVNR(300))
+            let other = try await harness.inProgressTask(kvnr: testKVNR(301))
+            #expect(try await harness.dispense(other).status == .noContent)
+            try await waitUntil { await harness.received().filter { $0.kvnr == other.kvnr }.count == 2 }
+            #expect(try await harness.dispense(paused).status == .noContent)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await harness.received().filter { $0.kvnr == paused.kvnr }.isEmpty)
+            #expect(try await harness.server.store.outboxStatistics().pending == 2)
+        }
+    }
+
+    @Test func aRegistry400GoesToTheDeadLettersAndTheNextTransferFollows() async throws {
+        try await RelayHarness.run { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(400))
+            try await harness.drained()
+            // A payload the registry cannot read, written as a transfer of the task would be.
+            try await harness.server.store.executeUnchecked(sql: """
+                INSERT INTO outbox (task_id, kvnr, operation, payload, created_at, next_attempt_at, status, idempotency_key)
+                VALUES ('\(task.id)', '\(task.kvnr)', 'provide-dispensation-erp', CAST('{"resourceType":"Parameters"}' AS BLOB), 0, 0, 'in-progress', 'broken-1')
+                """)
+            #expect(try await harness.dispense(task).status == .noContent)
+            try await harness.drained()
+            #expect(try await harness.server.store.outboxStatistics().dead == 1)
+            #expect(await harness.received().map(\.operation) == ["provide-prescription-erp", "provide-dispensation-erp"])
+        }
+    }
+}
+
+extension RegistryRelayTests {
+    @Test func metricsCountRequestsByRouteAndTheRelaysOutcomes() async throws {
+        try await RelayHarness.run { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(600))
+            #expect(try await harness.dispense(task).status == .noContent)
+            try await harness.drained()
+            try await waitUntil {
+                let text = String(decoding: try await harness.client.send(.get, "/metrics", token: nil).bytes, as: UTF8.self)
+                return text.contains(#"erx_relay_transfers_total{outcome="sent"} 2"#) && text.contains("erx_outbox_pending 0")
+            }
+            let reply = try await harness.client.send(.get, "/metrics", token: nil)
+            #expect(reply.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = String(decoding: reply.bytes, as: UTF8.self)
+            #expect(text.contains(#"erx_http_requests_total{route="POST /Task/{id}/$dispense",status="204"} 1"#))
+            #expect(text.contains(#"erx_http_request_duration_seconds_count{route="POST /Task/{id}/$dispense"} 1"#))
+            #expect(!text.contains(task.id) && !text.contains(task.kvnr))
+        }
+    }
+
+    @Test func anUnreachableRegistryDegradesReadinessButDoesNotFailIt() async throws {
+        try await RelayHarness.run { harness in
+            let ready = try await harness.client.send(.get, "/health/ready", token: nil)
+            #expect(String(decoding: ready.bytes, as: UTF8.self) == #"{"status":"up","database":"up","registry":"up"}"#)
+            await harness.simulator.setFaults(Faults(down: true))
+            _ = try await harness.inProgressTask(kvnr: testKVNR(601))
+            try await waitUntil {
+                String(decoding: try await harness.client.send(.get, "/health/ready", token: nil).bytes, as: UTF8.self).contains(#""registry":"degraded""#)
+            }
+            let degraded = try await harness.client.send(.get, "/health/ready", token: nil)
+            #expect(degraded.status == .ok)
+            #expect(String(decoding: degraded.bytes, as: UTF8.self) == #"{"status":"degraded","database":"up","registry":"degraded"}"#)
+            await harness.simulator.setFaults(Faults())
+            try await harness.drained()
+            #expect(String(decoding: try await harness.client.send(.get, "/health/ready", token: nil).bytes, as: UTF8.self).contains(#""registry":"up""#))
+        }
+    }
+}
+
+/// Polls `condition` every 20 ms for at most `seconds`.
+func waitUntil(_ seconds: Double = 20, _ condition: @Sendable () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw RelayHarness.HarnessError.timedOut("condition not met within \(seconds) s")
+}

@@ -1,0 +1,143 @@
+import AsyncHTTPClient
+import Dispensing
+import FHIRModel
+import FHIRServer
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import Logging
+import Prometheus
+import RegistryClient
+import RegistrySimulator
+import SQLiteStore
+import ServiceLifecycle
+
+/// A server whose relay talks real HTTP over loopback to a registry simulator in the same process,
+/// with waits shortened for tests. Requests go through the router (in process), transfers through
+/// sockets.
+struct RelayHarness {
+    let server: TestServer
+    let simulator: SimulatorState
+    let registryURL: String
+    let client: Client
+
+    /// Runs `body` with a fresh server, a simulator and a running relay; `configure` adjusts the
+    /// relay's configuration (the defaults: 20 ms first back-off, 200 ms at most, no dead letters).
+    static func run<T: Sendable>(
+        format: WireFormat = .json, relay runsRelay: Bool = true,
+        configure: @escaping @Sendable (inout RegistryConfiguration) -> Void = { _ in },
+        _ body: @escaping @Sendable (RelayHarness) async throws -> T
+    ) async throws -> T {
+        let state = SimulatorState()
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        var quiet = Logger(label: "registry-sim")
+        // Cancelling the simulator at the end logs errors that say nothing about the test.
+        quiet.logLevel = .critical
+        let simulator = RegistrySimulator.application(state: state, host: "127.0.0.1", port: 0, logger: quiet) { channel in
+            portContinuation.yield(channel.localAddress?.port ?? 0)
+        }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: RegistryHTTPClient.httpConfiguration)
+        var server = try await TestServer()
+        defer { Task { [server] in await server.remove() } }
+        do {
+            let result = try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await simulator.runService(); return nil }
+                var iterator = ports.makeAsyncIterator()
+                guard let port = await iterator.next() else { throw HarnessError.simulatorDidNotStart }
+                var configuration = RegistryConfiguration(baseURL: "http://127.0.0.1:\(port)")
+                configuration.backoffBase = .milliseconds(20)
+                configuration.backoffCap = .milliseconds(200)
+                configuration.maximumAttempts = 10_000
+                configuration.pollInterval = .milliseconds(10)
+                configuration.requestTimeout = .seconds(5)
+                configure(&configuration)
+                let baseURL = configuration.baseURL
+                let registry = RegistryHTTPClient(configuration: configuration, http: http)
+                let consent = ConsentCache(client: registry, store: server.store)
+                let receipts = server.receipts
+                server.env.service = DispensingService(store: server.store, objectionRegistry: consent, receiptIssuer: { try receipts.receipt(for: $0) })
+                let metrics = PrometheusCollectorRegistry()
+                server.env.metrics = RequestMetrics(registry: metrics)
+                let health = registry.health
+                server.env.registryReachable = { health.isReachable }
+                if runsRelay {
+                    let relay = OutboxRelay(outbox: server.store, client: registry, consent: consent,
+                                            metrics: RelayMetrics(factory: PrometheusMetricsFactory(registry: metrics)), logger: quiet)
+                    group.addTask { try await relay.run(); return nil }
+                }
+                let app = Application(router: server.router)
+                let prepared = server
+                let result = try await app.test(.router) { testClient in
+                    try await body(RelayHarness(server: prepared, simulator: state, registryURL: baseURL,
+                                                client: Client(client: testClient, format: format, server: prepared)))
+                }
+                group.cancelAll()
+                return result
+            }
+            try await http.shutdown()
+            return result
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    enum HarnessError: Error { case simulatorDidNotStart, timedOut(String) }
+
+    // MARK: - Driving the workflow
+
+    struct InProgress: Sendable {
+        var id: String
+        var secret: String
+        var kvnr: String
+    }
+
+    /// A task of `kvnr` created, activated and accepted through the API.
+    func inProgressTask(kvnr: String) async throws -> InProgress {
+        let doctor = try await server.token(.doctorsPractice, id: TestServer.doctorTelematikID)
+        let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
+        let created = try await client.send(.post, "/Task/$create", token: doctor, body: Bodies.createParameters())
+        let task = try created.resource()
+        let id = task.value(of: "id") ?? ""
+        let accessCode = task.children(named: "identifier").first { $0.value(of: "system") == Systems.accessCode }?.value(of: "value") ?? ""
+        let activated = try await client.send(.post, "/Task/\(id)/$activate?ac=\(accessCode)", token: doctor,
+                                              body: Bodies.prescription(id: id, kvnr: kvnr, authoredOn: "2026-10-01"))
+        guard activated.status == .ok else { throw HarnessError.timedOut("activate answered \(activated.status)") }
+        let accepted = try await client.send(.post, "/Task/\(id)/$accept?ac=\(accessCode)", token: pharmacy)
+        let acceptedTask = try accepted.resource().child("entry")?.child("resource")?.wrappedResource
+        let secret = acceptedTask?.children(named: "identifier").first { $0.value(of: "system") == Systems.secret }?.value(of: "value") ?? ""
+        return InProgress(id: id, secret: secret, kvnr: kvnr)
+    }
+
+    func dispense(_ task: InProgress, count: Int = 1) async throws -> Reply {
+        let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
+        return try await client.send(.post, "/Task/\(task.id)/$dispense?secret=\(task.secret)", token: pharmacy,
+                                     body: Bodies.dispense(id: task.id, count: count, kvnr: task.kvnr))
+    }
+
+    func close(_ task: InProgress) async throws -> Reply {
+        let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
+        return try await client.send(.post, "/Task/\(task.id)/$close?secret=\(task.secret)", token: pharmacy)
+    }
+
+    /// Waits until the outbox has nothing pending (everything settled one way or another).
+    func drained(within seconds: Double = 20) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await server.store.outboxStatistics().pending == 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError.timedOut("outbox still has \(try await server.store.outboxStatistics().pending) pending")
+    }
+
+    func received() async -> [ReceivedTransfer] {
+        await simulator.received()
+    }
+}
+
+/// KVNRs for tests: a letter and nine digits, one per `number`.
+func testKVNR(_ number: Int) -> String {
+    let digits = String(number)
+    return "T" + String(repeating: "0", count: max(0, 9 - digits.count)) + digits
+}
