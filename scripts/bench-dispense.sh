@@ -68,7 +68,7 @@ TASKS="$work/relayed-tasks.txt" BODY="$work/body.json" CONTENT_TYPE="application
   run dispense-json-relay -s scripts/dispense.lua "http://127.0.0.1:$((port + 1))"
 kill $sampler
 drained_after=0
-while [ "$(curl -sf "http://127.0.0.1:$((port + 1))/metrics" | awk '$1=="erx_outbox_pending" {print $2}')" != "0" ]; do
+while [ "$(curl -sf "http://127.0.0.1:$((port + 1))/metrics" | awk '$1=="erx_outbox_pending" {print ($2 + 0 == 0) ? "empty" : "pending"}')" != "empty" ]; do
   sleep 0.1; drained_after=$((drained_after + 100)); [ $drained_after -gt 60000 ] && break
 done
 received=$(curl -sf "http://127.0.0.1:$((port + 2))/_sim/received" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(len(r), len({t["idempotencyKey"] for t in r}))')

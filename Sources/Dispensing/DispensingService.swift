@@ -51,13 +51,17 @@ public struct DispensingService: Sendable {
     /// `$dispense`: returns the stored set (ids assigned) for the `Prefer` variants. The registry's
     /// consent decision is refreshed first (within its budget, outside the transaction, so a slow
     /// registry never holds the store's lock); the rule then decides on the stored objections.
+    /// Only a caller who holds the secret of a task in progress makes the server ask the registry:
+    /// nobody else can make it look an insurant up, or learn from the answer's timing.
     public func dispense(_ id: PrescriptionID, secret: String?, caller: Caller, body: Result<[Dispensation], any Error>) async throws -> [Dispensation] {
-        if let kvnr = try await store.task(id)?.kvnr { await objectionRegistry.refresh(kvnr) }
+        if let task = try await store.task(id), let kvnr = task.kvnr, task.status == .inProgress, task.secret?.matches(secret) == true {
+            await objectionRegistry.refresh(kvnr)
+        }
         let now = clock.now()
         let ids = self.ids
         return try await store.update(id) { snapshot in
             var change = try DispenseRules.dispense(snapshot.task, secret: secret, caller: caller, body: body, now: now, ids: ids,
-                                                    objected: { try !snapshot.objections().isEmpty })
+                                                    objected: { try snapshot.task.kvnr.map { try !snapshot.objections($0).isEmpty } ?? false })
             change.transfer = try RegistryTransfers.transfer(for: change, before: snapshot.task, storedDispensations: snapshot.dispensations, ids: ids)
             guard case .replace(let stored) = change.dispensations else { return (change, []) }
             return (change, stored)
@@ -98,7 +102,9 @@ public struct DispensingService: Sendable {
         let ids = self.ids
         return try await store.update(id) { snapshot in
             var change = try rule(snapshot.task)
-            if try snapshot.objections().isEmpty {
+            // The insurant after the change: `$activate` learns the KVNR from the prescription.
+            let kvnr = change.task.kvnr ?? snapshot.task.kvnr
+            if try kvnr.map({ try snapshot.objections($0).isEmpty }) ?? true {
                 change.transfer = try RegistryTransfers.transfer(for: change, before: snapshot.task, storedDispensations: snapshot.dispensations, ids: ids)
             }
             return (change, change.task)

@@ -21,7 +21,7 @@ public struct ObjectionService: Sendable {
     /// Withdraws the insurant's own objection of `category`; `false` when there was none. Objections
     /// the registry told us of stay: only the registry lifts those.
     public func withdraw(_ category: ObjectionCategory, caller: Caller) async throws -> Bool {
-        try await store.liftObjections(of: Self.insurant(caller), sources: [.consentResource], category: category) > 0
+        try await store.liftObjections(of: Self.insurant(caller), sources: [.consentResource], category: category, recordedBefore: nil) > 0
     }
 
     /// Every objection the server holds for the calling insurant, whatever its source.

@@ -39,9 +39,10 @@ public enum OutboxSettlement: Sendable, Hashable {
     case deadLetter(Int64, reason: String)
     /// Holds every pending transfer of the insurant until `until` (409, the record is moving).
     case pause(KVNR, until: Date, reason: String)
-    /// Drops every pending transfer of the insurant for good (an objection), recording `objection`
-    /// in the same transaction when the registry told us of it.
-    case drop(KVNR, reason: String, objection: Objection?)
+    /// Drops the insurant's pending transfers up to and including row `through` for good (an
+    /// objection), recording `objection` in the same transaction when the registry told us of it.
+    /// Rows written after the relay read its round are left for the next round to judge.
+    case drop(KVNR, through: Int64, reason: String, objection: Objection?)
 }
 
 /// The outbox at a glance, for metrics and readiness (the relay counts what it sent itself).

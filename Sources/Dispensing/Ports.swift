@@ -92,12 +92,12 @@ public struct TaskChange: Sendable, Hashable {
 /// same transaction. Both are read only when asked, so a rule that needs neither costs no query.
 public struct TaskSnapshot {
     public let task: PrescriptionTask
-    /// The objections of the task's insurant (empty when it has no KVNR yet).
-    public let objections: () throws -> [Objection]
+    /// The objections of an insurant (the task's, or at `$activate` the one the prescription names).
+    public let objections: (KVNR) throws -> [Objection]
     /// The dispensation set stored for the task.
     public let dispensations: () throws -> [Dispensation]
 
-    public init(task: PrescriptionTask, objections: @escaping () throws -> [Objection], dispensations: @escaping () throws -> [Dispensation]) {
+    public init(task: PrescriptionTask, objections: @escaping (KVNR) throws -> [Objection], dispensations: @escaping () throws -> [Dispensation]) {
         self.task = task
         self.objections = objections
         self.dispensations = dispensations
@@ -177,8 +177,8 @@ public protocol TaskStore: Sendable {
     func objections(of kvnr: KVNR) async throws -> [Objection]
     /// Stores an objection (replacing one of the same KVNR, source and category).
     func record(_ objection: Objection) async throws
-    /// Removes the insurant's objections from `sources` (of `category` only, when given); returns
-    /// how many there were.
+    /// Removes the insurant's objections from `sources` (of `category` only, when given; only those
+    /// recorded before `recordedBefore`, when given); returns how many there were.
     @discardableResult
-    func liftObjections(of kvnr: KVNR, sources: Set<ObjectionSource>, category: ObjectionCategory?) async throws -> Int
+    func liftObjections(of kvnr: KVNR, sources: Set<ObjectionSource>, category: ObjectionCategory?, recordedBefore: Date?) async throws -> Int
 }

@@ -19,8 +19,8 @@ enum ConsentRoutes {
                     throw RequestError.objectionExists
                 }
                 let objection = try await env.objections.object(category, caller: caller)
-                return try Routes.respond(ConsentResource.element(objection), request, context, status: .created,
-                                          headers: [.location: "\(env.baseURL)/Consent/\(ConsentResource.id(objection))"])
+                // No Location: a single Consent is not read by id; `GET /Consent` lists them.
+                return try Routes.respond(ConsentResource.element(objection), request, context, status: .created)
             },
             Route(.delete, "/Consent", professions: [.insurant], resource: "Consent", interaction: .conditionalDelete) { request, context in
                 let caller = try Routes.caller(context)
@@ -63,6 +63,10 @@ enum ConsentResource {
         }
         if let status = body.value(of: "status"), status != "active" {
             throw RequestError.invalidResource(reason: "An objection is recorded with status active.", expression: "Consent.status")
+        }
+        // This endpoint records objections only: a Consent that permits is not one.
+        if let type = body.descendant("provision", "type")?.value, type != "deny" {
+            throw RequestError.invalidResource(reason: "An objection has provision.type deny.", expression: "Consent.provision.type")
         }
         let patient = body.descendant("patient", "identifier")
         guard let value = patient?.value(of: "value") else {

@@ -10,7 +10,7 @@ public final class RequestMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
     private let counters = Mutex<[Key: CoreMetrics.Counter]>([:])
-    private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let timers = Mutex<[Key: CoreMetrics.Timer]>([:])
 
     struct Key: Hashable {
         let route: String
@@ -34,9 +34,9 @@ public final class RequestMetrics: Sendable {
         }
         counter.increment()
         let timer = timers.withLock { timers in
-            if let timer = timers[route] { return timer }
-            let timer = CoreMetrics.Timer(label: "erx_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            timers[route] = timer
+            if let timer = timers[key] { return timer }
+            let timer = CoreMetrics.Timer(label: "erx_http_request_duration_seconds", dimensions: [("route", route), ("status", String(status))], factory: factory)
+            timers[key] = timer
             return timer
         }
         timer.recordNanoseconds(nanoseconds)

@@ -55,10 +55,12 @@ public actor ConsentCache: ObjectionRegistry {
         return try await store.objections(of: kvnr)
     }
 
-    /// The registry answered a transfer with 423: the relay records the objection; the decision
+    /// The registry answered a transfer with 423: the objection is stored at once (the next
+    /// `$dispense` answers 423 even while the relay's round is still running), and the decision
     /// counts as fresh from now, so the next `$dispense` does not ask again within the TTL.
-    public func noteLocked(_ kvnr: KVNR) {
-        checkedAt[kvnr] = .now
+    public func recordLocked(_ objection: Objection) async throws {
+        checkedAt[objection.kvnr] = .now
+        try await store.record(objection)
     }
 
     private func isFresh(_ kvnr: KVNR) -> Bool {
@@ -73,8 +75,9 @@ public actor ConsentCache: ObjectionRegistry {
         let task = Task {
             defer { self.finished(kvnr) }
             do {
+                let asked = clock.now()
                 let decisions = try await client.consentDecisions(of: kvnr, timeout: client.configuration.requestTimeout)
-                try await record(decisions, of: kvnr)
+                try await record(decisions, of: kvnr, askedAt: asked)
             } catch {
                 failedAt[kvnr] = .now
                 throw error
@@ -104,12 +107,13 @@ public actor ConsentCache: ObjectionRegistry {
         failedAt[kvnr] = nil
     }
 
-    /// Writes only what changed: a `permit` lifts what the registry said before (a `deny` or a 423);
-    /// a `deny` adds the categories not yet stored.
-    private func record(_ decisions: RegistryHTTPClient.ConsentDecisions, of kvnr: KVNR) async throws {
+    /// Writes only what changed: a `permit` lifts what the registry said before the question was
+    /// asked (a `deny` or a 423 that arrived meanwhile stays); a `deny` adds the categories not yet
+    /// stored.
+    private func record(_ decisions: RegistryHTTPClient.ConsentDecisions, of kvnr: KVNR, askedAt: Date) async throws {
         let stored = try await store.objections(of: kvnr).filter { ObjectionSource.registry.contains($0.source) }
         if decisions.denied.isEmpty {
-            if !stored.isEmpty { try await store.liftObjections(of: kvnr, sources: ObjectionSource.registry, category: nil) }
+            if !stored.isEmpty { try await store.liftObjections(of: kvnr, sources: ObjectionSource.registry, category: nil, recordedBefore: askedAt) }
             return
         }
         for category in decisions.denied.sorted() where !stored.contains(where: { $0.source == .consentDecision && $0.category == category }) {

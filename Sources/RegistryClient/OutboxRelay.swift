@@ -31,7 +31,13 @@ public struct OutboxRelay: Service {
     public func run() async throws {
         guard let client, let consent else {
             logger.info("relay: no registry configured, transfers stay in the outbox")
-            try? await gracefulShutdown()
+            // The outbox still fills: keep its gauges current until shutdown.
+            await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    if let metrics, let statistics = try? await outbox.outboxStatistics() { metrics.observe(statistics, now: clock.now()) }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
             return
         }
         let configuration = client.configuration

@@ -12,9 +12,9 @@ public struct RegistryConfiguration: Sendable {
     public var lookupBudget: Duration = .milliseconds(150)
     /// How long the relay waits for one answer (a lookup or a transfer).
     public var requestTimeout: Duration = .seconds(10)
-    /// Back-off after a passing failure: `base × factor^attempts`, at most `backoffCap`, with jitter
-    /// (each wait drawn from its upper half, so retries of many transfers do not arrive together).
-    /// A_25958 asks for at least a minute before the first retry.
+    /// Back-off after a passing failure: `base × factor^(attempts − 1)`, at most `backoffCap`, plus
+    /// up to half of it again as jitter (so retries of many transfers do not arrive together, and
+    /// no wait is shorter than the formula: A_25958 asks for at least a minute before the first).
     public var backoffBase: Duration = .seconds(60)
     public var backoffFactor: Double = 3
     public var backoffCap: Duration = .seconds(6 * 3600)
@@ -38,7 +38,7 @@ public struct RegistryConfiguration: Sendable {
     public func backoff(afterAttempts attempts: Int, unit: Double) -> Duration {
         let base = backoffBase.seconds * pow(backoffFactor, Double(max(0, attempts - 1)))
         let capped = min(base, backoffCap.seconds)
-        return .milliseconds(Int64((capped * (0.5 + 0.5 * unit)) * 1000))
+        return .milliseconds(Int64((capped * (1 + 0.5 * unit)) * 1000))
     }
 }
 

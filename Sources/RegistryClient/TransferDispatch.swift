@@ -12,17 +12,26 @@ struct TransferDispatch: Sendable {
     let logger: Logger
 
     /// Stops at the first transfer that must wait: later ones of the insurant never overtake it.
+    /// A round cancelled by shutdown settles what was answered and leaves the rest pending, as it
+    /// was: a cancelled request is no failed attempt.
     func serve(_ entries: [OutboxEntry]) async -> [OutboxSettlement] {
-        guard let head = entries.first else { return [] }
+        guard let head = entries.first, let last = entries.last else { return [] }
         let configuration = client.configuration
         // Consent first (A_25951-01): an objection drops the insurant's queue for good.
         do {
             let objections = try await consent.objections(of: head.kvnr)
             if let objection = objections.first {
-                return [.drop(head.kvnr, reason: "objection (\(objection.source.rawValue), \(objection.category.rawValue))", objection: nil)]
+                return [.drop(head.kvnr, through: last.id, reason: "objection (\(objection.source.rawValue), \(objection.category.rawValue))", objection: nil)]
             }
+        } catch RegistryHTTPClient.LookupFailure.unavailable(status: 404) {
+            // No health record in any record system (A_25950): nothing of theirs can be delivered.
+            return [.drop(head.kvnr, through: last.id, reason: "consent lookup answered 404 (no health record)", objection: nil)]
         } catch {
-            return [retryOrDead(head, reason: "consent lookup failed: \(Self.describe(error))")]
+            if Self.isCancellation(error) { return [] }
+            // The information service is not answering (A_25942): hold the insurant, counting no
+            // attempt against their transfers, which are not at fault.
+            let until = clock.now().addingTimeInterval(configuration.backoff(afterAttempts: 1, unit: Double.random(in: 0...1)).seconds)
+            return [.pause(head.kvnr, until: until, reason: "consent lookup failed: \(Self.describe(error))")]
         }
         var settlements: [OutboxSettlement] = []
         for entry in entries {
@@ -30,7 +39,7 @@ struct TransferDispatch: Sendable {
             do {
                 answer = try await client.send(entry, timeout: configuration.requestTimeout)
             } catch {
-                settlements.append(retryOrDead(entry, reason: Self.describe(error)))
+                if !Self.isCancellation(error) { settlements.append(retryOrDead(entry, reason: Self.describe(error))) }
                 return settlements
             }
             switch answer.status {
@@ -40,17 +49,16 @@ struct TransferDispatch: Sendable {
                 // The registry will never accept this payload: keep it for an operator, go on.
                 settlements.append(.deadLetter(entry.id, reason: "registry answered 400 \(answer.errorCode ?? "")"))
             case 404:
-                // No health record for the insurant (A_25950): nothing of theirs can be delivered.
-                settlements.append(.drop(entry.kvnr, reason: "registry answered 404 (no health record)", objection: nil))
+                settlements.append(.drop(entry.kvnr, through: last.id, reason: "registry answered 404 (no health record)", objection: nil))
                 return settlements
             case 409:
                 let until = clock.now().addingTimeInterval(configuration.conflictPause.seconds)
                 settlements.append(.pause(entry.kvnr, until: until, reason: "registry answered 409 \(answer.errorCode ?? "")"))
                 return settlements
             case 423:
-                await consent.noteLocked(entry.kvnr)
                 let objection = Objection(kvnr: entry.kvnr, category: .medication, source: .registryLocked, since: clock.now())
-                settlements.append(.drop(entry.kvnr, reason: "registry answered 423 locked", objection: objection))
+                try? await consent.recordLocked(objection)
+                settlements.append(.drop(entry.kvnr, through: last.id, reason: "registry answered 423 locked", objection: objection))
                 return settlements
             default:
                 settlements.append(retryOrDead(entry, reason: "registry answered \(answer.status)"))
@@ -69,6 +77,12 @@ struct TransferDispatch: Sendable {
         }
         let wait = configuration.backoff(afterAttempts: attempts, unit: Double.random(in: 0...1))
         return .retry(entry.id, at: clock.now().addingTimeInterval(wait.seconds), reason: reason)
+    }
+
+    static func isCancellation(_ error: any Error) -> Bool {
+        if error is CancellationError { return true }
+        if let error = error as? HTTPClientError, error == .cancelled { return true }
+        return Task.isCancelled
     }
 
     /// An error for the transfer log: its kind, never a payload.

@@ -10,6 +10,7 @@ struct ControlRoutes {
         router.post("/_sim/faults") { request, _ in try await setFaults(request) }
         router.get("/_sim/faults") { _, _ in try SimulatorAnswer.json(await state.faults()) }
         router.get("/_sim/received") { _, _ in try SimulatorAnswer.json(await state.received()) }
+        router.get("/_sim/replays") { _, _ in try SimulatorAnswer.json(["replays": await state.replays()]) }
         router.delete("/_sim/received") { _, _ in
             await state.reset()
             return Response(status: .noContent)

@@ -8,8 +8,15 @@ public actor SimulatorState {
     private var transfers: [ReceivedTransfer] = []
     private var appliedKeys: Set<String> = []
     private var entries: [String: RegistryEntry] = [:]
+    private var replayCount = 0
 
     public init() {}
+
+    /// How many transfers arrived again with a key already applied (answered 200, not applied):
+    /// what a relay resends after a crash or a lost answer.
+    public func replays() -> Int {
+        replayCount
+    }
 
     /// The transfers applied so far, in arrival order.
     public func received() -> [ReceivedTransfer] {
@@ -34,12 +41,16 @@ public actor SimulatorState {
         transfers = []
         appliedKeys = []
         entries = [:]
+        replayCount = 0
     }
 
     /// Applies and records a transfer unless its idempotency key was applied already. Returns
     /// whether it was applied now; a replay changes nothing, which keeps a retrying relay exactly-once.
     func apply(_ transfer: Transfer, kvnr: String, idempotencyKey: String, at date: Date) -> Bool {
-        guard appliedKeys.insert(idempotencyKey).inserted else { return false }
+        guard appliedKeys.insert(idempotencyKey).inserted else {
+            replayCount += 1
+            return false
+        }
         entries[transfer.prescriptionId, default: RegistryEntry()].apply(transfer)
         transfers.append(ReceivedTransfer(
             operation: transfer.operation.rawValue, kvnr: kvnr, prescriptionId: transfer.prescriptionId,

@@ -21,14 +21,17 @@ enum ObjectionRows {
             .execute(arguments: [objection.kvnr.rawValue, objection.source.rawValue, objection.category.rawValue, StoredDate.value(objection.since)])
     }
 
-    static func delete(of kvnr: KVNR, sources: Set<ObjectionSource>, category: ObjectionCategory?, in db: Database) throws -> Int {
+    static func delete(of kvnr: KVNR, sources: Set<ObjectionSource>, category: ObjectionCategory?, recordedBefore: Date?, in db: Database) throws -> Int {
         var deleted = 0
+        // `since < +inf` when no bound is given, so one statement serves both.
+        let bound = recordedBefore.map(StoredDate.value) ?? .infinity
         for source in sources.sorted(by: { $0.rawValue < $1.rawValue }) {
             if let category {
-                try db.cachedStatement(sql: "DELETE FROM objection WHERE kvnr = ? AND source = ? AND category = ?")
-                    .execute(arguments: [kvnr.rawValue, source.rawValue, category.rawValue])
+                try db.cachedStatement(sql: "DELETE FROM objection WHERE kvnr = ? AND source = ? AND category = ? AND since < ?")
+                    .execute(arguments: [kvnr.rawValue, source.rawValue, category.rawValue, bound])
             } else {
-                try db.cachedStatement(sql: "DELETE FROM objection WHERE kvnr = ? AND source = ?").execute(arguments: [kvnr.rawValue, source.rawValue])
+                try db.cachedStatement(sql: "DELETE FROM objection WHERE kvnr = ? AND source = ? AND since < ?")
+                    .execute(arguments: [kvnr.rawValue, source.rawValue, bound])
             }
             deleted += db.changesCount
         }
@@ -95,11 +98,12 @@ enum OutboxRows {
                 UPDATE outbox SET next_attempt_at = max(next_attempt_at, ?), last_error = ? WHERE kvnr = ? AND state = 'pending'
                 """).execute(arguments: [StoredDate.value(until), reason, kvnr.rawValue])
             try log(outboxID: nil, kvnr: kvnr, "paused", reason, time, db)
-        case let .drop(kvnr, reason, objection):
+        case let .drop(kvnr, through, reason, objection):
             if let objection { try ObjectionRows.upsert(objection, in: db) }
             try db.cachedStatement(sql: """
-                UPDATE outbox SET state = 'dropped', payload = NULL, last_error = ?, settled_at = ? WHERE kvnr = ? AND state = 'pending'
-                """).execute(arguments: [reason, time, kvnr.rawValue])
+                UPDATE outbox SET state = 'dropped', payload = NULL, last_error = ?, settled_at = ?
+                WHERE kvnr = ? AND state = 'pending' AND id <= ?
+                """).execute(arguments: [reason, time, kvnr.rawValue, through])
             try log(outboxID: nil, kvnr: kvnr, "dropped \(db.changesCount)", reason, time, db)
         }
     }

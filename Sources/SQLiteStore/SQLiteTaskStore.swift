@@ -66,7 +66,7 @@ public final class SQLiteTaskStore: TaskStore {
             guard let task = try TaskRows.fetch(id, in: db) else { throw DispensingError.taskNotFound }
             let snapshot = TaskSnapshot(
                 task: task,
-                objections: { try task.kvnr.map { try ObjectionRows.fetchAll(of: $0, in: db) } ?? [] },
+                objections: { kvnr in try ObjectionRows.fetchAll(of: kvnr, in: db) },
                 dispensations: { try DispensationRows.fetchAll(of: id, in: db) }
             )
             let (change, outcome) = try decide(snapshot)
@@ -108,8 +108,8 @@ public final class SQLiteTaskStore: TaskStore {
     }
 
     @discardableResult
-    public func liftObjections(of kvnr: KVNR, sources: Set<ObjectionSource>, category: ObjectionCategory?) async throws -> Int {
-        try await writer.submit { db in try ObjectionRows.delete(of: kvnr, sources: sources, category: category, in: db) }
+    public func liftObjections(of kvnr: KVNR, sources: Set<ObjectionSource>, category: ObjectionCategory?, recordedBefore: Date?) async throws -> Int {
+        try await writer.submit { db in try ObjectionRows.delete(of: kvnr, sources: sources, category: category, recordedBefore: recordedBefore, in: db) }
     }
 }
 

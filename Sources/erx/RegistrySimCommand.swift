@@ -18,6 +18,9 @@ struct RegistrySimCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on (0: any free port).")
     var port = 8090
 
+    @Flag(help: "Log one line per request (off by default: the simulator also serves load benchmarks).")
+    var verbose = false
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
     }
@@ -25,7 +28,7 @@ struct RegistrySimCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "registry-sim")
-        logger.logLevel = .info
+        logger.logLevel = verbose ? .info : .warning
         let app = RegistrySimulator.application(host: host, port: port, logger: logger) { channel in
             let port = channel.localAddress?.port ?? port
             // Written unbuffered: scripts wait for this line to learn the port.

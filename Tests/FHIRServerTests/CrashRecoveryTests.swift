@@ -36,7 +36,8 @@ struct CrashRecoveryTests {
             let arguments = ["serve", "--port", "0", "--data", directory.path, "--accept-unsigned",
                              "--registry", "http://127.0.0.1:\(registryPort)", "--relay-backoff-ms", "20", "--relay-poll-ms", "10"]
 
-            var server = try ServerProcess(arguments: arguments)
+            var server = try await ServerProcess.start(arguments: arguments)
+            defer { server.kill() }
             let api = API(http: http, baseURL: server.baseURL, key: try DevelopmentSigningKey.loadOrCreate(in: directory))
             var tasks: [(id: String, secret: String)] = []
             for index in 0..<10 { tasks.append(try await api.inProgressTask(kvnr: testKVNR(700 + index))) }
@@ -53,8 +54,7 @@ struct CrashRecoveryTests {
             #expect(pendingAtKill > 0, "the outbox was empty at the kill; the test proves nothing")
 
             await state.setFaults(Faults())
-            server = try ServerProcess(arguments: arguments)
-            defer { server.kill() }
+            server = try await ServerProcess.start(arguments: arguments)
             try await waitUntil(60) { await state.received().count >= 60 }
             try await Task.sleep(for: .milliseconds(300))
             let received = await state.received()
@@ -84,7 +84,17 @@ struct ServerProcess {
         return directory.appendingPathComponent("erx")
     }()
 
-    init(arguments: [String]) throws {
+    /// Starts the binary; the wait for its first line blocks a thread outside the cooperative pool,
+    /// which the in-process simulator needs.
+    static func start(arguments: [String]) async throws -> ServerProcess {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try ServerProcess(arguments: arguments) })
+            }
+        }
+    }
+
+    private init(arguments: [String]) throws {
         process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments

@@ -25,6 +25,7 @@ struct RegistryRelayTests {
             #expect(Set(received.map(\.prescriptionId)) == [task.id])
             #expect(Set(received.map(\.kvnr)) == [task.kvnr])
             #expect(Set(received.map(\.idempotencyKey)).count == received.count)
+            #expect(await harness.simulator.replays() == 0)
         }
     }
 
@@ -61,6 +62,8 @@ struct RegistryRelayTests {
                 let mine = received.filter { $0.prescriptionId == task.id }
                 #expect(mine.map(\.operation) == ["provide-prescription-erp"] + Array(repeating: "provide-dispensation-erp", count: 3))
             }
+            // A 500 is answered before anything is applied: nothing needed sending twice.
+            #expect(await harness.simulator.replays() == 0)
         }
     }
 
@@ -80,6 +83,7 @@ struct RegistryRelayTests {
             #expect(received.count == 200)
             #expect(Set(received.map(\.idempotencyKey)).count == 200)
             #expect(try await harness.server.store.outboxStatistics().dead == 0)
+            #expect(await harness.simulator.replays() == 0)
         }
     }
 
@@ -94,6 +98,11 @@ struct RegistryRelayTests {
             try await Task.sleep(for: .milliseconds(300))
             #expect(await harness.received().filter { $0.kvnr == paused.kvnr }.isEmpty)
             #expect(try await harness.server.store.outboxStatistics().pending == 2)
+            // Held for the pause, not retried: the rows wait an hour, with no attempt counted.
+            let held = try await harness.server.store.dueTransfers(now: Date().addingTimeInterval(3590), limit: 10)
+            #expect(held.filter { $0.kvnr.rawValue == paused.kvnr }.isEmpty)
+            let after = try await harness.server.store.dueTransfers(now: Date().addingTimeInterval(3610), limit: 10)
+            #expect(after.filter { $0.kvnr.rawValue == paused.kvnr }.map(\.attempts) == [0, 0])
         }
     }
 
@@ -128,7 +137,7 @@ extension RegistryRelayTests {
             #expect(reply.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
             let text = String(decoding: reply.bytes, as: UTF8.self)
             #expect(text.contains(#"erx_http_requests_total{route="POST /Task/{id}/$dispense",status="204"} 1"#))
-            #expect(text.contains(#"erx_http_request_duration_seconds_count{route="POST /Task/{id}/$dispense"} 1"#))
+            #expect(text.contains(#"erx_http_request_duration_seconds_count{route="POST /Task/{id}/$dispense",status="204"} 1"#))
             #expect(!text.contains(task.id) && !text.contains(task.kvnr))
         }
     }

@@ -63,15 +63,15 @@ struct OutboxTests {
             let due = try await store.dueTransfers(now: now, limit: 10)
             let objection = Objection(kvnr: Fixtures.otherKVNR, category: .medication, source: .registryLocked, since: now)
             try await store.settle([.sent(due[0].id), .deadLetter(due[1].id, reason: "registry answered 400"),
-                                    .drop(Fixtures.otherKVNR, reason: "registry answered 423 locked", objection: objection)], at: now)
-            #expect(try await store.dueTransfers(now: now, limit: 10).map(\.idempotencyKey) == ["a3"])
+                                    .drop(Fixtures.otherKVNR, through: due[3].id, reason: "registry answered 423 locked", objection: objection)], at: now)
+            #expect(try await store.dueTransfers(now: now, limit: 10).map(\.idempotencyKey) == ["a3", "b2"])
             let statistics = try await store.outboxStatistics()
-            #expect(statistics.pending == 1)
+            #expect(statistics.pending == 2)
             #expect(statistics.dead == 1)
             #expect(try await store.objections(of: Fixtures.otherKVNR) == [objection])
             try await store.settle([.pause(Fixtures.kvnr, until: now.addingTimeInterval(3600), reason: "registry answered 409")], at: now)
-            #expect(try await store.dueTransfers(now: now.addingTimeInterval(3599), limit: 10).isEmpty)
-            #expect(try await store.dueTransfers(now: now.addingTimeInterval(3601), limit: 10).count == 1)
+            #expect(try await store.dueTransfers(now: now.addingTimeInterval(3599), limit: 10).map(\.idempotencyKey) == ["b2"])
+            #expect(try await store.dueTransfers(now: now.addingTimeInterval(3601), limit: 10).count == 2)
         }
     }
 
@@ -83,9 +83,10 @@ struct OutboxTests {
             }
             #expect(try await store.objections(of: Fixtures.kvnr).count == 3)
             #expect(try await store.objections(of: Fixtures.otherKVNR).isEmpty)
-            #expect(try await store.liftObjections(of: Fixtures.kvnr, sources: ObjectionSource.registry, category: nil) == 2)
+            #expect(try await store.liftObjections(of: Fixtures.kvnr, sources: ObjectionSource.registry, category: nil, recordedBefore: now) == 0)
+            #expect(try await store.liftObjections(of: Fixtures.kvnr, sources: ObjectionSource.registry, category: nil, recordedBefore: nil) == 2)
             #expect(try await store.objections(of: Fixtures.kvnr).map(\.source) == [.consentResource])
-            #expect(try await store.liftObjections(of: Fixtures.kvnr, sources: [.consentResource], category: .erpSubmission) == 0)
+            #expect(try await store.liftObjections(of: Fixtures.kvnr, sources: [.consentResource], category: .erpSubmission, recordedBefore: nil) == 0)
         }
     }
 }

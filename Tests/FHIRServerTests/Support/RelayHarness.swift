@@ -39,10 +39,15 @@ struct RelayHarness {
         }
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: RegistryHTTPClient.httpConfiguration)
         var server = try await TestServer()
-        defer { Task { [server] in await server.remove() } }
+        let cleanup = server
         do {
             let result = try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await simulator.runService(); return nil }
+                group.addTask {
+                    // Ends the wait for the port below if the simulator cannot start.
+                    defer { portContinuation.finish() }
+                    try await simulator.runService()
+                    return nil
+                }
                 var iterator = ports.makeAsyncIterator()
                 guard let port = await iterator.next() else { throw HarnessError.simulatorDidNotStart }
                 var configuration = RegistryConfiguration(baseURL: "http://127.0.0.1:\(port)")
@@ -76,9 +81,11 @@ struct RelayHarness {
                 return result
             }
             try await http.shutdown()
+            await cleanup.remove()
             return result
         } catch {
             try? await http.shutdown()
+            await cleanup.remove()
             throw error
         }
     }
