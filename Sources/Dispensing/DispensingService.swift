@@ -54,7 +54,8 @@ public struct DispensingService: Sendable {
     /// Only a caller who holds the secret of a task in progress makes the server ask the registry:
     /// nobody else can make it look an insurant up, or learn from the answer's timing.
     public func dispense(_ id: PrescriptionID, secret: String?, caller: Caller, body: Result<[Dispensation], any Error>) async throws -> [Dispensation] {
-        if let task = try await store.task(id), let kvnr = task.kvnr, task.status == .inProgress, task.secret?.matches(secret) == true {
+        if objectionRegistry.asksRegistry, let task = try await store.dispensingHeader(of: id), let kvnr = task.kvnr,
+           task.status == .inProgress, task.secret?.matches(secret) == true {
             await objectionRegistry.refresh(kvnr)
         }
         let now = clock.now()

@@ -20,6 +20,8 @@ public actor ConsentCache: ObjectionRegistry {
     private var failedAt: [KVNR: ContinuousClock.Instant] = [:]
     static let quietAfterFailure: Duration = .seconds(5)
 
+    public nonisolated var asksRegistry: Bool { true }
+
     public init(client: RegistryHTTPClient, store: any TaskStore, clock: any WallClock = SystemWallClock()) {
         self.client = client
         self.store = store

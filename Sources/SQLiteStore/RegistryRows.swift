@@ -80,9 +80,9 @@ enum OutboxRows {
         let time = StoredDate.value(now)
         switch settlement {
         case .sent(let id):
+            // The row itself records it (state, settled_at); the log keeps the exceptions.
             try db.cachedStatement(sql: "UPDATE outbox SET state = 'sent', payload = NULL, settled_at = ? WHERE id = ? AND state = 'pending'")
                 .execute(arguments: [time, id])
-            try log(outboxID: id, kvnr: nil, "sent", nil, time, db)
         case let .retry(id, at, reason):
             try db.cachedStatement(sql: """
                 UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'pending'
