@@ -103,11 +103,10 @@ public struct DispensingService: Sendable {
         let ids = self.ids
         return try await store.update(id) { snapshot in
             var change = try rule(snapshot.task)
-            // The insurant after the change: `$activate` learns the KVNR from the prescription.
-            let kvnr = change.task.kvnr ?? snapshot.task.kvnr
-            if try kvnr.map({ try snapshot.objections($0).isEmpty }) ?? true {
-                change.transfer = try RegistryTransfers.transfer(for: change, before: snapshot.task, storedDispensations: snapshot.dispensations, ids: ids)
-            }
+            // Objections are read only for a change the registry would learn of; the insurant is the
+            // one after the change (`$activate` learns the KVNR from the prescription).
+            let transfer = try RegistryTransfers.transfer(for: change, before: snapshot.task, storedDispensations: snapshot.dispensations, ids: ids)
+            if let transfer, try snapshot.objections(transfer.kvnr).isEmpty { change.transfer = transfer }
             return (change, change.task)
         }
     }
