@@ -102,19 +102,8 @@ struct RelayHarness {
 
     /// A task of `kvnr` created, activated and accepted through the API.
     func inProgressTask(kvnr: String) async throws -> InProgress {
-        let doctor = try await server.token(.doctorsPractice, id: TestServer.doctorTelematikID)
-        let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
-        let created = try await client.send(.post, "/Task/$create", token: doctor, body: Bodies.createParameters())
-        let task = try created.resource()
-        let id = task.value(of: "id") ?? ""
-        let accessCode = task.children(named: "identifier").first { $0.value(of: "system") == Systems.accessCode }?.value(of: "value") ?? ""
-        let activated = try await client.send(.post, "/Task/\(id)/$activate?ac=\(accessCode)", token: doctor,
-                                              body: Bodies.prescription(id: id, kvnr: kvnr, authoredOn: "2026-10-01"))
-        guard activated.status == .ok else { throw HarnessError.timedOut("activate answered \(activated.status)") }
-        let accepted = try await client.send(.post, "/Task/\(id)/$accept?ac=\(accessCode)", token: pharmacy)
-        let acceptedTask = try accepted.resource().child("entry")?.child("resource")?.wrappedResource
-        let secret = acceptedTask?.children(named: "identifier").first { $0.value(of: "system") == Systems.secret }?.value(of: "value") ?? ""
-        return InProgress(id: id, secret: secret, kvnr: kvnr)
+        let prepared = try await TaskFactory(client: client).prepare(.inProgress, kvnr: kvnr)
+        return InProgress(id: prepared.id, secret: prepared.secret, kvnr: kvnr)
     }
 
     func dispense(_ task: InProgress, count: Int = 1) async throws -> Reply {
@@ -130,12 +119,8 @@ struct RelayHarness {
 
     /// Waits until the outbox has nothing pending (everything settled one way or another).
     func drained(within seconds: Double = 20) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if try await server.store.outboxStatistics().pending == 0 { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw HarnessError.timedOut("outbox still has \(try await server.store.outboxStatistics().pending) pending")
+        let store = server.store
+        try await waitUntil(seconds) { try await store.outboxStatistics().pending == 0 }
     }
 
     func received() async -> [ReceivedTransfer] {

@@ -30,7 +30,8 @@ struct TaskFactory {
         pharmacy = try await client.server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
     }
 
-    func prepare(_ state: State) async throws -> Prepared {
+    /// Brings a fresh task of `kvnr` into `state`.
+    func prepare(_ state: State, kvnr: String = TestServer.kvnr) async throws -> Prepared {
         if state == .unknown { return Prepared(id: PrescriptionID(flowType: .gkvPharmacy, serial: 999_999_999_999).rawValue) }
         let created = try await client.send(.post, "/Task/$create", token: doctor, body: Bodies.createParameters())
         let task = try created.resource()
@@ -38,7 +39,7 @@ struct TaskFactory {
         prepared.accessCode = task.children(named: "identifier").first { $0.value(of: "system") == Systems.accessCode }?.value(of: "value") ?? ""
         if state == .draft { return prepared }
         _ = try await check(client.send(.post, "/Task/\(prepared.id)/$activate?ac=\(prepared.accessCode)", token: doctor,
-                                        body: Bodies.prescription(id: prepared.id, authoredOn: "2026-10-01")), .ok)
+                                        body: Bodies.prescription(id: prepared.id, kvnr: kvnr, authoredOn: "2026-10-01")), .ok)
         if state == .ready { return prepared }
         if state == .cancelled {
             _ = try await check(client.send(.post, "/Task/\(prepared.id)/$abort?ac=\(prepared.accessCode)", token: doctor), .noContent)
@@ -49,7 +50,7 @@ struct TaskFactory {
         prepared.secret = acceptedTask?.children(named: "identifier").first { $0.value(of: "system") == Systems.secret }?.value(of: "value") ?? ""
         if state == .inProgress { return prepared }
         _ = try await check(client.send(.post, "/Task/\(prepared.id)/$dispense?secret=\(prepared.secret)", token: pharmacy,
-                                        body: Bodies.dispense(id: prepared.id, count: 1)), .noContent)
+                                        body: Bodies.dispense(id: prepared.id, count: 1, kvnr: kvnr)), .noContent)
         if state == .dispensed { return prepared }
         _ = try await check(client.send(.post, "/Task/\(prepared.id)/$close?secret=\(prepared.secret)", token: pharmacy), .ok)
         return prepared
