@@ -36,7 +36,27 @@ public struct RandomIDGenerator: IDGenerator {
         return TaskCredential(randomBytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
-    public func uuid() -> String { UUID().uuidString.lowercased() }
+    public func uuid() -> String { Self.randomUUID() }
+
+    /// A version 4 UUID, lowercase, from `getrandom`. Foundation's `UUID()` on Linux opens and
+    /// reads `/dev/urandom` for every one, a file open per request on the hot path.
+    public static func randomUUID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let (high, low) = (generator.next() as UInt64, generator.next() as UInt64)
+        let bytes = withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
+        var uuid = bytes
+        uuid[6] = (uuid[6] & 0x0F) | 0x40  // version 4
+        uuid[8] = (uuid[8] & 0x3F) | 0x80  // RFC 4122 variant
+        let hex = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (index, byte) in uuid.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
 }
 
 /// What an operation did, for the audit trail (who, what, when; never a body).

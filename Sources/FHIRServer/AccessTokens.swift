@@ -1,6 +1,7 @@
 public import Dispensing
 public import Foundation
 import JWTKit
+import Synchronization
 
 /// The claims of a gematik-style access token that the routes read: the holder's profession
 /// (`professionOID`) and their `idNummer` (Telematik-ID of an institution, KVNR of an insurant).
@@ -18,6 +19,13 @@ struct AccessTokenClaims: JWTPayload {
 /// Verifies bearer tokens (ES256) against a key set and turns them into a `Caller`.
 public struct AccessTokenVerifier: Sendable {
     let keys: JWTKeyCollection
+    /// Tokens already verified: a pharmacy sends the same token with every request for minutes,
+    /// and checking its ECDSA signature each time cost more than parsing a `$dispense` body.
+    let verified = VerifiedTokens(capacity: 4096)
+
+    init(keys: JWTKeyCollection) {
+        self.keys = keys
+    }
 
     /// Accepts tokens signed by any key of a JWKS file (`--auth jwks:FILE`).
     public static func jwks(file: URL) async throws -> AccessTokenVerifier {
@@ -37,10 +45,11 @@ public struct AccessTokenVerifier: Sendable {
     /// The caller of an `Authorization: Bearer …` header. Any failure is `unauthenticated`; a valid
     /// token of a profession we do not know is `professionNotAllowed`.
     public func caller(authorization: String?) async throws(RequestError) -> Caller {
-        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+        guard let authorization, authorization.utf8.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
             throw .unauthenticated
         }
-        let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        let token = Self.trimmingBlanks(authorization.utf8.dropFirst(7))
+        if let caller = verified.caller(of: token, at: Date()) { return caller }
         let claims: AccessTokenClaims
         do {
             claims = try await keys.verify(token, as: AccessTokenClaims.self)
@@ -48,10 +57,53 @@ public struct AccessTokenVerifier: Sendable {
             throw .unauthenticated
         }
         guard let profession = Profession(rawValue: claims.professionOID) else { throw .professionNotAllowed }
-        if profession == .insurant {
-            return Caller(profession: profession, kvnr: claims.idNummer.flatMap(KVNR.init))
+        let caller = profession == .insurant
+            ? Caller(profession: profession, kvnr: claims.idNummer.flatMap(KVNR.init))
+            : Caller(profession: profession, telematikID: claims.idNummer.flatMap(TelematikID.init))
+        verified.remember(token, as: caller, until: claims.exp.value)
+        return caller
+    }
+
+    /// The token without the spaces and tabs around it (Foundation's trimming bridges to NSString,
+    /// which cost more per request than everything else in this function but the signature).
+    private static func trimmingBlanks(_ bytes: Substring.UTF8View) -> String {
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }), let last = bytes.lastIndex(where: { !isBlank($0) }) else { return "" }
+        return String(Substring(bytes[first...last]))
+    }
+}
+
+/// Verified tokens and their callers until the token expires, at most `capacity` of them: when
+/// full, the expired ones go, and if that is not enough, all (they are verified again on next use).
+/// Keyed by the whole token, signature included, so only the very token that was verified hits.
+final class VerifiedTokens: Sendable {
+    private let entries: Mutex<[String: (caller: Caller, expires: Date)]> = Mutex([:])
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func caller(of token: String, at now: Date) -> Caller? {
+        entries.withLock { entries in
+            guard let entry = entries[token] else { return nil }
+            guard now < entry.expires else {
+                entries[token] = nil
+                return nil
+            }
+            return entry.caller
         }
-        return Caller(profession: profession, telematikID: claims.idNummer.flatMap(TelematikID.init))
+    }
+
+    func remember(_ token: String, as caller: Caller, until expires: Date) {
+        entries.withLock { entries in
+            if entries.count >= capacity {
+                let now = Date()
+                entries = entries.filter { now < $0.value.expires }
+                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            }
+            entries[token] = (caller, expires)
+        }
     }
 }
 

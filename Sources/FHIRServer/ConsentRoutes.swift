@@ -32,7 +32,7 @@ enum ConsentRoutes {
             },
             Route(.get, "/Consent", professions: [.insurant], resource: "Consent", interaction: .searchType) { request, context in
                 let objections = try await env.objections.objections(caller: Routes.caller(context))
-                let bundle = Bundles.matches(objections.map(ConsentResource.element), baseURL: env.baseURL, id: UUID().uuidString.lowercased())
+                let bundle = Bundles.matches(objections.map(ConsentResource.element), baseURL: env.baseURL, id: RandomIDGenerator.randomUUID())
                 return try Routes.respond(bundle, request, context)
             },
         ]

@@ -15,7 +15,7 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: ErxRequestContext, next: (Request, ErxRequestContext) async throws -> Response) async throws -> Response {
         var context = context
-        let requestID = request.headers[.init("X-Request-ID")!].flatMap { $0.count <= 64 ? $0 : nil } ?? UUID().uuidString.lowercased()
+        let requestID = request.headers[.init("X-Request-ID")!].flatMap { $0.count <= 64 ? $0 : nil } ?? RandomIDGenerator.randomUUID()
         context.logger[metadataKey: "request_id"] = .string(requestID)
         let started = ContinuousClock.now
         var response: Response

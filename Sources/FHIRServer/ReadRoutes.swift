@@ -19,13 +19,13 @@ enum ReadRoutes {
                 if let receipt = task.receipt, caller.profession != .insurant {
                     entries.append(.entry(fullURL: "\(env.baseURL)/Bundle/\(task.id.rawValue)", resource: receipt))
                 }
-                let bundle = Element.complex("Bundle", [.primitive("id", UUID().uuidString.lowercased()), .primitive("type", "collection")] + entries)
+                let bundle = Element.complex("Bundle", [.primitive("id", RandomIDGenerator.randomUUID()), .primitive("type", "collection")] + entries)
                 return try Routes.respond(bundle, request, context)
             },
             Route(.get, "/Task", professions: [.insurant], resource: "Task", interaction: .searchType) { request, context in
                 guard let kvnr = try Routes.caller(context).kvnr else { throw DispensingError.notTheInsurantsTask }
                 let tasks = try await env.service.store.tasks(of: kvnr).filter { $0.status != .draft }
-                let bundle = Bundles.matches(tasks.map { TaskResource.element($0, visible: [.accessCode]) }, baseURL: env.baseURL, id: UUID().uuidString.lowercased())
+                let bundle = Bundles.matches(tasks.map { TaskResource.element($0, visible: [.accessCode]) }, baseURL: env.baseURL, id: RandomIDGenerator.randomUUID())
                 return try Routes.respond(bundle, request, context)
             },
             Route(.get, "/MedicationDispense", professions: [.insurant], resource: "MedicationDispense", interaction: .searchType) { request, context in
@@ -33,7 +33,7 @@ enum ReadRoutes {
                 let query = try DispensationSearch.query(request, kvnr: kvnr)
                 let page = try await env.service.store.dispensations(matching: query)
                 let links = DispensationSearch.links(request, query: query, total: page.total, baseURL: env.baseURL)
-                let bundle = Bundles.searchset(page.dispensations, total: page.total, baseURL: env.baseURL, links: links, id: UUID().uuidString.lowercased())
+                let bundle = Bundles.searchset(page.dispensations, total: page.total, baseURL: env.baseURL, links: links, id: RandomIDGenerator.randomUUID())
                 return try Routes.respond(bundle, request, context)
             },
             Route(.get, "/metadata", professions: nil) { request, context in

@@ -67,7 +67,7 @@ enum WorkflowRoutes {
                 let caller = try Routes.caller(context)
                 let id = try Routes.prescriptionID(context)
                 let task = try await env.service.accept(id, accessCode: Routes.accessCode(request), caller: caller)
-                return try Routes.respond(Bundles.accepted(task, baseURL: env.baseURL, id: UUID().uuidString.lowercased()), request, context)
+                return try Routes.respond(Bundles.accepted(task, baseURL: env.baseURL, id: RandomIDGenerator.randomUUID()), request, context)
             },
             Route(.post, "/Task/{id}/$dispense", professions: pharmacies, resource: "Task", interaction: .operation("dispense")) { request, context in
                 let caller = try Routes.caller(context)
@@ -118,7 +118,7 @@ enum WorkflowRoutes {
     static func dispenseAnswer(_ stored: [Dispensation], _ request: Request, _ context: ErxRequestContext, _ env: ServerEnvironment) throws -> Response {
         let prefer = request.headers[HTTPField.Name("Prefer")!]?.lowercased().replacingOccurrences(of: " ", with: "") ?? ""
         if prefer.contains("return=representation") {
-            let bundle = Bundles.searchset(stored, total: stored.count, baseURL: env.baseURL, id: UUID().uuidString.lowercased())
+            let bundle = Bundles.searchset(stored, total: stored.count, baseURL: env.baseURL, id: RandomIDGenerator.randomUUID())
             return try Routes.respond(bundle, request, context)
         }
         if prefer.contains("return=operationoutcome") {
