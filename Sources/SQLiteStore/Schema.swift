@@ -14,6 +14,7 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2", migrate: v2)
+        migrator.registerMigration("v3", migrate: v3)
         return migrator
     }
 
@@ -119,6 +120,24 @@ enum Schema {
                 recorded REAL NOT NULL
             ) STRICT;
             CREATE INDEX outbox_event_by_outbox_id ON outbox_event (outbox_id);
+            """)
+    }
+
+    /// The outbox indexes hold only the rows the relay still has to look at. Every `$dispense`
+    /// inserts an outbox row and the relay settles it soon after; with full indexes on `state`
+    /// each settlement moved the row within three indexes, so the outbox wrote more pages than the
+    /// dispensation itself. Partial indexes drop a settled row and never take it back.
+    private static func v3(_ db: Database) throws {
+        try db.execute(sql: """
+            DROP INDEX outbox_due;
+            DROP INDEX outbox_by_state;
+            DROP INDEX outbox_by_kvnr;
+            -- Pending rows in write order; covering for the count and the oldest age.
+            CREATE INDEX outbox_pending ON outbox (id, created_at) WHERE state = 'pending';
+            -- Whether an insurant has a pending row not yet due.
+            CREATE INDEX outbox_pending_by_kvnr ON outbox (kvnr, next_attempt_at) WHERE state = 'pending';
+            -- Dead letters, for the gauge (rare, and they stay until someone resolves them).
+            CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';
             """)
     }
 }
