@@ -158,21 +158,34 @@ public struct FHIRPathEvaluator: Sendable {
         }
         guard let elementIndex else { return [] }
         var result: [FHIRPathItem] = []
+        // One name, one type: compare names instead of resolving every child (invariants navigate
+        // like this on every element they visit). Only a choice's children need resolving each.
+        let declared = type.elements[elementIndex]
+        if !declared.isChoice, let resolved = type.resolve(declared.name) {
+            for child in element.children where child.name == declared.name {
+                append(child, as: resolved.type, to: &result)
+            }
+            return result
+        }
         for child in element.children {
             guard let resolved = type.resolve(child.name), resolved.index == elementIndex,
                 concreteName == nil || child.name == concreteName
             else { continue }
-            switch resolved.type {
-            case .complex(let index): result.append(.node(child, .type(index)))
-            case .primitive(let primitive, let index): result.append(.node(child, .primitive(primitive, index)))
-            case .system: result.append(.node(child, .system))
-            case .resource:
-                if let inner = child.wrappedResource, let index = definitions.index(of: inner.name) {
-                    result.append(.node(inner, .type(index)))
-                }
-            }
+            append(child, as: resolved.type, to: &result)
         }
         return result
+    }
+
+    private func append(_ child: Element, as type: ElementType, to result: inout [FHIRPathItem]) {
+        switch type {
+        case .complex(let index): result.append(.node(child, .type(index)))
+        case .primitive(let primitive, let index): result.append(.node(child, .primitive(primitive, index)))
+        case .system: result.append(.node(child, .system))
+        case .resource:
+            if let inner = child.wrappedResource, let index = definitions.index(of: inner.name) {
+                result.append(.node(inner, .type(index)))
+            }
+        }
     }
 
     /// A node's primitive value as a System value; other items unchanged; `nil` for complex nodes and
