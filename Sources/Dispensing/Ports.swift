@@ -43,8 +43,7 @@ public struct RandomIDGenerator: IDGenerator {
     public static func randomUUID() -> String {
         var generator = SystemRandomNumberGenerator()
         let (high, low) = (generator.next() as UInt64, generator.next() as UInt64)
-        let bytes = withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
-        var uuid = bytes
+        var uuid = withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
         uuid[6] = (uuid[6] & 0x0F) | 0x40  // version 4
         uuid[8] = (uuid[8] & 0x3F) | 0x80  // RFC 4122 variant
         let hex = Array("0123456789abcdef".utf8)
