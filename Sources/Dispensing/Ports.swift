@@ -19,6 +19,10 @@ public protocol IDGenerator: Sendable {
     func credential() -> TaskCredential
     /// A fresh lowercase UUID (Medication ids, `urn:uuid:` references).
     func uuid() -> String
+    /// A fresh lowercase UUID that sorts by creation time (outbox idempotency keys). Such keys go
+    /// into a unique index: time-ordered ones land on its last page, random ones each on a page of
+    /// their own, which the commit then has to write.
+    func sortableUUID() -> String
 }
 
 /// Draws from `SystemRandomNumberGenerator`, which on Linux reads the kernel's CSPRNG
@@ -38,6 +42,8 @@ public struct RandomIDGenerator: IDGenerator {
 
     public func uuid() -> String { Self.randomUUID() }
 
+    public func sortableUUID() -> String { Self.timeOrderedUUID(now: Date()) }
+
     /// A version 4 UUID, lowercase, from `getrandom`. Foundation's `UUID()` on Linux opens and
     /// reads `/dev/urandom` for every one, a file open per request on the hot path.
     public static func randomUUID() -> String {
@@ -46,6 +52,23 @@ public struct RandomIDGenerator: IDGenerator {
         var uuid = withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
         uuid[6] = (uuid[6] & 0x0F) | 0x40  // version 4
         uuid[8] = (uuid[8] & 0x3F) | 0x80  // RFC 4122 variant
+        return text(of: uuid)
+    }
+
+    /// A version 7 UUID (RFC 9562), lowercase: 48 bits of Unix milliseconds, then 74 random bits.
+    /// Two made in the same millisecond are in random order; across milliseconds they sort by time.
+    public static func timeOrderedUUID(now: Date) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let milliseconds = UInt64(max(0, now.timeIntervalSince1970 * 1000)) & 0xFFFF_FFFF_FFFF
+        let high = milliseconds << 16 | ((generator.next() as UInt64) & 0xFFFF)
+        var uuid = withUnsafeBytes(of: (high.bigEndian, (generator.next() as UInt64).bigEndian)) { Array($0) }
+        uuid[6] = (uuid[6] & 0x0F) | 0x70  // version 7
+        uuid[8] = (uuid[8] & 0x3F) | 0x80  // RFC 4122 variant
+        return text(of: uuid)
+    }
+
+    /// The 8-4-4-4-12 lowercase hex form of 16 bytes.
+    private static func text(of uuid: [UInt8]) -> String {
         let hex = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(36)

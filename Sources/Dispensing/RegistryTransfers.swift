@@ -44,7 +44,7 @@ public enum RegistryTransfers {
         let task = change.task
         guard let kvnr = task.kvnr ?? before.kvnr else { return nil }
         func make(_ operation: RegistryTransfer.Operation, status: TaskStatus? = nil, _ payload: Element) -> RegistryTransfer {
-            RegistryTransfer(operation: operation, kvnr: kvnr, prescriptionID: task.id, status: status, idempotencyKey: ids.uuid(), payload: payload)
+            RegistryTransfer(operation: operation, kvnr: kvnr, prescriptionID: task.id, status: status, idempotencyKey: ids.sortableUUID(), payload: payload)
         }
         let authoredOn = task.authoredOn ?? before.authoredOn
         switch change.audit.action {

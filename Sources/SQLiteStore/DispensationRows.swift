@@ -7,6 +7,12 @@ import GRDB
 enum DispensationRows {
     /// Applies what an operation does to the stored set (A_26482: a new set replaces the old one
     /// whole; `$reject` and `$abort` delete it).
+    ///
+    /// A replacement overwrites the rows in place, position by position, and deletes the positions
+    /// the new set no longer has. Deleting the whole set and inserting it again would store the
+    /// same, but would move every row to a new page and rewrite its entries in all three indexes;
+    /// in place, a row whose id, insurant and handover date stay (the usual repeated `$dispense`:
+    /// ids follow the position, decision 7) changes one table page and no index page.
     static func apply(_ change: DispensationChange, of task: PrescriptionTask, in db: Database) throws {
         switch change {
         case .keep:
@@ -14,21 +20,35 @@ enum DispensationRows {
         case .delete:
             try delete(task.id, in: db)
         case let .replace(dispensations):
-            try delete(task.id, in: db)
-            let statement = try db.cachedStatement(sql: """
+            let overwrite = try db.cachedStatement(sql: """
+                UPDATE medication_dispense SET resource = ?, medication = ?
+                WHERE task_id = ? AND position = ? AND id = ? AND kvnr IS ? AND when_handed_over IS ?
+                """)
+            // Clears the old row at this position, and an old row that had this id at a later
+            // position. Rows before it already belong to the new set: an id clash with one of those
+            // (or with another task's row) fails the write, as it must, which `INSERT OR REPLACE`
+            // would have turned into a silently lost dispensation.
+            let clear = try db.cachedStatement(sql: """
+                DELETE FROM medication_dispense WHERE task_id = ? AND (position = ? OR (id = ? AND position > ?))
+                """)
+            let insert = try db.cachedStatement(sql: """
                 INSERT INTO medication_dispense (task_id, position, id, kvnr, when_handed_over, resource, medication)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
             for (position, dispensation) in dispensations.enumerated() {
                 guard let id = dispensation.view.id else { throw SQLiteStoreError.dispensationWithoutID }
-                try statement.execute(arguments: arguments([
-                    task.id.rawValue, position, id,
-                    task.kvnr?.rawValue ?? dispensation.view.subjectIdentifier?.value,
-                    dispensation.view.whenHandedOver.flatMap(CalendarDate.datePart(of:)),
-                    try StoredResource.value(dispensation.medicationDispense),
-                    try StoredResource.value(dispensation.medication),
-                ]))
+                let kvnr = task.kvnr?.rawValue ?? dispensation.view.subjectIdentifier?.value
+                let handedOver = dispensation.view.whenHandedOver.flatMap(CalendarDate.datePart(of:))
+                let resource = try StoredResource.value(dispensation.medicationDispense)
+                let medication = try StoredResource.value(dispensation.medication)
+                try overwrite.execute(arguments: arguments([resource, medication, task.id.rawValue, position, id, kvnr, handedOver]))
+                if db.changesCount == 0 {
+                    try clear.execute(arguments: [task.id.rawValue, position, id, position])
+                    try insert.execute(arguments: arguments([task.id.rawValue, position, id, kvnr, handedOver, resource, medication]))
+                }
             }
+            try db.cachedStatement(sql: "DELETE FROM medication_dispense WHERE task_id = ? AND position >= ?")
+                .execute(arguments: [task.id.rawValue, dispensations.count])
         }
     }
 

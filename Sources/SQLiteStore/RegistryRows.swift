@@ -55,12 +55,17 @@ enum OutboxRows {
     }
 
     /// Pending rows in write order, skipping every insurant that has a pending row not yet due.
+    ///
+    /// A row is due when written (`next_attempt_at = created_at`) until a retry or a pause defers
+    /// it; the `next_attempt_at > created_at` term names exactly those deferred rows, so the
+    /// subquery reads the small partial index `outbox_deferred_by_kvnr` (schema v4).
     static func due(now: Date, limit: Int, in db: Database) throws -> [OutboxEntry] {
         let statement = try db.cachedStatement(sql: """
             SELECT id, operation, kvnr, task_id, status, idempotency_key, payload, attempts, created_at
             FROM outbox AS o
             WHERE state = 'pending' AND NOT EXISTS (
-                SELECT 1 FROM outbox AS w WHERE w.kvnr = o.kvnr AND w.state = 'pending' AND w.next_attempt_at > ?
+                SELECT 1 FROM outbox AS w
+                WHERE w.kvnr = o.kvnr AND w.state = 'pending' AND w.next_attempt_at > w.created_at AND w.next_attempt_at > ?
             )
             ORDER BY id LIMIT ?
             """)

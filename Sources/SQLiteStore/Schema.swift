@@ -15,6 +15,7 @@ enum Schema {
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2", migrate: v2)
         migrator.registerMigration("v3", migrate: v3)
+        migrator.registerMigration("v4", migrate: v4)
         return migrator
     }
 
@@ -138,6 +139,23 @@ enum Schema {
             CREATE INDEX outbox_pending_by_kvnr ON outbox (kvnr, next_attempt_at) WHERE state = 'pending';
             -- Dead letters, for the gauge (rare, and they stay until someone resolves them).
             CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';
+            """)
+    }
+
+    /// Every page a write touches is written again by its commit (WAL), and a write's cost is
+    /// mostly its commit: so an index on a column that is random per row (an insurant, a random
+    /// key) costs a page per write. This drops the two such indexes a `$dispense` touched without
+    /// need:
+    /// - `audit_event_by_kvnr`: no query reads it (an insurant's audit search would bring it back);
+    /// - `outbox_pending_by_kvnr`: the relay only asks which insurants have a transfer that is not
+    ///   due yet, and only a retried or paused row is ever due later than it was written. The new
+    ///   index holds just those rows, so a fresh transfer enters none keyed by insurant.
+    private static func v4(_ db: Database) throws {
+        try db.execute(sql: """
+            DROP INDEX audit_event_by_kvnr;
+            DROP INDEX outbox_pending_by_kvnr;
+            CREATE INDEX outbox_deferred_by_kvnr ON outbox (kvnr, next_attempt_at)
+                WHERE state = 'pending' AND next_attempt_at > created_at;
             """)
     }
 }

@@ -17,12 +17,21 @@ enum TaskRows {
 
     static let insertSQL =
         "INSERT INTO task (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+    /// The columns of `task_by_kvnr`. SQLite rewrites an index entry whenever its column is
+    /// assigned, even to the same value, and that entry sits on a page of its own which the commit
+    /// must write: so an update assigns them only when they change (`$activate`).
+    static let indexedColumns: Set = ["kvnr", "created_at"]
     /// Each resource column takes a flag and a value: it is only overwritten when the flag is set.
-    static let updateSQL = """
-        UPDATE task SET \((scalarColumns.dropFirst().map { "\($0) = ?" }
-            + resourceColumns.map { "\($0) = CASE WHEN ? THEN ? ELSE \($0) END" }).joined(separator: ", "))
-        WHERE id = ?
-        """
+    static func updateSQL(assigningIndexedColumns: Bool) -> String {
+        let assigned = scalarColumns.dropFirst().filter { assigningIndexedColumns || !indexedColumns.contains($0) }
+        return """
+            UPDATE task SET \((assigned.map { "\($0) = ?" }
+                + resourceColumns.map { "\($0) = CASE WHEN ? THEN ? ELSE \($0) END" }).joined(separator: ", "))
+            WHERE id = ?
+            """
+    }
+    static let updateAllSQL = updateSQL(assigningIndexedColumns: true)
+    static let updateKeepingIndexedSQL = updateSQL(assigningIndexedColumns: false)
     static let selectSQL = "SELECT \(columns.joined(separator: ", ")) FROM task"
 
     static func scalarValues(of task: PrescriptionTask) -> [(any DatabaseValueConvertible)?] {
@@ -53,12 +62,16 @@ enum TaskRows {
     static func update(_ task: PrescriptionTask, replacing previous: PrescriptionTask, in db: Database) throws {
         let prescriptionChanged = task.prescription != previous.prescription
         let receiptChanged = task.receipt != previous.receipt
-        let values = Array(scalarValues(of: task).dropFirst()) + [
+        let assignsIndexed = task.kvnr != previous.kvnr || task.createdAt != previous.createdAt
+        let scalars = zip(scalarColumns, scalarValues(of: task)).dropFirst()
+            .filter { assignsIndexed || !indexedColumns.contains($0.0) }.map(\.1)
+        let values = Array(scalars) + [
             prescriptionChanged, prescriptionChanged ? try StoredResource.value(task.prescription) : nil,
             receiptChanged, receiptChanged ? try StoredResource.value(task.receipt) : nil,
             task.id.rawValue,
         ]
-        try db.cachedStatement(sql: updateSQL).execute(arguments: arguments(values))
+        let sql = assignsIndexed ? updateAllSQL : updateKeepingIndexedSQL
+        try db.cachedStatement(sql: sql).execute(arguments: arguments(values))
     }
 
     static func fetch(_ id: PrescriptionID, in db: Database) throws -> PrescriptionTask? {

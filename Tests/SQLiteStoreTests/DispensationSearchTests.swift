@@ -101,4 +101,33 @@ import Testing
             #expect(!ids(page).contains(first.rawValue))
         }
     }
+
+    /// A replacement overwrites rows in place only while id, insurant and date stay; a changed
+    /// handover date must move the row within the date search, and a new position must appear.
+    @Test func aReplacementWithOtherHandoverDatesMovesTheRowsInTheDateSearch() async throws {
+        try await withTemporaryStore { store async throws in
+            let (first, second, _) = try await storeSets(in: store)
+            let replacement = [
+                Fixtures.dispensation(first, position: 0, writer: 2, whenHandedOver: "2025-03-20"),
+                Fixtures.dispensation(first, position: 1, writer: 2, whenHandedOver: "2025-03-01"),
+            ]
+            try await store.update(task: first) { current in
+                (TaskChange(task: current, dispensations: .replace(replacement), audit: Fixtures.audit(.dispense, first, at: Fixtures.created)), ())
+            }
+            let late = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr, whenHandedOver: [DateComparison(prefix: .ge, date: "2025-03-15")]))
+            #expect(ids(late) == [first.rawValue])
+            let early = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr, whenHandedOver: [DateComparison(prefix: .eq, date: "2025-03-01")]))
+            #expect(ids(early) == ["\(first.rawValue)-1"])
+            #expect(try await store.dispensations(of: first) == replacement)
+            // The same dates again (in place), then a shorter set: the dropped position leaves.
+            let shorter = [Fixtures.dispensation(second, position: 0, writer: 3, whenHandedOver: "2025-03-05T10:00:00+01:00")]
+            try await store.update(task: second) { current in
+                (TaskChange(task: current, dispensations: .replace(shorter), audit: Fixtures.audit(.dispense, second, at: Fixtures.created)), ())
+            }
+            #expect(try await store.dispensations(of: second) == shorter)
+            let all = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr))
+            #expect(all.total == 4)
+            #expect(Set(ids(all)) == [first.rawValue, "\(first.rawValue)-1", second.rawValue, Fixtures.prescriptionID(52).rawValue])
+        }
+    }
 }

@@ -34,6 +34,23 @@ import Testing
         }
     }
 
+    /// Rows are overwritten in place by position: a new set whose ids sit at other positions than
+    /// before (here swapped) must still replace the old one whole, without an id clash.
+    @Test func aSetWithIDsAtOtherPositionsReplacesTheOldOne() async throws {
+        try await withTemporaryStore { store async throws in
+            let task = Fixtures.task(Fixtures.prescriptionID(25))
+            #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
+            let first = Fixtures.dispensationSet(task.id, size: 3, writer: 1)
+            let swapped = [Fixtures.dispensation(task.id, position: 1, writer: 2), Fixtures.dispensation(task.id, position: 0, writer: 2)]
+            for set in [first, swapped] {
+                try await store.update(task: task.id) { current in
+                    (TaskChange(task: current, dispensations: .replace(set), audit: Fixtures.audit(.dispense, current.id, at: Fixtures.created)), ())
+                }
+            }
+            #expect(try await store.dispensations(of: task.id) == swapped)
+        }
+    }
+
     @Test func keepLeavesTheSetAndDeleteRemovesIt() async throws {
         try await withTemporaryStore { store async throws in
             let task = Fixtures.task(Fixtures.prescriptionID(21))

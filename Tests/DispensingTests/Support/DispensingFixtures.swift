@@ -20,6 +20,7 @@ struct FixedIDs: IDGenerator {
     func prescriptionSerial() -> UInt64 { serial }
     func credential() -> TaskCredential { fixedCredential }
     func uuid() -> String { uuids[handedOut.next() % uuids.count] }
+    func sortableUUID() -> String { uuid() }
 
     /// How many UUIDs were drawn so far.
     var uuidsDrawn: Int { handedOut.count }
