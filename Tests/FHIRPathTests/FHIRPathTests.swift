@@ -58,6 +58,11 @@ struct FHIRPathTests {
         #expect(try eval("whenHandedOver.toString().length()", dispense) == [.integer(10)])
         #expect(try eval("medication.reference.split(':').last()", dispense) == [.string("a5b1c2d3-0000-4000-8000-000000000001")])
         #expect(try eval("identifier.value.substring(0, 3)", dispense) == [.string("160")])
+        // split keeps empty pieces, with one-character and longer separators alike.
+        #expect(try eval("'a//b/'.split('/')", dispense) == ["a", "", "b", ""].map(FHIRPathItem.string))
+        #expect(try eval("'a::b::'.split('::')", dispense) == ["a", "b", ""].map(FHIRPathItem.string))
+        #expect(try eval("'abc'.split('x')", dispense) == [.string("abc")])
+        #expect(try eval("'Medication/urn:uuid:1'.split('/').last().split(':').last()", dispense) == [.string("1")])
         #expect(try eval("nothing.exists() or true", dispense) == [.boolean(true)])
         #expect(try eval("nothing and true", dispense) == [])
         #expect(try eval("nothing and false", dispense) == [.boolean(false)])
