@@ -233,6 +233,9 @@ public protocol TaskStore: Sendable {
 
     /// The insurant's stored objections, oldest first.
     func objections(of kvnr: KVNR) async throws -> [Objection]
+    /// The stored objections of several insurants in one read (the relay's round), oldest first per
+    /// insurant; an insurant without any has no key.
+    func objections(of kvnrs: Set<KVNR>) async throws -> [KVNR: [Objection]]
     /// Stores an objection (replacing one of the same KVNR, source and category).
     func record(_ objection: Objection) async throws
     /// Removes the insurant's objections from `sources` (of `category` only, when given; only those

@@ -50,11 +50,28 @@ public actor ConsentCache: ObjectionRegistry {
         }
     }
 
-    /// For the relay, before a transfer: the insurant's objections, with the registry's decision
-    /// current. Throws when the registry cannot be asked, so the transfer waits (A_25942).
-    public func objections(of kvnr: KVNR) async throws -> [Objection] {
-        if !isFresh(kvnr) { try await lookup(kvnr).value }
-        return try await store.objections(of: kvnr)
+    /// For the relay's round: each insurant's objections with the registry's decision current, or
+    /// the error that kept it from being asked (the insurant's transfers then wait, A_25942).
+    ///
+    /// Stale decisions are asked at most `concurrency` at a time; then one store read serves the
+    /// whole round, where a read per insurant cost a database round trip per transfer.
+    public func objections(of kvnrs: [KVNR], concurrency: Int) async -> [KVNR: Result<[Objection], any Error>] {
+        var outcomes: [KVNR: Result<[Objection], any Error>] = [:]
+        let stale = Array(Set(kvnrs.filter { !isFresh($0) }))
+        for start in stride(from: 0, to: stale.count, by: max(1, concurrency)) {
+            let lookups = stale[start..<min(stale.count, start + max(1, concurrency))].map { ($0, lookup($0)) }
+            for (kvnr, lookup) in lookups {
+                do { try await lookup.value } catch { outcomes[kvnr] = .failure(error) }
+            }
+        }
+        let asked = Set(kvnrs).filter { outcomes[$0] == nil }
+        do {
+            let stored = try await store.objections(of: asked)
+            for kvnr in asked { outcomes[kvnr] = .success(stored[kvnr] ?? []) }
+        } catch {
+            for kvnr in asked { outcomes[kvnr] = .failure(error) }
+        }
+        return outcomes
     }
 
     /// The registry answered a transfer with 423: the objection is stored at once (the next

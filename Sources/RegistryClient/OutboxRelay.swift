@@ -79,6 +79,9 @@ public struct OutboxRelay: Service {
         }
         let dispatch = TransferDispatch(client: client, consent: consent, clock: clock, logger: logger)
         let limit = max(1, client.configuration.concurrency)
+        // The consent check before each transfer (A_25951-01) reads the round's insurants at once,
+        // when the round starts: an objection stored later is seen by the next round.
+        let consentStates = await consent.objections(of: groups.map { $0[0].kvnr }, concurrency: limit)
         return await withTaskGroup(of: (Int, [OutboxSettlement]).self) { group in
             var results = [[OutboxSettlement]](repeating: [], count: groups.count)
             var next = 0
@@ -86,7 +89,10 @@ public struct OutboxRelay: Service {
                 guard next < groups.count else { return }
                 let position = next
                 let entries = groups[position]
-                group.addTask { (position, await dispatch.serve(entries)) }
+                // Every insurant of the round has an outcome; were one missing, its transfers would
+                // stay pending (as after a cancelled round), never go out unchecked.
+                let consentState = consentStates[entries[0].kvnr] ?? .failure(CancellationError())
+                group.addTask { (position, await dispatch.serve(entries, objections: consentState)) }
                 next += 1
             }
             for _ in 0..<limit { startNext() }

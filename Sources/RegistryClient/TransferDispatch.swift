@@ -14,12 +14,15 @@ struct TransferDispatch: Sendable {
     /// Stops at the first transfer that must wait: later ones of the insurant never overtake it.
     /// A round cancelled by shutdown settles what was answered and leaves the rest pending, as it
     /// was: a cancelled request is no failed attempt.
-    func serve(_ entries: [OutboxEntry]) async -> [OutboxSettlement] {
+    ///
+    /// `objections` is the insurant's consent state as the round read it (``ConsentCache``), or the
+    /// error that kept the registry from being asked.
+    func serve(_ entries: [OutboxEntry], objections consentState: Result<[Objection], any Error>) async -> [OutboxSettlement] {
         guard let head = entries.first, let last = entries.last else { return [] }
         let configuration = client.configuration
         // Consent first (A_25951-01): an objection drops the insurant's queue for good.
         do {
-            let objections = try await consent.objections(of: head.kvnr)
+            let objections = try consentState.get()
             if let objection = objections.first {
                 return [.drop(head.kvnr, through: last.id, reason: "objection (\(objection.source.rawValue), \(objection.category.rawValue))", objection: nil)]
             }

@@ -7,13 +7,27 @@ import GRDB
 enum ObjectionRows {
     static func fetchAll(of kvnr: KVNR, in db: Database) throws -> [Objection] {
         let statement = try db.cachedStatement(sql: "SELECT kvnr, source, category, since FROM objection WHERE kvnr = ? ORDER BY since")
-        return try Row.fetchAll(statement, arguments: [kvnr.rawValue]).map { row in
-            let reader = RowReader(row: row, table: "objection")
-            return Objection(
-                kvnr: try reader.parsed("kvnr", KVNR.init), category: try reader.parsed("category", ObjectionCategory.init(rawValue:)),
-                source: try reader.parsed("source", ObjectionSource.init(rawValue:)), since: try reader.date("since")
-            )
-        }
+        return try Row.fetchAll(statement, arguments: [kvnr.rawValue]).map(objection(from:))
+    }
+
+    /// Several insurants' objections in one statement: the KVNRs go in as one JSON array, so the
+    /// statement is the same (and cached) whatever their number, and each is a primary-key lookup.
+    static func fetchAll(of kvnrs: Set<KVNR>, in db: Database) throws -> [KVNR: [Objection]] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT kvnr, source, category, since FROM objection
+            WHERE kvnr IN (SELECT value FROM json_each(?)) ORDER BY kvnr, since
+            """)
+        // KVNRs are `[A-Z][0-9]{9}`: nothing in them needs JSON escaping.
+        let list = "[" + kvnrs.map { "\"\($0.rawValue)\"" }.joined(separator: ",") + "]"
+        return try Dictionary(grouping: Row.fetchAll(statement, arguments: [list]).map(objection(from:)), by: \.kvnr)
+    }
+
+    private static func objection(from row: Row) throws -> Objection {
+        let reader = RowReader(row: row, table: "objection")
+        return Objection(
+            kvnr: try reader.parsed("kvnr", KVNR.init), category: try reader.parsed("category", ObjectionCategory.init(rawValue:)),
+            source: try reader.parsed("source", ObjectionSource.init(rawValue:)), since: try reader.date("since")
+        )
     }
 
     static func upsert(_ objection: Objection, in db: Database) throws {

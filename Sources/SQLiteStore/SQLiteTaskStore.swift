@@ -107,6 +107,11 @@ public final class SQLiteTaskStore: TaskStore {
         try await pool.read { db in try ObjectionRows.fetchAll(of: kvnr, in: db) }
     }
 
+    public func objections(of kvnrs: Set<KVNR>) async throws -> [KVNR: [Objection]] {
+        guard !kvnrs.isEmpty else { return [:] }
+        return try await pool.read { db in try ObjectionRows.fetchAll(of: kvnrs, in: db) }
+    }
+
     public func record(_ objection: Objection) async throws {
         try await writer.submit { db in try ObjectionRows.upsert(objection, in: db) }
     }

@@ -106,6 +106,21 @@ struct RegistryRelayTests {
         }
     }
 
+    /// A_25942: when the consent lookup fails, the insurant's transfers wait without an attempt
+    /// counted against them (they are not at fault), and none goes out unchecked.
+    @Test func aFailedConsentLookupHoldsTheInsurantWithoutCountingAnAttempt() async throws {
+        try await RelayHarness.run(configure: { $0.consentTTL = .milliseconds(1); $0.backoffBase = .seconds(600) }) { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(350))
+            try await harness.drained()
+            await harness.simulator.setFaults(Faults(down: true))
+            #expect(try await harness.dispense(task).status == .noContent)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await harness.server.store.dueTransfers(now: Date(), limit: 10).isEmpty)
+            let held = try await harness.server.store.dueTransfers(now: Date().addingTimeInterval(1000), limit: 10)
+            #expect(held.map(\.attempts) == [0])
+        }
+    }
+
     @Test func aRegistry400GoesToTheDeadLettersAndTheNextTransferFollows() async throws {
         try await RelayHarness.run { harness in
             let task = try await harness.inProgressTask(kvnr: testKVNR(400))

@@ -75,6 +75,20 @@ struct OutboxTests {
         }
     }
 
+    @Test func objectionsOfSeveralInsurantsComeInOneReadGroupedByInsurant() async throws {
+        try await withTemporaryStore { store async throws in
+            let first = Objection(kvnr: Fixtures.kvnr, category: .medication, source: .consentResource, since: Fixtures.created)
+            let second = Objection(kvnr: Fixtures.kvnr, category: .erpSubmission, source: .consentDecision, since: Fixtures.created.addingTimeInterval(5))
+            let other = Objection(kvnr: Fixtures.otherKVNR, category: .medication, source: .registryLocked, since: Fixtures.created)
+            for objection in [second, other, first] { try await store.record(objection) }
+            let unknown = try #require(KVNR("Z000000001"))
+            let found = try await store.objections(of: [Fixtures.kvnr, Fixtures.otherKVNR, unknown])
+            #expect(found == [Fixtures.kvnr: [first, second], Fixtures.otherKVNR: [other]])
+            #expect(try await store.objections(of: [unknown]).isEmpty)
+            #expect(try await store.objections(of: Set<KVNR>()).isEmpty)
+        }
+    }
+
     @Test func objectionsAreKeptPerSourceAndCategoryAndLiftedBySource() async throws {
         try await withTemporaryStore { store async throws in
             let now = Date(timeIntervalSinceReferenceDate: 800_000_000)
