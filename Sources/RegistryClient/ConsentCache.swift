@@ -58,8 +58,9 @@ public actor ConsentCache: ObjectionRegistry {
     public func objections(of kvnrs: [KVNR], concurrency: Int) async -> [KVNR: Result<[Objection], any Error>] {
         var outcomes: [KVNR: Result<[Objection], any Error>] = [:]
         let stale = Array(Set(kvnrs.filter { !isFresh($0) }))
-        for start in stride(from: 0, to: stale.count, by: max(1, concurrency)) {
-            let lookups = stale[start..<min(stale.count, start + max(1, concurrency))].map { ($0, lookup($0)) }
+        let width = max(1, concurrency)
+        for start in stride(from: 0, to: stale.count, by: width) {
+            let lookups = stale[start..<min(stale.count, start + width)].map { ($0, lookup($0)) }
             for (kvnr, lookup) in lookups {
                 do { try await lookup.value } catch { outcomes[kvnr] = .failure(error) }
             }

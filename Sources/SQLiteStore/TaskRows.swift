@@ -22,7 +22,7 @@ enum TaskRows {
     /// must write: so an update assigns them only when they change (`$activate`).
     static let indexedColumns: Set = ["kvnr", "created_at"]
     /// Each resource column takes a flag and a value: it is only overwritten when the flag is set.
-    static func updateSQL(assigningIndexedColumns: Bool) -> String {
+    private static func updateSQL(assigningIndexedColumns: Bool) -> String {
         let assigned = scalarColumns.dropFirst().filter { assigningIndexedColumns || !indexedColumns.contains($0) }
         return """
             UPDATE task SET \((assigned.map { "\($0) = ?" }
