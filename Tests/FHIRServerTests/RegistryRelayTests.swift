@@ -95,7 +95,11 @@ struct RegistryRelayTests {
             #expect(try await harness.dispense(other).status == .noContent)
             try await waitUntil { await harness.received().filter { $0.kvnr == other.kvnr }.count == 2 }
             #expect(try await harness.dispense(paused).status == .noContent)
-            try await Task.sleep(for: .milliseconds(300))
+            // Due until the relay meets the 409 and pauses the insurant (how soon depends on the
+            // machine's load, so the test waits for it rather than for a fixed time).
+            try await waitUntil {
+                try await harness.server.store.dueTransfers(now: Date(), limit: 10).allSatisfy { $0.kvnr.rawValue != paused.kvnr }
+            }
             #expect(await harness.received().filter { $0.kvnr == paused.kvnr }.isEmpty)
             #expect(try await harness.server.store.outboxStatistics().pending == 2)
             // Held for the pause, not retried: the rows wait an hour, with no attempt counted.
@@ -114,8 +118,9 @@ struct RegistryRelayTests {
             try await harness.drained()
             await harness.simulator.setFaults(Faults(down: true))
             #expect(try await harness.dispense(task).status == .noContent)
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(try await harness.server.store.dueTransfers(now: Date(), limit: 10).isEmpty)
+            // Due until the relay's failed lookup holds it; then held, not sent and not dropped.
+            try await waitUntil { try await harness.server.store.dueTransfers(now: Date(), limit: 10).isEmpty }
+            #expect(await harness.received().filter { $0.operation == "provide-dispensation-erp" }.isEmpty)
             let held = try await harness.server.store.dueTransfers(now: Date().addingTimeInterval(1000), limit: 10)
             #expect(held.map(\.attempts) == [0])
         }
