@@ -45,6 +45,39 @@ public enum OutboxSettlement: Sendable, Hashable {
     case drop(KVNR, through: Int64, reason: String, objection: Objection?)
 }
 
+/// A round's worth of due transfers, in the order they were written; a collection of the readable
+/// ones. A row the store cannot read back (a damaged value, an operation this version does not
+/// know) is listed apart by its id, so the relay can set it aside as a dead letter instead of every
+/// round failing on it and no insurant's transfers going out.
+public struct DueTransfers: Sendable, RandomAccessCollection {
+    public var entries: [OutboxEntry]
+    public var unreadable: [UnreadableTransfer]
+
+    public init(entries: [OutboxEntry], unreadable: [UnreadableTransfer] = []) {
+        self.entries = entries
+        self.unreadable = unreadable
+    }
+
+    /// How many rows the store read, readable or not (a full batch means more may be due).
+    public var rowCount: Int { entries.count + unreadable.count }
+
+    public var startIndex: Int { entries.startIndex }
+    public var endIndex: Int { entries.endIndex }
+    public subscript(position: Int) -> OutboxEntry { entries[position] }
+}
+
+/// An outbox row that could not be read: its id and what was wrong with it (the column, never its
+/// value, which may be personal data).
+public struct UnreadableTransfer: Sendable, Hashable {
+    public var id: Int64
+    public var reason: String
+
+    public init(id: Int64, reason: String) {
+        self.id = id
+        self.reason = reason
+    }
+}
+
 /// The outbox at a glance, for metrics and readiness (the relay counts what it sent itself).
 public struct OutboxStatistics: Sendable, Hashable {
     public var pending: Int
@@ -63,8 +96,9 @@ public struct OutboxStatistics: Sendable, Hashable {
 public protocol OutboxStore: Sendable {
     /// Pending transfers that may be sent now, in the order they were written, at most `limit`.
     /// An insurant with a transfer that is not yet due (backing off, paused) has none due at all:
-    /// transfers of one insurant go out in order, never past an earlier one.
-    func dueTransfers(now: Date, limit: Int) async throws -> [OutboxEntry]
+    /// transfers of one insurant go out in order, never past an earlier one. `limit` counts rows,
+    /// readable or not.
+    func dueTransfers(now: Date, limit: Int) async throws -> DueTransfers
     /// Applies the settlements, in order, in one transaction.
     func settle(_ settlements: [OutboxSettlement], at: Date) async throws
     func outboxStatistics() async throws -> OutboxStatistics

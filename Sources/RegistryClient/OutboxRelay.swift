@@ -47,13 +47,16 @@ public struct OutboxRelay: Service {
             while !Task.isCancelled {
                 do {
                     let due = try await outbox.dueTransfers(now: clock.now(), limit: configuration.batchSize)
-                    if !due.isEmpty {
-                        let settlements = await round(due, client: client, consent: consent)
+                    if due.rowCount > 0 {
+                        // A row that cannot be read is set aside for an operator, like a payload the
+                        // registry refuses; the insurant's later transfers follow it.
+                        let setAside = due.unreadable.map { OutboxSettlement.deadLetter($0.id, reason: $0.reason) }
+                        let settlements = await setAside + round(Array(due), client: client, consent: consent)
                         try await outbox.settle(settlements, at: clock.now())
                         metrics?.count(settlements)
                     }
                     if let metrics { metrics.observe(try await outbox.outboxStatistics(), now: clock.now()) }
-                    if due.count < configuration.batchSize { try await Task.sleep(for: configuration.pollInterval) }
+                    if due.rowCount < configuration.batchSize { try await Task.sleep(for: configuration.pollInterval) }
                 } catch is CancellationError {
                     return
                 } catch {

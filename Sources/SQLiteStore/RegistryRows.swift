@@ -73,7 +73,7 @@ enum OutboxRows {
     /// A row is due when written (`next_attempt_at = created_at`) until a retry or a pause defers
     /// it; the `next_attempt_at > created_at` term names exactly those deferred rows, so the
     /// subquery reads the small partial index `outbox_deferred_by_kvnr` (schema v4).
-    static func due(now: Date, limit: Int, in db: Database) throws -> [OutboxEntry] {
+    static func due(now: Date, limit: Int, in db: Database) throws -> DueTransfers {
         let statement = try db.cachedStatement(sql: """
             SELECT id, operation, kvnr, task_id, status, idempotency_key, payload, attempts, created_at
             FROM outbox AS o
@@ -83,16 +83,24 @@ enum OutboxRows {
             )
             ORDER BY id LIMIT ?
             """)
-        return try Row.fetchAll(statement, arguments: [StoredDate.value(now), limit]).map { row in
+        var due = DueTransfers(entries: [])
+        for row in try Row.fetchAll(statement, arguments: [StoredDate.value(now), limit]) {
             let reader = RowReader(row: row, table: "outbox")
-            let payload: Data = try reader.value("payload")
-            return OutboxEntry(
-                id: try reader.value("id"), operation: try reader.parsed("operation", RegistryTransfer.Operation.init(rawValue:)),
-                kvnr: try reader.parsed("kvnr", KVNR.init), prescriptionID: try reader.parsed("task_id", PrescriptionID.init),
-                status: try reader.parsedIfPresent("status", TaskStatus.init(rawValue:)), idempotencyKey: try reader.value("idempotency_key"),
-                payload: [UInt8](payload), attempts: try reader.value("attempts"), createdAt: try reader.date("created_at")
-            )
+            // `id` is the INTEGER PRIMARY KEY: always readable.
+            let id: Int64 = try reader.value("id")
+            do {
+                let payload: Data = try reader.value("payload")
+                due.entries.append(OutboxEntry(
+                    id: id, operation: try reader.parsed("operation", RegistryTransfer.Operation.init(rawValue:)),
+                    kvnr: try reader.parsed("kvnr", KVNR.init), prescriptionID: try reader.parsed("task_id", PrescriptionID.init),
+                    status: try reader.parsedIfPresent("status", TaskStatus.init(rawValue:)), idempotencyKey: try reader.value("idempotency_key"),
+                    payload: [UInt8](payload), attempts: try reader.value("attempts"), createdAt: try reader.date("created_at")
+                ))
+            } catch let SQLiteStoreError.corruptRow(_, column) {
+                due.unreadable.append(UnreadableTransfer(id: id, reason: "unreadable outbox row: column \(column)"))
+            }
         }
+        return due
     }
 
     static func settle(_ settlement: OutboxSettlement, at now: Date, in db: Database) throws {

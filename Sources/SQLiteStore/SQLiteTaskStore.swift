@@ -123,7 +123,7 @@ public final class SQLiteTaskStore: TaskStore {
 }
 
 extension SQLiteTaskStore: OutboxStore {
-    public func dueTransfers(now: Date, limit: Int) async throws -> [OutboxEntry] {
+    public func dueTransfers(now: Date, limit: Int) async throws -> DueTransfers {
         try await pool.read { db in try OutboxRows.due(now: now, limit: limit, in: db) }
     }
 
@@ -161,5 +161,10 @@ extension SQLiteTaskStore {
     /// only for tests that damage rows on purpose.
     package func executeUnchecked(sql: String) async throws {
         try await pool.writeWithoutTransaction { db in try db.execute(sql: sql) }
+    }
+
+    /// The first column of each row of a query, as text: for tests that look at what no port shows.
+    package func readUnchecked(sql: String) async throws -> [String?] {
+        try await pool.read { db in try String?.fetchAll(db, sql: sql) }
     }
 }

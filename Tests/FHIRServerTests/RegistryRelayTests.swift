@@ -141,6 +141,28 @@ struct RegistryRelayTests {
             #expect(await harness.received().map(\.operation) == ["provide-prescription-erp", "provide-dispensation-erp"])
         }
     }
+
+    /// A row the relay cannot read (here an operation this version does not know) must not stop
+    /// the outbox: it is set aside as a dead letter, naming the column, and transfers go on.
+    @Test func anUnreadableOutboxRowIsSetAsideAndTheOthersFollow() async throws {
+        try await RelayHarness.run { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(410))
+            let other = try await harness.inProgressTask(kvnr: testKVNR(411))
+            try await harness.drained()
+            try await harness.server.store.executeUnchecked(sql: """
+                INSERT INTO outbox (task_id, kvnr, operation, payload, created_at, next_attempt_at, status, idempotency_key)
+                VALUES ('\(task.id)', '\(task.kvnr)', 'provide-something-else', CAST('{}' AS BLOB), 0, 0, 'in-progress', 'unknown-1')
+                """)
+            #expect(try await harness.dispense(task).status == .noContent)
+            #expect(try await harness.dispense(other).status == .noContent)
+            try await harness.drained()
+            #expect(try await harness.server.store.outboxStatistics().dead == 1)
+            let dispensed = await harness.received().filter { $0.operation == "provide-dispensation-erp" }
+            #expect(Set(dispensed.map(\.kvnr)) == [task.kvnr, other.kvnr])
+            let reasons = try await harness.server.store.readUnchecked(sql: "SELECT last_error FROM outbox WHERE state = 'dead'")
+            #expect(reasons == ["unreadable outbox row: column operation"])
+        }
+    }
 }
 
 extension RegistryRelayTests {
