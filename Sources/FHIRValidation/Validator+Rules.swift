@@ -6,7 +6,7 @@ extension ProfileValidator {
 
     /// Evaluates the node's invariants on `element`. An invariant that cannot be parsed or evaluated is
     /// reported once as a warning, never passed silently.
-    func checkInvariants(of node: ProfileNode, on element: Element, type: FHIRPathItem.NodeType, path: String, scope: Scope,
+    func checkInvariants(of node: ProfileNode, on element: Element, type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope,
                          evaluated: inout [String], run: inout Run) {
         if element.name == "extension" || element.name == "modifierExtension" {
             let hasValue = element.children.contains { $0.name.hasPrefix("value") }
@@ -41,7 +41,7 @@ extension ProfileValidator {
         }
     }
 
-    private func reportUnevaluable(_ invariant: ElementConstraint.Invariant, _ error: FHIRPathError, at path: String, run: inout Run) {
+    private func reportUnevaluable(_ invariant: ElementConstraint.Invariant, _ error: FHIRPathError, at path: ElementPath, run: inout Run) {
         run.addOnce("invariant \(invariant.key)", .notSupported,
                     "\(invariant.key): the invariant could not be evaluated (\(error.message)), so it was not checked", at: path)
     }
@@ -50,7 +50,7 @@ extension ProfileValidator {
 
     /// Checks a coded value against a required binding (an error) or an extensible one (a warning), where
     /// the value set can be expanded from what is loaded.
-    func checkBinding(_ binding: ElementConstraint.Binding, on element: Element, type: String, path: String, label: String,
+    func checkBinding(_ binding: ElementConstraint.Binding, on element: Element, type: String, path: ElementPath, label: String,
                       run: inout Run) {
         guard binding.strength == .required || binding.strength == .extensible, let valueSet = binding.valueSet else { return }
         let codings: [(system: String?, code: String)]
@@ -97,7 +97,7 @@ extension ProfileValidator {
     /// extension whose definition is unknown is an error: nobody can say what it means.
     func validateExtension(_ child: Located, scope: Scope, run: inout Run) {
         guard let url = child.element.value(of: "url") else {
-            run.add(.error, .required, "Extension.url: minimum required = 1, but only found 0", at: "\(child.path).url")
+            run.add(.error, .required, "Extension.url: minimum required = 1, but only found 0", at: child.path.child("url"))
             return
         }
         guard case .complex(let typeIndex) = child.type else { return }

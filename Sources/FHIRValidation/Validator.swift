@@ -31,9 +31,9 @@ public struct ProfileValidator: Sendable {
         var run = Run(rootResource: resource)
         if let package { run.context = profiles.context(ofPackage: package) }
         if let profile {
-            validateResource(resource, path: resource.name, required: [profile], run: &run)
+            validateResource(resource, path: ElementPath(resource.name), required: [profile], run: &run)
         } else {
-            validateResource(resource, path: resource.name, required: [], run: &run)
+            validateResource(resource, path: ElementPath(resource.name), required: [], run: &run)
         }
         return OperationOutcome(issues: run.issues)
     }
@@ -51,12 +51,12 @@ public struct ProfileValidator: Sendable {
         var errorCount: Int { issues.count { $0.severity == .error || $0.severity == .fatal } }
 
         mutating func add(_ severity: OperationOutcome.Severity, _ code: OperationOutcome.IssueCode, _ text: String,
-                          at path: String) {
-            issues.append(OperationOutcome.Issue(severity: severity, code: code, text: text, expression: [path]))
+                          at path: ElementPath) {
+            issues.append(OperationOutcome.Issue(severity: severity, code: code, text: text, expression: [path.description]))
         }
 
         /// Adds a warning about a definition once per validation (not once per element).
-        mutating func addOnce(_ key: String, _ code: OperationOutcome.IssueCode, _ text: String, at path: String) {
+        mutating func addOnce(_ key: String, _ code: OperationOutcome.IssueCode, _ text: String, at path: ElementPath) {
             guard reported.insert(key).inserted else { return }
             add(.warning, code, text, at: path)
         }
@@ -84,7 +84,7 @@ public struct ProfileValidator: Sendable {
 
     /// Validates a resource against one of `required` (the caller's `--profile`, or the `type.profile`s of
     /// the element holding it: the one the resource claims, else the first) and the profiles it declares.
-    func validateResource(_ resource: Element, path: String, required: [String], container: Element? = nil, run: inout Run) {
+    func validateResource(_ resource: Element, path: ElementPath, required: [String], container: Element? = nil, run: inout Run) {
         let declared = resource.child("meta")?.children(named: "profile").compactMap(\.value) ?? []
         var chosen: [CompiledProfile] = []
         func use(_ canonical: String, isRequired: Bool) {
@@ -111,10 +111,9 @@ public struct ProfileValidator: Sendable {
             }
         }
         if let first = required.first {
-            func url(_ canonical: String) -> Substring { canonical.split(separator: "|", maxSplits: 1).first ?? "" }
-            let claimed = required.first { wanted in declared.contains { url($0) == url(wanted) } } ?? first
+            let claimed = required.first { wanted in declared.contains { Self.sameURL($0, wanted) } } ?? first
             // An unversioned type profile means the version the resource itself claims, when it claims one.
-            let versioned = claimed.contains("|") ? nil : declared.first { url($0) == url(claimed) }
+            let versioned = claimed.utf8.contains(UInt8(ascii: "|")) ? nil : declared.first { Self.sameURL($0, claimed) }
             use(versioned ?? claimed, isRequired: true)
         }
         for canonical in declared { use(canonical, isRequired: false) }
@@ -126,10 +125,18 @@ public struct ProfileValidator: Sendable {
         }
     }
 
+    /// Whether two canonicals name the same URL, whatever their `|version`s; compares bytes in place
+    /// (every resource of every validation asks, so no splitting into new strings).
+    static func sameURL(_ left: String, _ right: String) -> Bool {
+        let bar = UInt8(ascii: "|")
+        let leftURL = left.utf8.prefix { $0 != bar }, rightURL = right.utf8.prefix { $0 != bar }
+        return leftURL.elementsEqual(rightURL)
+    }
+
     // MARK: Elements
 
     /// Checks one element against its definition node: invariants, value, then its children.
-    func validate(_ element: Element, node: ProfileNode, type: FHIRPathItem.NodeType, path: String, scope: Scope,
+    func validate(_ element: Element, node: ProfileNode, type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope,
                   run: inout Run) {
         var evaluated: [String] = []
         checkInvariants(of: node, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
@@ -164,7 +171,7 @@ public struct ProfileValidator: Sendable {
 
     /// The nodes whose children define `element` when `node` does not list them: a content reference,
     /// the type's profiles, or else the core definition of the type.
-    private func typeDefinitions(for node: ProfileNode, type: FHIRPathItem.NodeType, scope: Scope, path: String,
+    private func typeDefinitions(for node: ProfileNode, type: FHIRPathItem.NodeType, scope: Scope, path: ElementPath,
                                  run: inout Run) -> [(root: ProfileNode, scope: Scope)] {
         if let reference = node.constraint.contentReference, let hash = reference.firstIndex(of: "#") {
             let id = String(reference[reference.index(after: hash)...])
@@ -203,7 +210,7 @@ public struct ProfileValidator: Sendable {
 
     /// Matches the children of `element` to the child nodes of `definition`, checks cardinality and slices,
     /// and validates each child.
-    private func validateChildren(of element: Element, typeIndex: Int, definition: ProfileNode, path: String, scope: Scope,
+    private func validateChildren(of element: Element, typeIndex: Int, definition: ProfileNode, path: ElementPath, scope: Scope,
                                   run: inout Run) {
         let type = definitions.types[typeIndex]
         var groups = Array(repeating: [Located](), count: definition.children.count)
@@ -218,7 +225,7 @@ public struct ProfileValidator: Sendable {
                 position = 0
             }
             guard let resolved = type.resolve(child.name), let index = definition.childIndex(named: child.name) else { continue }
-            let childPath = resolved.definition.isRepeating ? "\(path).\(child.name)[\(position)]" : "\(path).\(child.name)"
+            let childPath = path.child(child.name, position: resolved.definition.isRepeating ? position : nil)
             groups[index].append(Located(element: child, path: childPath, type: resolved.type))
         }
         for (index, node) in definition.children.enumerated() {
@@ -236,20 +243,20 @@ public struct ProfileValidator: Sendable {
     /// An instance element with its expression and its R4 type.
     struct Located {
         let element: Element
-        let path: String
+        let path: ElementPath
         let type: ElementType
     }
 
     /// Checks how many instances a node (an element or a slice) has; `parent` is the parent's expression.
-    func checkCardinality(_ node: ProfileNode, count: Int, path parent: String, run: inout Run) {
+    func checkCardinality(_ node: ProfileNode, count: Int, path parent: ElementPath, run: inout Run) {
         let min = node.constraint.min, max = node.constraint.max
         if count < min {
             run.add(.error, .required, "\(node.constraint.id): minimum required = \(min), but only found \(count)",
-                    at: "\(parent).\(node.expressionName)")
+                    at: parent.child(node.expressionName))
         }
         if let max, count > max {
             run.add(.error, .structure, "\(node.constraint.id): maximum allowed = \(max), but found \(count)",
-                    at: "\(parent).\(node.expressionName)")
+                    at: parent.child(node.expressionName))
         }
     }
 
