@@ -2,9 +2,11 @@ import FHIRModel
 import Foundation
 
 extension FHIRPathEvaluator {
-    func call(_ name: String, on input: [FHIRPathItem], arguments: [FHIRPathExpression], context: Context)
+    func call(_ function: FHIRPathFunction, on input: [FHIRPathItem], arguments: [FHIRPathExpression], context: Context)
         throws(FHIRPathError) -> [FHIRPathItem]
     {
+        let name = function.name
+        guard let kind = function.kind else { throw FHIRPathError("unsupported function \(name)()") }
         /// Evaluates argument `index` once, with the whole input as focus (for non-iterating arguments).
         func argument(_ index: Int) throws(FHIRPathError) -> [FHIRPathItem] {
             guard arguments.indices.contains(index) else { throw FHIRPathError("\(name)() needs argument \(index + 1)") }
@@ -28,65 +30,65 @@ extension FHIRPathEvaluator {
             for item in input { try body(item, try evaluate(criteria, focus: [item], context: context)) }
         }
 
-        switch name {
-        case "empty": return [.boolean(input.isEmpty)]
-        case "exists":
+        switch kind {
+        case .empty: return [.boolean(input.isEmpty)]
+        case .exists:
             guard !arguments.isEmpty else { return [.boolean(!input.isEmpty)] }
             var found = false
             try perItem { (_, result) throws(FHIRPathError) in if try Self.boolean(result) == true { found = true } }
             return [.boolean(found)]
-        case "all":
+        case .all:
             var all = true
             try perItem { (_, result) throws(FHIRPathError) in if try Self.boolean(result) != true { all = false } }
             return [.boolean(all)]
-        case "where":
+        case .`where`:
             var kept: [FHIRPathItem] = []
             try perItem { (item, result) throws(FHIRPathError) in if try Self.boolean(result) == true { kept.append(item) } }
             return kept
-        case "select":
+        case .select:
             var selected: [FHIRPathItem] = []
             try perItem { (_, result) throws(FHIRPathError) in selected.append(contentsOf: result) }
             return selected
-        case "count": return [.integer(input.count)]
-        case "first": return Array(input.prefix(1))
-        case "last": return Array(input.suffix(1))
-        case "single":
+        case .count: return [.integer(input.count)]
+        case .first: return Array(input.prefix(1))
+        case .last: return Array(input.suffix(1))
+        case .single:
             guard input.count <= 1 else { throw FHIRPathError("single() on \(input.count) items") }
             return input
-        case "distinct": return distinct(input)
-        case "isDistinct": return [.boolean(distinct(input).count == input.count)]
-        case "not":
+        case .distinct: return distinct(input)
+        case .isDistinct: return [.boolean(distinct(input).count == input.count)]
+        case .not:
             guard let value = try Self.boolean(input) else { return [] }
             return [.boolean(!value)]
-        case "allTrue", "anyTrue":
+        case .allTrue, .anyTrue:
             var trueCount = 0
             for item in input where try Self.boolean([item]) == true { trueCount += 1 }
-            return [.boolean(name == "allTrue" ? trueCount == input.count : trueCount > 0)]
-        case "hasValue":
+            return [.boolean(kind == .allTrue ? trueCount == input.count : trueCount > 0)]
+        case .hasValue:
             guard input.count == 1, case .node(_, let nodeType) = input[0] else { return [.boolean(false)] }
             if case .type = nodeType { return [.boolean(false)] }
             return [.boolean(systemValue(input[0]) != nil)]
-        case "iif":
+        case .iif:
             let condition = try Self.boolean(try argument(0)) == true
             if condition { return try argument(1) }
             return arguments.count > 2 ? try argument(2) : []
-        case "ofType":
+        case .ofType:
             guard case .member(nil, let typeName)? = arguments.first else { throw FHIRPathError("ofType() needs a type name") }
             return input.filter { isOfType($0, typeName) }
-        case "extension":
+        case .`extension`:
             let url = try stringArgument(0)
             return input.flatMap { children(of: $0, named: "extension", isFirstStep: false) }.filter { item in
                 guard case .node(let element, _) = item else { return false }
                 return element.value(of: "url") == url
             }
-        case "children":
+        case .children:
             return input.flatMap { item -> [FHIRPathItem] in
                 guard case .node(let element, _) = item else { return [] }
                 return Set(element.children.map(\.name)).flatMap { children(of: item, named: $0, isFirstStep: false) }
             }
-        case "trace": return input
-        case "resolve": return input.compactMap { resolve($0, in: context.document) }
-        case "descendants":
+        case .trace: return input
+        case .resolve: return input.compactMap { resolve($0, in: context.document) }
+        case .descendants:
             var result: [FHIRPathItem] = []
             var frontier = input
             while !frontier.isEmpty {
@@ -100,29 +102,29 @@ extension FHIRPathEvaluator {
                 frontier = next
             }
             return result
-        case "as", "is":
+        case .`as`, .`is`:
             guard case .member(nil, let typeName)? = arguments.first else { throw FHIRPathError("\(name)() needs a type name") }
-            if name == "as" { return input.filter { isOfType($0, typeName) } }
+            if kind == .as { return input.filter { isOfType($0, typeName) } }
             guard input.count <= 1 else { throw FHIRPathError("is() needs a single item") }
             return input.isEmpty ? [] : [.boolean(isOfType(input[0], typeName))]
-        case "join":
+        case .join:
             let separator = arguments.isEmpty ? "" : try stringArgument(0)
             return [.string(input.compactMap { string($0) }.joined(separator: separator))]
-        case "toString":
+        case .toString:
             guard let text = try singleString() else { return [] }
             return [.string(text)]
-        case "length":
+        case .length:
             guard let text = try singleString() else { return [] }
             return [.integer(text.count)]
-        case "lower", "upper":
+        case .lower, .upper:
             guard let text = try singleString() else { return [] }
-            return [.string(name == "lower" ? text.lowercased() : text.uppercased())]
-        case "startsWith", "endsWith", "contains":
+            return [.string(kind == .lower ? text.lowercased() : text.uppercased())]
+        case .startsWith, .endsWith, .contains:
             guard let text = try singleString() else { return [] }
             let other = try stringArgument(0)
-            let result = name == "startsWith" ? text.hasPrefix(other) : name == "endsWith" ? text.hasSuffix(other) : text.contains(other)
+            let result = kind == .startsWith ? text.hasPrefix(other) : kind == .endsWith ? text.hasSuffix(other) : text.contains(other)
             return [.boolean(result)]
-        case "substring":
+        case .substring:
             guard let text = try singleString() else { return [] }
             guard case .integer(let start)? = try argument(0).first else { throw FHIRPathError("substring() needs a start") }
             let characters = Array(text)
@@ -130,32 +132,30 @@ extension FHIRPathEvaluator {
             var end = characters.count
             if arguments.count > 1, case .integer(let length)? = try argument(1).first { end = min(end, start + max(0, length)) }
             return [.string(String(characters[start..<end]))]
-        case "split":
+        case .split:
             guard let text = try singleString() else { return [] }
             let separator = try stringArgument(0)
             guard !separator.isEmpty else { return [.string(text)] }
             return Self.split(text, separator).map { .string(String($0)) }
-        case "replace":
+        case .replace:
             guard let text = try singleString() else { return [] }
             return [.string(text.replacing(try stringArgument(0), with: try stringArgument(1)))]
-        case "indexOf":
+        case .indexOf:
             guard let text = try singleString() else { return [] }
             let other = try stringArgument(0)
             guard let range = text.range(of: other) else { return [.integer(-1)] }
             return [.integer(text.distance(from: text.startIndex, to: range.lowerBound))]
-        case "matches":
+        case .matches:
             guard let text = try singleString() else { return [] }
             let pattern = try stringArgument(0)
             guard let regex = RegexCache.shared.regex(pattern) else {
                 throw FHIRPathError("invalid regular expression in matches()")
             }
             return [.boolean(regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil)]
-        case "today", "now":
+        case .today, .now:
             let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = name == "today" ? [.withFullDate] : [.withInternetDateTime]
+            formatter.formatOptions = kind == .today ? [.withFullDate] : [.withInternetDateTime]
             return [.date(formatter.string(from: Date()))]
-        default:
-            throw FHIRPathError("unsupported function \(name)()")
         }
     }
 

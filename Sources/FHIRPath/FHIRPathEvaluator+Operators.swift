@@ -1,26 +1,27 @@
 import FHIRModel
 
 extension FHIRPathEvaluator {
-    func binary(_ op: String, _ left: FHIRPathExpression, _ right: FHIRPathExpression, focus: [FHIRPathItem],
+    func binary(_ op: FHIRPathOperator, _ left: FHIRPathExpression, _ right: FHIRPathExpression, focus: [FHIRPathItem],
                 context: Context) throws(FHIRPathError) -> [FHIRPathItem]
     {
+        guard let kind = op.kind else { throw FHIRPathError("unsupported operator \(op.symbol)") }
         let lhs = try evaluate(left, focus: focus, context: context)
-        switch op {
-        case "and", "or", "xor", "implies":
+        switch kind {
+        case .and, .or, .xor, .implies:
             let a = try Self.boolean(lhs)
             // Short cuts that do not need the right side (and so tolerate errors there, as engines do).
-            if op == "and" && a == false { return [.boolean(false)] }
-            if op == "or" && a == true { return [.boolean(true)] }
-            if op == "implies" && a == false { return [.boolean(true)] }
+            if kind == .and && a == false { return [.boolean(false)] }
+            if kind == .or && a == true { return [.boolean(true)] }
+            if kind == .implies && a == false { return [.boolean(true)] }
             let b = try Self.boolean(try evaluate(right, focus: focus, context: context))
-            switch op {
-            case "and":
+            switch kind {
+            case .and:
                 if a == true && b == true { return [.boolean(true)] }
                 return b == false ? [.boolean(false)] : []
-            case "or":
+            case .or:
                 if a == false && b == false { return [.boolean(false)] }
                 return b == true ? [.boolean(true)] : []
-            case "xor":
+            case .xor:
                 guard let a, let b else { return [] }
                 return [.boolean(a != b)]
             default:  // implies, with a true or empty
@@ -30,11 +31,13 @@ extension FHIRPathEvaluator {
         default: break
         }
         let rhs = try evaluate(right, focus: focus, context: context)
-        switch op {
-        case "|": return distinct(lhs + rhs)
-        case "=", "!=":
+        switch kind {
+        case .and, .or, .xor, .implies:
+            preconditionFailure("handled above")
+        case .union: return distinct(lhs + rhs)
+        case .equal, .notEqual:
             guard !lhs.isEmpty, !rhs.isEmpty else { return [] }
-            guard lhs.count == rhs.count else { return [.boolean(op == "!=")] }
+            guard lhs.count == rhs.count else { return [.boolean(kind == .notEqual)] }
             var result: Bool? = true
             for (a, b) in zip(lhs, rhs) {
                 guard let same = equal(a, b) else {
@@ -44,57 +47,55 @@ extension FHIRPathEvaluator {
                 if !same { result = false }
             }
             guard let result else { return [] }
-            return [.boolean(op == "=" ? result : !result)]
-        case "~", "!~":
+            return [.boolean(kind == .equal ? result : !result)]
+        case .equivalent, .notEquivalent:
             let same = lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { a, b in
                 guard let x = string(a), let y = string(b) else { return equal(a, b) == true }
                 return x.lowercased().split(whereSeparator: \.isWhitespace) == y.lowercased().split(whereSeparator: \.isWhitespace)
             }
-            return [.boolean(op == "~" ? same : !same)]
-        case "<", ">", "<=", ">=":
+            return [.boolean(kind == .equivalent ? same : !same)]
+        case .less, .greater, .lessOrEqual, .greaterOrEqual:
             guard let a = lhs.first, let b = rhs.first else { return [] }
-            guard lhs.count == 1, rhs.count == 1 else { throw FHIRPathError("'\(op)' needs single items") }
+            guard lhs.count == 1, rhs.count == 1 else { throw FHIRPathError("'\(op.symbol)' needs single items") }
             guard let order = compare(a, b) else { return [] }
-            switch op {
-            case "<": return [.boolean(order < 0)]
-            case ">": return [.boolean(order > 0)]
-            case "<=": return [.boolean(order <= 0)]
+            switch kind {
+            case .less: return [.boolean(order < 0)]
+            case .greater: return [.boolean(order > 0)]
+            case .lessOrEqual: return [.boolean(order <= 0)]
             default: return [.boolean(order >= 0)]
             }
-        case "in", "contains":
+        case .in, .contains:
             // Every item of the element side must be in the collection; with no item that holds, as the HL7
             // engine evaluates it (the specification says empty). Core invariants such as ref-1 rely on it:
             // `reference.substring(1) in %rootResource.contained.id` for a reference without `reference`.
-            let (elements, collection) = op == "in" ? (lhs, rhs) : (rhs, lhs)
+            let (elements, collection) = kind == .in ? (lhs, rhs) : (rhs, lhs)
             return [.boolean(elements.allSatisfy { item in collection.contains { equal($0, item) == true } })]
-        case "&":
+        case .concatenate:
             return [.string((lhs.first.flatMap(string) ?? "") + (rhs.first.flatMap(string) ?? ""))]
-        case "+", "-", "*", "/", "div", "mod":
+        case .plus, .minus, .times, .divide, .div, .mod:
             guard let a = lhs.first.flatMap(systemValue), let b = rhs.first.flatMap(systemValue) else { return [] }
-            return try arithmetic(op, a, b)
-        default:
-            throw FHIRPathError("unsupported operator \(op)")
+            return try arithmetic(kind, a, b)
         }
     }
 
-    func arithmetic(_ op: String, _ a: FHIRPathItem, _ b: FHIRPathItem) throws(FHIRPathError) -> [FHIRPathItem] {
-        if op == "+", case .string(let x) = a, case .string(let y) = b { return [.string(x + y)] }
-        if case .integer(let x) = a, case .integer(let y) = b, op != "/" {
+    func arithmetic(_ op: FHIRPathOperator.Kind, _ a: FHIRPathItem, _ b: FHIRPathItem) throws(FHIRPathError) -> [FHIRPathItem] {
+        if op == .plus, case .string(let x) = a, case .string(let y) = b { return [.string(x + y)] }
+        if case .integer(let x) = a, case .integer(let y) = b, op != .divide {
             switch op {
-            case "+": return [.integer(x &+ y)]
-            case "-": return [.integer(x &- y)]
-            case "*": return [.integer(x &* y)]
-            case "div": return y == 0 ? [] : [.integer(x / y)]
+            case .plus: return [.integer(x &+ y)]
+            case .minus: return [.integer(x &- y)]
+            case .times: return [.integer(x &* y)]
+            case .div: return y == 0 ? [] : [.integer(x / y)]
             default: return y == 0 ? [] : [.integer(x % y)]
             }
         }
-        guard let x = number(a), let y = number(b) else { throw FHIRPathError("'\(op)' needs numbers") }
+        guard let x = number(a), let y = number(b) else { throw FHIRPathError("'\(op.rawValue)' needs numbers") }
         switch op {
-        case "+": return [.decimal(x + y)]
-        case "-": return [.decimal(x - y)]
-        case "*": return [.decimal(x * y)]
-        case "/": return y == 0 ? [] : [.decimal(x / y)]
-        case "div": return y == 0 ? [] : [.integer(Int(x / y))]
+        case .plus: return [.decimal(x + y)]
+        case .minus: return [.decimal(x - y)]
+        case .times: return [.decimal(x * y)]
+        case .divide: return y == 0 ? [] : [.decimal(x / y)]
+        case .div: return y == 0 ? [] : [.integer(Int(x / y))]
         default: return y == 0 ? [] : [.decimal(x.truncatingRemainder(dividingBy: y))]
         }
     }

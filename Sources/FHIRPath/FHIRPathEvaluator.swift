@@ -31,12 +31,7 @@ public struct FHIRPathEvaluator: Sendable {
     }
 
     /// The supported functions, for documentation and for validators that list what they can check.
-    public static let functions: Set<String> = [
-        "exists", "empty", "count", "all", "where", "select", "matches", "length", "toString", "not", "first", "last",
-        "hasValue", "startsWith", "endsWith", "contains", "ofType", "resolve", "iif", "distinct", "isDistinct",
-        "extension", "single", "allTrue", "anyTrue", "trace", "lower", "upper", "children", "today", "now",
-        "substring", "split", "replace", "indexOf", "descendants", "as", "is", "join",
-    ]
+    public static let functions: Set<String> = Set(FHIRPathFunction.Kind.allCases.map(\.rawValue))
 
     struct Context {
         /// `%resource`: the resource that holds the focus.
@@ -110,9 +105,9 @@ public struct FHIRPathEvaluator: Sendable {
                 throw FHIRPathError("index must be an integer")
             }
             return items.indices.contains(index) ? [items[index]] : []
-        case .call(let base, let name, let arguments):
+        case .call(let base, let function, let arguments):
             let input = try base.map { (base) throws(FHIRPathError) in try evaluate(base, focus: focus, context: context) } ?? focus
-            return try call(name, on: input, arguments: arguments, context: context)
+            return try call(function, on: input, arguments: arguments, context: context)
         case .unary(let sign, let operand):
             let value = try evaluate(operand, focus: focus, context: context)
             guard sign == "-", let item = value.first else { return value }
@@ -148,26 +143,27 @@ public struct FHIRPathEvaluator: Sendable {
         case .system: return []
         }
         let type = definitions.types[typeIndex]
-        // `value` names the choice element; a concrete name (`valueString`), which real invariants use and
-        // the HL7 engine accepts, selects only that type.
-        var concreteName: String?
-        var elementIndex = type.elements.firstIndex { $0.name == name }
-        if elementIndex == nil, let concrete = type.resolve(name) {
-            elementIndex = concrete.index
-            concreteName = name
-        }
-        guard let elementIndex else { return [] }
         var result: [FHIRPathItem] = []
-        // One name, one type: compare names instead of resolving every child (invariants navigate
-        // like this on every element they visit). Only a choice's children need resolving each.
-        let declared = type.elements[elementIndex]
-        if !declared.isChoice, let resolved = type.resolve(declared.name) {
-            for child in element.children where child.name == declared.name {
-                append(child, as: resolved.type, to: &result)
+        // The name table knows every name a child can have: a plain element (one name, one type, so
+        // the children are matched by name, not each resolved) or a choice's concrete name
+        // (`valueString`, which real invariants use and the HL7 engine accepts: only that type).
+        // Only a choice's stem (`value`) is not in it.
+        var concreteName: String?
+        let elementIndex: Int
+        if let resolved = type.resolve(name) {
+            guard resolved.definition.isChoice else {
+                for child in element.children where child.name == name { append(child, as: resolved.type, to: &result) }
+                return result
             }
-            return result
+            elementIndex = resolved.index
+            concreteName = name
+        } else if let stem = type.elements.firstIndex(where: { $0.isChoice && $0.name == name }) {
+            elementIndex = stem
+        } else {
+            return []
         }
-        for child in element.children {
+        let stem = type.elements[elementIndex].name
+        for child in element.children where child.name.hasPrefix(stem) {
             guard let resolved = type.resolve(child.name), resolved.index == elementIndex,
                 concreteName == nil || child.name == concreteName
             else { continue }

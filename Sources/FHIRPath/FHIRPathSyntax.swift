@@ -8,10 +8,10 @@ public indirect enum FHIRPathExpression: Sendable, Hashable {
     case this                                    // $this
     case variable(String)                        // %resource, %context, %ucum, …
     case member(FHIRPathExpression?, String)     // [base.]name
-    case call(FHIRPathExpression?, String, [FHIRPathExpression])  // [base.]function(arguments)
+    case call(FHIRPathExpression?, FHIRPathFunction, [FHIRPathExpression])  // [base.]function(arguments)
     case index(FHIRPathExpression, FHIRPathExpression)
     case unary(String, FHIRPathExpression)       // -x
-    case binary(String, FHIRPathExpression, FHIRPathExpression)
+    case binary(FHIRPathOperator, FHIRPathExpression, FHIRPathExpression)
     case type(String, FHIRPathExpression, String) // x is T, x as T
 }
 
@@ -73,7 +73,7 @@ public struct FHIRPathParser {
                 continue
             }
             let right = try expression(minimumPrecedence: level + 1)
-            left = .binary(name, left, right)
+            left = .binary(FHIRPathOperator(name), left, right)
         }
         return left
     }
@@ -121,7 +121,7 @@ public struct FHIRPathParser {
             }
         }
         try expect(")")
-        return .call(base, name, arguments)
+        return .call(base, FHIRPathFunction(name), arguments)
     }
 
     private mutating func term() throws(FHIRPathError) -> FHIRPathExpression {

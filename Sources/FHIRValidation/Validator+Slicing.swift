@@ -35,7 +35,7 @@ extension ProfileValidator {
                  document: Element) -> Bool {
         // A choice element sliced by type (`medication[x]:medicationReference`): the concrete name decides.
         guard let slicing = node.constraint.slicing, !slicing.discriminators.isEmpty else {
-            return node.constraint.isChoice && slice.constraint.sliceName == instance.element.name
+            return node.isChoice && slice.constraint.sliceName == instance.element.name
         }
         for discriminator in slicing.discriminators {
             let segments = discriminator.path == "$this" ? [] : discriminator.path.split(separator: ".")

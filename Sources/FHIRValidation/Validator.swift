@@ -282,7 +282,7 @@ public struct ProfileValidator: Sendable {
         }
         let nodeType = FHIRPathItem.NodeType(child.type)
         let typeName = definitions.name(of: nodeType)
-        if node.constraint.isChoice, !node.constraint.types.contains(where: { $0.code == typeName }) {
+        if node.isChoice, !node.constraint.types.contains(where: { $0.code == typeName }) {
             run.add(.error, .structure, "\(node.constraint.id): type \(typeName) is not allowed here", at: child.path)
             return
         }

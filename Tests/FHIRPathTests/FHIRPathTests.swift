@@ -48,6 +48,19 @@ struct FHIRPathTests {
         #expect(try eval("extension.value", basic).count == 1)
         #expect(try eval("extension.valueString", basic).count == 1, "concrete choice names are accepted, as the HL7 engine does")
         #expect(try eval("extension.valueBoolean", basic).count == 0)
+        // A stem is matched as a choice only: `value` does not find a sibling that merely starts with it.
+        #expect(try eval("code.text", basic).count == 1)
+        #expect(try eval("code.te", basic).isEmpty)
+    }
+
+    /// Names are resolved when parsed; one the engine does not know still parses, and evaluating it
+    /// says which, so the validator can report the invariant as not checked.
+    @Test func anUnknownFunctionParsesAndFailsWhenEvaluated() throws {
+        let expression = try FHIRPathParser.parse("status.frobnicate()")
+        #expect(expression == .call(.member(nil, "status"), "frobnicate", []))
+        let dispense = try Self.fixture("medicationdispense-example.json")
+        #expect(throws: FHIRPathError("unsupported function frobnicate()")) { try evaluator.evaluate(expression, on: dispense) }
+        #expect(FHIRPathEvaluator.functions.contains("where") && FHIRPathEvaluator.functions.count == 39)
     }
 
     @Test func functionsAndThreeValuedLogic() throws {

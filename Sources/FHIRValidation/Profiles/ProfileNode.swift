@@ -16,6 +16,8 @@ public final class ProfileNode: Sendable {
     /// The last path segment (`value[x]`), and as an expression names it (`value`); computed once.
     public let name: String
     public let expressionName: String
+    /// `constraint.isChoice`, which compares the path's text, kept: asked of every instance element.
+    public let isChoice: Bool
     public let children: [ProfileNode]
     /// For a sliced element: its slices, in definition order.
     public let slices: [ProfileNode]
@@ -29,6 +31,7 @@ public final class ProfileNode: Sendable {
         self.constraint = constraint
         name = String(constraint.name)
         expressionName = String(constraint.expressionName)
+        isChoice = constraint.isChoice
         self.children = children
         self.slices = slices
         invariants = constraint.invariants.compactMap { invariant -> (invariant: ElementConstraint.Invariant, evaluation: InvariantEvaluation)? in
@@ -48,7 +51,7 @@ public final class ProfileNode: Sendable {
         var byName: [String: Int] = [:]
         for (index, child) in children.enumerated() { byName[child.name] = index }
         childIndexByName = byName
-        choiceChildIndexes = children.indices.filter { children[$0].constraint.isChoice }
+        choiceChildIndexes = children.indices.filter { children[$0].isChoice }
     }
 
     /// Invariants the validator checks in code: `ele-1` (a value or children; the codecs refuse empty
