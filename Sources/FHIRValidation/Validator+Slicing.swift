@@ -5,7 +5,7 @@ extension ProfileValidator {
     /// Assigns each instance of a sliced element to the first slice whose discriminators it meets, checks
     /// each slice's cardinality and the slicing rules, and validates every instance against its slice (or
     /// against the sliced element when it falls in no slice of an open slicing).
-    func validateSliced(_ instances: [Located], node: ProfileNode, path: ElementPath, scope: Scope, run: inout Run) {
+    func validateSliced(_ instances: ArraySlice<Located>, node: ProfileNode, path: ElementPath, scope: Scope, run: inout Run) {
         var members: [[Located]] = Array(repeating: [], count: node.slices.count)
         let rules = node.constraint.slicing?.rules ?? .open
         let context = scope.context(run)

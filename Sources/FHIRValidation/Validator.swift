@@ -213,10 +213,15 @@ public struct ProfileValidator: Sendable {
     private func validateChildren(of element: Element, typeIndex: Int, definition: ProfileNode, path: ElementPath, scope: Scope,
                                   run: inout Run) {
         let type = definitions.types[typeIndex]
-        var groups = Array(repeating: [Located](), count: definition.children.count)
-        // Elements of one name are consecutive siblings (the tree keeps definition order).
+        // One flat list, with the node each child belongs to: the tree keeps definition order, so
+        // each node's instances are one run of it (a list per node cost an allocation per node).
+        var located: [Located] = []
+        located.reserveCapacity(element.children.count)
+        var nodeIndexes: [Int] = []
+        nodeIndexes.reserveCapacity(element.children.count)
         var previousName = ""
         var position = 0
+        var inOrder = true
         for child in element.children {
             if child.name == previousName {
                 position += 1
@@ -225,11 +230,23 @@ public struct ProfileValidator: Sendable {
                 position = 0
             }
             guard let resolved = type.resolve(child.name), let index = definition.childIndex(named: child.name) else { continue }
-            let childPath = path.child(child.name, position: resolved.definition.isRepeating ? position : nil)
-            groups[index].append(Located(element: child, path: childPath, type: resolved.type))
+            if let last = nodeIndexes.last, last > index { inOrder = false }
+            located.append(Located(element: child, path: path.child(child.name, position: resolved.definition.isRepeating ? position : nil),
+                                   type: resolved.type))
+            nodeIndexes.append(index)
         }
+        if !inOrder {
+            // A profile that orders its elements unlike the base definition (none of ours or of the
+            // corpus does): group by node, keeping each node's instances in their order.
+            let order = nodeIndexes.indices.sorted { (nodeIndexes[$0], $0) < (nodeIndexes[$1], $1) }
+            located = order.map { located[$0] }
+            nodeIndexes = order.map { nodeIndexes[$0] }
+        }
+        var cursor = 0
         for (index, node) in definition.children.enumerated() {
-            let instances = groups[index]
+            let start = cursor
+            while cursor < nodeIndexes.count, nodeIndexes[cursor] == index { cursor += 1 }
+            let instances = located[start..<cursor]
             checkCardinality(node, count: instances.count, path: path, run: &run)
             if !node.slices.isEmpty {
                 // Also with no instances: a slice's minimum can still be missed.
