@@ -145,20 +145,30 @@ public struct ProfileValidator: Sendable {
             validateChildren(of: element, typeIndex: typeIndex, definition: node, path: path, scope: scope, run: &run)
             return
         }
-        let candidates = typeDefinitions(for: node, type: type, scope: scope, path: path, run: &run)
-        if candidates.count == 1, let (root, childScope) = candidates.first {
+        let profiles: [CompiledProfile]
+        switch typeDefinitions(for: node, type: type, scope: scope, path: path, run: &run) {
+        case .node(let root):
             checkInvariants(of: root, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
-            validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: childScope, run: &run)
+            validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: scope, run: &run)
+            return
+        case .profiles(let found):
+            profiles = found
+        }
+        if profiles.count == 1 {
+            let root = profiles[0].root
+            checkInvariants(of: root, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
+            validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: scope.with(profiles[0]), run: &run)
             return
         }
         // Several profiles on one type (`Identifier` as KVNR or PKV number): the element must meet one.
         var best: Run?
-        for (root, childScope) in candidates {
+        for profile in profiles {
             var trial = run
             trial.issues = []
             var seen = evaluated
-            checkInvariants(of: root, on: element, type: type, path: path, scope: scope, evaluated: &seen, run: &trial)
-            validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: childScope, run: &trial)
+            checkInvariants(of: profile.root, on: element, type: type, path: path, scope: scope, evaluated: &seen, run: &trial)
+            validateChildren(of: element, typeIndex: typeIndex, definition: profile.root, path: path, scope: scope.with(profile),
+                             run: &trial)
             if best == nil || trial.errorCount < best!.errorCount { best = trial }
             if trial.errorCount == 0 { break }
         }
@@ -169,28 +179,35 @@ public struct ProfileValidator: Sendable {
         }
     }
 
-    /// The nodes whose children define `element` when `node` does not list them: a content reference,
-    /// the type's profiles, or else the core definition of the type.
+    /// What defines an element's children when its node does not list them.
+    enum ChildDefinitions {
+        /// A node of the profile being walked (a content reference): the scope stays.
+        case node(ProfileNode)
+        /// The type's profiles, or else its core definition; the element must meet one of them.
+        case profiles([CompiledProfile])
+    }
+
+    /// The definitions of `element`'s children when `node` does not list them: a content reference,
+    /// the type's profiles, or else the core definition of the type. The answer for a node and type
+    /// is cached, as the profiles themselves, so the common case allocates nothing.
     private func typeDefinitions(for node: ProfileNode, type: FHIRPathItem.NodeType, scope: Scope, path: ElementPath,
-                                 run: inout Run) -> [(root: ProfileNode, scope: Scope)] {
+                                 run: inout Run) -> ChildDefinitions {
         if let reference = node.constraint.contentReference, let hash = reference.firstIndex(of: "#") {
             let id = String(reference[reference.index(after: hash)...])
-            return scope.profile.root.node(withID: id).map { [($0, scope)] } ?? []
+            return scope.profile.root.node(withID: id).map { .node($0) } ?? .profiles([])
         }
         let context = scope.context(run)
         let cacheKey = CompiledProfiles.TypeKey(node: ObjectIdentifier(node), type: type.index ?? -1, context: ObjectIdentifier(context))
-        if let cached = profiles.cachedTypeProfiles(cacheKey) {
-            return cached.map { ($0.root, scope.with($0)) }
-        }
+        if let cached = profiles.cachedTypeProfiles(cacheKey) { return .profiles(cached) }
         let typeName = definitions.name(of: type)
         let declared = node.constraint.types.first { $0.code == typeName } ?? (node.constraint.types.count == 1 ? node.constraint.types[0] : nil)
-        var result: [(root: ProfileNode, scope: Scope)] = []
+        var result: [CompiledProfile] = []
         var resolvedAll = true
         let profiled = declared?.profiles ?? []
         for canonical in profiled.isEmpty ? [SnapshotGenerator.coreURL(typeName)] : profiled {
             do {
                 if let profile = try profiles.profile(canonical, in: context) {
-                    result.append((profile.root, scope.with(profile)))
+                    result.append(profile)
                 } else {
                     resolvedAll = false
                     run.addOnce("profile \(canonical)", .notFound, "Type profile \(canonical) could not be resolved", at: path)
@@ -201,11 +218,11 @@ public struct ProfileValidator: Sendable {
             }
         }
         if result.isEmpty, !profiled.isEmpty, let core = try? profiles.profile(SnapshotGenerator.coreURL(typeName)) {
-            result.append((core.root, scope.with(core)))
+            result.append(core)
         }
         // Only complete answers are kept: an unresolvable profile must be reported by every validation.
-        if resolvedAll { profiles.cacheTypeProfiles(cacheKey, result.map(\.scope.profile)) }
-        return result
+        if resolvedAll { profiles.cacheTypeProfiles(cacheKey, result) }
+        return .profiles(result)
     }
 
     /// Matches the children of `element` to the child nodes of `definition`, checks cardinality and slices,
