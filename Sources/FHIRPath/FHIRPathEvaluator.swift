@@ -68,6 +68,15 @@ public struct FHIRPathEvaluator: Sendable {
                                                                          document: node(document) ?? root))
     }
 
+    /// The same with the resources already typed (a validator evaluates many invariants in one
+    /// resource, and typing each by its name cost a lookup per resource per invariant).
+    public func evaluate(_ expression: FHIRPathExpression, on item: FHIRPathItem, resource: FHIRPathItem,
+                         rootResource: FHIRPathItem, document: FHIRPathItem) throws(FHIRPathError) -> [FHIRPathItem]
+    {
+        try evaluate(expression, focus: [item], context: Context(resource: resource, root: item, rootResource: rootResource,
+                                                                 document: document))
+    }
+
     /// Whether an invariant holds: true, or empty (FHIR treats an empty result as not failing).
     public func holds(_ expression: FHIRPathExpression, on resource: Element) throws(FHIRPathError) -> Bool {
         let result = try evaluate(expression, on: resource)
@@ -98,6 +107,8 @@ public struct FHIRPathEvaluator: Sendable {
             }
         case .member(let base, let name):
             let input = try base.map { (base) throws(FHIRPathError) in try evaluate(base, focus: focus, context: context) } ?? focus
+            // Most steps start from one item: its children are the result, with no second list.
+            if input.count == 1 { return children(of: input[0], named: name, isFirstStep: base == nil) }
             return input.flatMap { children(of: $0, named: name, isFirstStep: base == nil) }
         case .index(let base, let indexExpression):
             let items = try evaluate(base, focus: focus, context: context)

@@ -23,8 +23,8 @@ extension ProfileValidator {
                 holds = check(element, scope.container)
             case .fhirPath(let expression):
                 do throws(FHIRPathError) {
-                    let items = try evaluator.evaluate(expression, on: .node(element, type), in: scope.resource,
-                                                       rootResource: scope.container, document: run.rootResource)
+                    let items = try evaluator.evaluate(expression, on: .node(element, type), resource: scope.resourceItem,
+                                                       rootResource: scope.containerItem, document: run.document)
                     // An empty result fails, as in the HL7 validator (`evaluateToBoolean` of nothing is false).
                     holds = try FHIRPathEvaluator.boolean(items) ?? false
                 } catch {

@@ -74,7 +74,7 @@ extension ProfileValidator {
                 let canonicals = holder.constraint.types.flatMap(\.profiles)
                 guard !canonicals.isEmpty else { return false }
                 let conforms = canonicals.contains { canonical in
-                    var trial = Run(rootResource: document)
+                    var trial = Run(rootResource: document, definitions: definitions)
                     trial.context = context
                     validateResource(resource, path: instance.path, required: [canonical], run: &trial)
                     return !trial.issues.contains { $0.severity == .error || $0.severity == .fatal }

@@ -28,7 +28,7 @@ public struct ProfileValidator: Sendable {
     /// package and its dependencies first, as a validator set up for that package version would. Without
     /// it, the package of the first profile used for the resource sets the context.
     public func validate(_ resource: Element, profile: String? = nil, package: String? = nil) -> OperationOutcome {
-        var run = Run(rootResource: resource)
+        var run = Run(rootResource: resource, definitions: definitions)
         if let package { run.context = profiles.context(ofPackage: package) }
         if let profile {
             validateResource(resource, path: ElementPath(resource.name), required: [profile], run: &run)
@@ -42,11 +42,18 @@ public struct ProfileValidator: Sendable {
     struct Run {
         /// The outermost resource (Bundle, Parameters or the resource itself): where references resolve.
         let rootResource: Element
+        /// The same as FHIRPath's `resolve()` searches it.
+        let document: FHIRPathItem
         var issues: [OperationOutcome.Issue] = []
         var reported: Set<String> = []
         /// The packages of the first profile the root resource is checked against: unversioned canonicals
         /// resolve to their versions first, as the validation context of that package version would.
         var context = ResolutionContext.none
+
+        init(rootResource: Element, definitions: TypeDefinitions) {
+            self.rootResource = rootResource
+            document = .node(rootResource, .type(definitions.index(of: rootResource.name) ?? 0))
+        }
 
         var errorCount: Int { issues.count { $0.severity == .error || $0.severity == .fatal } }
 
@@ -68,9 +75,29 @@ public struct ProfileValidator: Sendable {
         let resource: Element
         let container: Element
         let profile: CompiledProfile
+        /// `resource` and `container` as FHIRPath sees them (`%resource`, `%rootResource`): typed
+        /// once per resource, not looked up by name for every invariant.
+        let resourceItem: FHIRPathItem
+        let containerItem: FHIRPathItem
+
+        init(resource: Element, container: Element, profile: CompiledProfile, definitions: TypeDefinitions) {
+            self.resource = resource
+            self.container = container
+            self.profile = profile
+            resourceItem = .node(resource, .type(definitions.index(of: resource.name) ?? 0))
+            containerItem = .node(container, .type(definitions.index(of: container.name) ?? 0))
+        }
+
+        private init(_ scope: Scope, profile: CompiledProfile) {
+            resource = scope.resource
+            container = scope.container
+            self.profile = profile
+            resourceItem = scope.resourceItem
+            containerItem = scope.containerItem
+        }
 
         func with(_ profile: CompiledProfile) -> Scope {
-            Scope(resource: resource, container: container, profile: profile)
+            Scope(self, profile: profile)
         }
 
         /// Where the profile being walked resolves its references: its own package's context, or else
@@ -121,7 +148,7 @@ public struct ProfileValidator: Sendable {
         guard let typeIndex = definitions.index(of: resource.name) else { return }
         for profile in chosen {
             validate(resource, node: profile.root, type: .type(typeIndex), path: path,
-                     scope: Scope(resource: resource, container: container ?? resource, profile: profile), run: &run)
+                     scope: Scope(resource: resource, container: container ?? resource, profile: profile, definitions: definitions), run: &run)
         }
     }
 
@@ -308,7 +335,7 @@ public struct ProfileValidator: Sendable {
             var evaluated: [String] = []
             if let index = definitions.index(of: inner.name) {
                 checkInvariants(of: node, on: inner, type: .type(index), path: child.path,
-                                scope: Scope(resource: inner, container: container, profile: scope.profile), evaluated: &evaluated,
+                                scope: Scope(resource: inner, container: container, profile: scope.profile, definitions: definitions), evaluated: &evaluated,
                                 run: &run)
             }
             validateResource(inner, path: child.path, required: wanted.flatMap(\.profiles), container: container, run: &run)
