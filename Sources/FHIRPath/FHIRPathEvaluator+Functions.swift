@@ -5,7 +5,7 @@ extension FHIRPathEvaluator {
     func call(_ function: FHIRPathFunction, on input: [FHIRPathItem], arguments: [FHIRPathExpression], context: Context)
         throws(FHIRPathError) -> [FHIRPathItem]
     {
-        let name = function.name
+        let name = function.text
         guard let kind = function.kind else { throw FHIRPathError("unsupported function \(name)()") }
         /// Evaluates argument `index` once, with the whole input as focus (for non-iterating arguments).
         func argument(_ index: Int) throws(FHIRPathError) -> [FHIRPathItem] {

@@ -4,7 +4,7 @@ extension FHIRPathEvaluator {
     func binary(_ op: FHIRPathOperator, _ left: FHIRPathExpression, _ right: FHIRPathExpression, focus: [FHIRPathItem],
                 context: Context) throws(FHIRPathError) -> [FHIRPathItem]
     {
-        guard let kind = op.kind else { throw FHIRPathError("unsupported operator \(op.symbol)") }
+        guard let kind = op.kind else { throw FHIRPathError("unsupported operator \(op.text)") }
         let lhs = try evaluate(left, focus: focus, context: context)
         switch kind {
         case .and, .or, .xor, .implies:
@@ -56,7 +56,7 @@ extension FHIRPathEvaluator {
             return [.boolean(kind == .equivalent ? same : !same)]
         case .less, .greater, .lessOrEqual, .greaterOrEqual:
             guard let a = lhs.first, let b = rhs.first else { return [] }
-            guard lhs.count == 1, rhs.count == 1 else { throw FHIRPathError("'\(op.symbol)' needs single items") }
+            guard lhs.count == 1, rhs.count == 1 else { throw FHIRPathError("'\(op.text)' needs single items") }
             guard let order = compare(a, b) else { return [] }
             switch kind {
             case .less: return [.boolean(order < 0)]
@@ -78,7 +78,7 @@ extension FHIRPathEvaluator {
         }
     }
 
-    func arithmetic(_ op: FHIRPathOperator.Kind, _ a: FHIRPathItem, _ b: FHIRPathItem) throws(FHIRPathError) -> [FHIRPathItem] {
+    func arithmetic(_ op: FHIRPathOperatorKind, _ a: FHIRPathItem, _ b: FHIRPathItem) throws(FHIRPathError) -> [FHIRPathItem] {
         if op == .plus, case .string(let x) = a, case .string(let y) = b { return [.string(x + y)] }
         if case .integer(let x) = a, case .integer(let y) = b, op != .divide {
             switch op {

@@ -31,7 +31,7 @@ public struct FHIRPathEvaluator: Sendable {
     }
 
     /// The supported functions, for documentation and for validators that list what they can check.
-    public static let functions: Set<String> = Set(FHIRPathFunction.Kind.allCases.map(\.rawValue))
+    public static let functions: Set<String> = Set(FHIRPathFunctionKind.allCases.map(\.rawValue))
 
     struct Context {
         /// `%resource`: the resource that holds the focus.
