@@ -172,24 +172,24 @@ public struct ProfileValidator: Sendable {
             validateChildren(of: element, typeIndex: typeIndex, definition: node, path: path, scope: scope, run: &run)
             return
         }
-        let profiles: [CompiledProfile]
+        let typeProfiles: [CompiledProfile]
         switch typeDefinitions(for: node, type: type, scope: scope, path: path, run: &run) {
         case .node(let root):
             checkInvariants(of: root, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
             validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: scope, run: &run)
             return
         case .profiles(let found):
-            profiles = found
+            typeProfiles = found
         }
-        if profiles.count == 1 {
-            let root = profiles[0].root
+        if typeProfiles.count == 1 {
+            let root = typeProfiles[0].root
             checkInvariants(of: root, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
-            validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: scope.with(profiles[0]), run: &run)
+            validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: scope.with(typeProfiles[0]), run: &run)
             return
         }
         // Several profiles on one type (`Identifier` as KVNR or PKV number): the element must meet one.
         var best: Run?
-        for profile in profiles {
+        for profile in typeProfiles {
             var trial = run
             trial.issues = []
             var seen = evaluated
@@ -204,52 +204,6 @@ public struct ProfileValidator: Sendable {
             run = best
             run.issues = issues
         }
-    }
-
-    /// What defines an element's children when its node does not list them.
-    enum ChildDefinitions {
-        /// A node of the profile being walked (a content reference): the scope stays.
-        case node(ProfileNode)
-        /// The type's profiles, or else its core definition; the element must meet one of them.
-        case profiles([CompiledProfile])
-    }
-
-    /// The definitions of `element`'s children when `node` does not list them: a content reference,
-    /// the type's profiles, or else the core definition of the type. The answer for a node and type
-    /// is cached, as the profiles themselves, so the common case allocates nothing.
-    private func typeDefinitions(for node: ProfileNode, type: FHIRPathItem.NodeType, scope: Scope, path: ElementPath,
-                                 run: inout Run) -> ChildDefinitions {
-        if let reference = node.constraint.contentReference, let hash = reference.firstIndex(of: "#") {
-            let id = String(reference[reference.index(after: hash)...])
-            return scope.profile.root.node(withID: id).map { .node($0) } ?? .profiles([])
-        }
-        let context = scope.context(run)
-        let cacheKey = CompiledProfiles.TypeKey(node: ObjectIdentifier(node), type: type.index ?? -1, context: ObjectIdentifier(context))
-        if let cached = profiles.cachedTypeProfiles(cacheKey) { return .profiles(cached) }
-        let typeName = definitions.name(of: type)
-        let declared = node.constraint.types.first { $0.code == typeName } ?? (node.constraint.types.count == 1 ? node.constraint.types[0] : nil)
-        var result: [CompiledProfile] = []
-        var resolvedAll = true
-        let profiled = declared?.profiles ?? []
-        for canonical in profiled.isEmpty ? [SnapshotGenerator.coreURL(typeName)] : profiled {
-            do {
-                if let profile = try profiles.profile(canonical, in: context) {
-                    result.append(profile)
-                } else {
-                    resolvedAll = false
-                    run.addOnce("profile \(canonical)", .notFound, "Type profile \(canonical) could not be resolved", at: path)
-                }
-            } catch {
-                resolvedAll = false
-                run.addOnce("profile \(canonical)", .notSupported, "Profile \(canonical) cannot be used: \(error.description)", at: path)
-            }
-        }
-        if result.isEmpty, !profiled.isEmpty, let core = try? profiles.profile(SnapshotGenerator.coreURL(typeName)) {
-            result.append(core)
-        }
-        // Only complete answers are kept: an unresolvable profile must be reported by every validation.
-        if resolvedAll { profiles.cacheTypeProfiles(cacheKey, result) }
-        return .profiles(result)
     }
 
     /// Matches the children of `element` to the child nodes of `definition`, checks cardinality and slices,
