@@ -64,8 +64,7 @@ public struct FHIRPathEvaluator: Sendable {
         }
         let holder = FHIRPathItem.node(resource, .type(definitions.index(of: resource.name) ?? 0))
         let root = node(rootResource) ?? holder
-        return try evaluate(expression, focus: [item], context: Context(resource: holder, root: item, rootResource: root,
-                                                                         document: node(document) ?? root))
+        return try evaluate(expression, on: item, resource: holder, rootResource: root, document: node(document) ?? root)
     }
 
     /// The same with the resources already typed (a validator evaluates many invariants in one

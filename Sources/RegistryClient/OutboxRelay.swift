@@ -51,7 +51,7 @@ public struct OutboxRelay: Service {
                         // A row that cannot be read is set aside for an operator, like a payload the
                         // registry refuses; the insurant's later transfers follow it.
                         let setAside = due.unreadable.map { OutboxSettlement.deadLetter($0.id, reason: $0.reason) }
-                        let settlements = await setAside + round(Array(due), client: client, consent: consent)
+                        let settlements = await setAside + round(due.entries, client: client, consent: consent)
                         try await outbox.settle(settlements, at: clock.now())
                         metrics?.count(settlements)
                     }
