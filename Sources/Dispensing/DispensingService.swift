@@ -48,25 +48,44 @@ public struct DispensingService: Sendable {
         return try await update(id) { task in try TaskRules.accept(task, accessCode: accessCode, caller: caller, now: now, ids: ids) }
     }
 
-    /// `$dispense`: returns the stored set (ids assigned) for the `Prefer` variants. The registry's
-    /// consent decision is refreshed first (within its budget, outside the transaction, so a slow
-    /// registry never holds the store's lock); the rule then decides on the stored objections.
-    /// Only a caller who holds the secret of a task in progress makes the server ask the registry:
-    /// nobody else can make it look an insurant up, or learn from the answer's timing.
+    /// `$dispense`: returns the stored set (ids assigned) for the `Prefer` variants. The rule decides
+    /// on the stored objections; when the insurant's registry decision is not current, the
+    /// transaction gives way first, the decision is refreshed (within its budget, outside the
+    /// transaction, so a slow registry never holds the store's lock), and the transaction runs again
+    /// on what that stored. Only a caller who holds the secret of a task in progress makes the server
+    /// ask the registry: nobody else can make it look an insurant up, or learn from the answer's
+    /// timing. Deciding this on the transaction's snapshot, not on a read before it, costs a request
+    /// whose decision is current nothing at all.
     public func dispense(_ id: PrescriptionID, secret: String?, caller: Caller, body: Result<[Dispensation], any Error>) async throws -> [Dispensation] {
-        if objectionRegistry.asksRegistry, let task = try await store.dispensingHeader(of: id), let kvnr = task.kvnr,
-           task.status == .inProgress, task.secret?.matches(secret) == true {
-            await objectionRegistry.refresh(kvnr)
-        }
         let now = clock.now()
         let ids = self.ids
-        return try await store.update(id) { snapshot in
-            var change = try DispenseRules.dispense(snapshot.task, secret: secret, caller: caller, body: body, now: now, ids: ids,
-                                                    objected: { try snapshot.task.kvnr.map { try !snapshot.objections($0).isEmpty } ?? false })
-            change.transfer = try RegistryTransfers.transfer(for: change, before: snapshot.task, storedDispensations: snapshot.dispensations, ids: ids)
-            guard case .replace(let stored) = change.dispensations else { return (change, []) }
-            return (change, stored)
+        let registry = objectionRegistry
+        var mayAsk = true
+        while true {
+            do {
+                return try await store.update(id) { [mayAsk] snapshot in
+                    let task = snapshot.task
+                    if mayAsk, let kvnr = task.kvnr, task.status == .inProgress, task.secret?.matches(secret) == true,
+                       registry.needsRefresh(kvnr) {
+                        throw RefreshFirst(kvnr: kvnr)
+                    }
+                    var change = try DispenseRules.dispense(task, secret: secret, caller: caller, body: body, now: now, ids: ids,
+                                                            objected: { try task.kvnr.map { try !snapshot.objections($0).isEmpty } ?? false })
+                    change.transfer = try RegistryTransfers.transfer(for: change, before: task, storedDispensations: snapshot.dispensations, ids: ids)
+                    guard case .replace(let stored) = change.dispensations else { return (change, []) }
+                    return (change, stored)
+                }
+            } catch let refresh as RefreshFirst {
+                await registry.refresh(refresh.kvnr)
+                mayAsk = false
+            }
         }
+    }
+
+    /// Ends a `$dispense` transaction that must wait for the registry's decision; never leaves
+    /// `dispense`.
+    private struct RefreshFirst: Error {
+        let kvnr: KVNR
     }
 
     /// `$close`: returns the completed task, whose `receipt` is set. Never blocked by an objection

@@ -48,14 +48,16 @@ public struct Objection: Sendable, Hashable {
 /// answer in time, the decision is taken on what is stored (the last known state), and the relay
 /// checks again before every transfer.
 public protocol ObjectionRegistry: Sendable {
-    /// `false` when there is no registry to ask: then `$dispense` need not read ahead for the KVNR.
-    var asksRegistry: Bool { get }
+    /// Whether the registry should be asked about `kvnr` before `$dispense` decides: its decision is
+    /// not current and it has not just failed to answer. Called inside the store's transaction, so
+    /// it only looks at what is in memory: `false` when there is no registry to ask.
+    func needsRefresh(_ kvnr: KVNR) -> Bool
     func refresh(_ kvnr: KVNR) async
 }
 
 /// No registry configured: only objections posted to this server (and those stored earlier) count.
 public struct StoredObjectionsOnly: ObjectionRegistry {
     public init() {}
-    public var asksRegistry: Bool { false }
+    public func needsRefresh(_ kvnr: KVNR) -> Bool { false }
     public func refresh(_ kvnr: KVNR) async {}
 }

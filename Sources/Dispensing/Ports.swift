@@ -146,19 +146,6 @@ public struct TaskSnapshot {
     }
 }
 
-/// The few fields of a task that decide whether a `$dispense` gets as far as the objection check.
-public struct TaskHeader: Sendable, Hashable {
-    public var status: TaskStatus
-    public var kvnr: KVNR?
-    public var secret: Secret?
-
-    public init(status: TaskStatus, kvnr: KVNR?, secret: Secret?) {
-        self.status = status
-        self.kvnr = kvnr
-        self.secret = secret
-    }
-}
-
 /// A search over one insurant's stored MedicationDispenses.
 public struct DispensationQuery: Sendable, Hashable {
     public var kvnr: KVNR
@@ -220,9 +207,6 @@ public protocol TaskStore: Sendable {
     ) async throws -> Outcome
 
     func task(_ id: PrescriptionID) async throws -> PrescriptionTask?
-    /// Who a task is for and whether it may be dispensed, without its resources: what `$dispense`
-    /// reads before it asks the registry, so cheaper than `task(_:)`.
-    func dispensingHeader(of id: PrescriptionID) async throws -> TaskHeader?
     /// An insurant's tasks, newest first.
     func tasks(of kvnr: KVNR) async throws -> [PrescriptionTask]
     /// The stored dispensation set of a task, in the order it was sent.

@@ -12,15 +12,14 @@ public actor ConsentCache: ObjectionRegistry {
     let client: RegistryHTTPClient
     let store: any TaskStore
     let clock: any WallClock
-    private var checkedAt: [KVNR: ContinuousClock.Instant] = [:]
+    /// When each insurant's decision was last asked, and failed: behind a lock, not the actor, so
+    /// `$dispense` learns that a decision is current without leaving its transaction.
+    private let decisions = Mutex(DecisionTimes())
     private var inFlight: [KVNR: Task<Void, any Error>] = [:]
-    /// When a lookup last failed: for a while after, `$dispense` does not wait for the registry
-    /// again (a registry that is down would cost every request the whole budget). The relay still
-    /// asks before each transfer.
-    private var failedAt: [KVNR: ContinuousClock.Instant] = [:]
+    /// After a failed lookup, `$dispense` does not wait for the registry again for this long (a
+    /// registry that is down would cost every request the whole budget). The relay still asks
+    /// before each transfer.
     static let quietAfterFailure: Duration = .seconds(5)
-
-    public nonisolated var asksRegistry: Bool { true }
 
     public init(client: RegistryHTTPClient, store: any TaskStore, clock: any WallClock = SystemWallClock()) {
         self.client = client
@@ -31,7 +30,7 @@ public actor ConsentCache: ObjectionRegistry {
     /// For `$dispense`: returns once the decision is current or the lookup budget is spent,
     /// whichever comes first; never throws (a failed lookup leaves the stored state in force).
     public func refresh(_ kvnr: KVNR) async {
-        guard !isFresh(kvnr), !failedRecently(kvnr) else { return }
+        guard needsRefresh(kvnr) else { return }
         let lookup = self.lookup(kvnr)
         let budget = client.configuration.lookupBudget
         // Not a task group: a group waits for all its children, and waiting for an unstructured
@@ -79,13 +78,18 @@ public actor ConsentCache: ObjectionRegistry {
     /// `$dispense` answers 423 even while the relay's round is still running), and the decision
     /// counts as fresh from now, so the next `$dispense` does not ask again within the TTL.
     public func recordLocked(_ objection: Objection) async throws {
-        checkedAt[objection.kvnr] = .now
+        decisions.withLock { $0.checked[objection.kvnr] = .now }
         try await store.record(objection)
     }
 
-    private func isFresh(_ kvnr: KVNR) -> Bool {
-        guard let checked = checkedAt[kvnr] else { return false }
-        return checked.duration(to: .now) < client.configuration.consentTTL
+    public nonisolated func needsRefresh(_ kvnr: KVNR) -> Bool {
+        let ttl = client.configuration.consentTTL
+        return decisions.withLock { !$0.isFresh(kvnr, ttl: ttl) && !$0.failedRecently(kvnr) }
+    }
+
+    private nonisolated func isFresh(_ kvnr: KVNR) -> Bool {
+        let ttl = client.configuration.consentTTL
+        return decisions.withLock { $0.isFresh(kvnr, ttl: ttl) }
     }
 
     private func lookup(_ kvnr: KVNR) -> Task<Void, any Error> {
@@ -99,33 +103,17 @@ public actor ConsentCache: ObjectionRegistry {
                 let decisions = try await client.consentDecisions(of: kvnr, timeout: client.configuration.requestTimeout)
                 try await record(decisions, of: kvnr, askedAt: asked)
             } catch {
-                failedAt[kvnr] = .now
+                decisions.withLock { $0.failed[kvnr] = .now }
                 throw error
             }
-            self.checked(kvnr)
+            let ttl = client.configuration.consentTTL
+            decisions.withLock { $0.answered(kvnr, ttl: ttl) }
         }
         inFlight[kvnr] = task
         return task
     }
 
     private func finished(_ kvnr: KVNR) { inFlight[kvnr] = nil }
-
-    private func failedRecently(_ kvnr: KVNR) -> Bool {
-        guard let failed = failedAt[kvnr] else { return false }
-        if failed.duration(to: .now) < Self.quietAfterFailure { return true }
-        failedAt[kvnr] = nil
-        return false
-    }
-
-    private func checked(_ kvnr: KVNR) {
-        // Forget what has expired once the map grows, so it stays as large as the active insurants.
-        if checkedAt.count > 100_000 {
-            let ttl = client.configuration.consentTTL
-            checkedAt = checkedAt.filter { $0.value.duration(to: .now) < ttl }
-        }
-        checkedAt[kvnr] = .now
-        failedAt[kvnr] = nil
-    }
 
     /// Writes only what changed: a `permit` lifts what the registry said before the question was
     /// asked (a `deny` or a 423 that arrived meanwhile stays); a `deny` adds the categories not yet
@@ -139,6 +127,33 @@ public actor ConsentCache: ObjectionRegistry {
         for category in decisions.denied.sorted() where !stored.contains(where: { $0.source == .consentDecision && $0.category == category }) {
             try await store.record(Objection(kvnr: kvnr, category: category, source: .consentDecision, since: clock.now()))
         }
+    }
+}
+
+/// When the registry last answered about each insurant, and when it last failed to.
+private struct DecisionTimes {
+    var checked: [KVNR: ContinuousClock.Instant] = [:]
+    var failed: [KVNR: ContinuousClock.Instant] = [:]
+
+    func isFresh(_ kvnr: KVNR, ttl: Duration) -> Bool {
+        guard let checked = checked[kvnr] else { return false }
+        return checked.duration(to: .now) < ttl
+    }
+
+    mutating func failedRecently(_ kvnr: KVNR) -> Bool {
+        guard let failed = failed[kvnr] else { return false }
+        if failed.duration(to: .now) < ConsentCache.quietAfterFailure { return true }
+        self.failed[kvnr] = nil
+        return false
+    }
+
+    mutating func answered(_ kvnr: KVNR, ttl: Duration) {
+        // Forget what has expired once the map grows, so it stays as large as the active insurants.
+        if checked.count > 100_000 {
+            checked = checked.filter { $0.value.duration(to: .now) < ttl }
+        }
+        checked[kvnr] = .now
+        failed[kvnr] = nil
     }
 }
 

@@ -83,10 +83,6 @@ public final class SQLiteTaskStore: TaskStore {
         try await pool.read { db in try TaskRows.fetch(id, in: db) }
     }
 
-    public func dispensingHeader(of id: PrescriptionID) async throws -> TaskHeader? {
-        try await pool.read { db in try TaskRows.header(id, in: db) }
-    }
-
     public func tasks(of kvnr: KVNR) async throws -> [PrescriptionTask] {
         try await pool.read { db in try TaskRows.fetchAll(of: kvnr, in: db) }
     }

@@ -79,17 +79,6 @@ enum TaskRows {
         return try Row.fetchOne(statement, arguments: [id.rawValue]).map(task(from:))
     }
 
-    static func header(_ id: PrescriptionID, in db: Database) throws -> TaskHeader? {
-        let statement = try db.cachedStatement(sql: "SELECT status, kvnr, secret FROM task WHERE id = ?")
-        return try Row.fetchOne(statement, arguments: [id.rawValue]).map { row in
-            let reader = RowReader(row: row, table: "task")
-            return TaskHeader(
-                status: try reader.parsed("status", TaskStatus.init(rawValue:)), kvnr: try reader.parsedIfPresent("kvnr", KVNR.init),
-                secret: try reader.parsedIfPresent("secret", TaskCredential.init)
-            )
-        }
-    }
-
     /// An insurant's tasks, newest first (ties by id, so the order is stable).
     static func fetchAll(of kvnr: KVNR, in db: Database) throws -> [PrescriptionTask] {
         let statement = try db.cachedStatement(sql: "\(selectSQL) WHERE kvnr = ? ORDER BY created_at DESC, id DESC")
