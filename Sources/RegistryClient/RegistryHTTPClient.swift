@@ -16,11 +16,13 @@ public struct RegistryHTTPClient: Sendable {
         self.http = http
     }
 
-    /// An HTTP client configuration with enough connections for the relay's concurrent insurants
-    /// plus the consent lookups of `$dispense`.
+    /// An HTTP client configuration with a connection for each of the relay's concurrent insurants
+    /// plus room for the consent lookups of `$dispense`, so a lookup never queues behind transfers
+    /// (it has only its budget, 150 ms by default).
     public static var httpConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60),
+                                             concurrentHTTP1ConnectionsPerHostSoftLimit: RegistryConfiguration.defaultConcurrency + 16)
         return configuration
     }
 
