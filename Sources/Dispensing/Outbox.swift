@@ -96,10 +96,17 @@ public struct OutboxStatistics: Sendable, Hashable {
 public protocol OutboxStore: Sendable {
     /// Pending transfers that may be sent now, in the order they were written, at most `limit`.
     /// An insurant with a transfer that is not yet due (backing off, paused) has none due at all:
-    /// transfers of one insurant go out in order, never past an earlier one. `limit` counts rows,
-    /// readable or not.
-    func dueTransfers(now: Date, limit: Int) async throws -> DueTransfers
+    /// transfers of one insurant go out in order, never past an earlier one. Nor has an insurant in
+    /// `excluding` (the relay is still sending their earlier ones). `limit` counts rows, readable or not.
+    func dueTransfers(now: Date, limit: Int, excluding: Set<KVNR>) async throws -> DueTransfers
     /// Applies the settlements, in order, in one transaction.
     func settle(_ settlements: [OutboxSettlement], at: Date) async throws
     func outboxStatistics() async throws -> OutboxStatistics
+}
+
+extension OutboxStore {
+    /// Every insurant's due transfers.
+    public func dueTransfers(now: Date, limit: Int) async throws -> DueTransfers {
+        try await dueTransfers(now: now, limit: limit, excluding: [])
+    }
 }

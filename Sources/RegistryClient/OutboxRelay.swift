@@ -4,12 +4,17 @@ public import Logging
 public import ServiceLifecycle
 
 /// Drains the outbox to the registry (ARCHITECTURE decision 6), as a lifecycle service beside the
-/// HTTP server. Each round reads the due transfers, serves up to `concurrency` insurants at once
-/// (one insurant's transfers strictly in order), and settles the round in one store transaction.
+/// HTTP server. Up to `concurrency` insurants are served at once, each by a worker that sends the
+/// insurant's due transfers strictly in order and settles them in a store transaction of its own;
+/// a worker that finishes frees its insurant and its place at once. So one insurant whose registry
+/// answers slowly holds only that insurant's transfers, never everybody's (a round that waited for
+/// its slowest insurant let a single slow record system delay every transfer by up to the request
+/// timeout).
 ///
 /// Exactly once: a transfer is settled `sent` only after the registry applied it; one applied but
 /// not yet settled (a crash, a lost answer) is sent again with the same idempotency key, which the
-/// registry recognises. Without a registry (`client == nil`) the outbox only fills.
+/// registry recognises. An insurant is not read again while its worker runs, so nothing is sent
+/// twice at the same time. Without a registry (`client == nil`) the outbox only fills.
 public struct OutboxRelay: Service {
     let outbox: any OutboxStore
     let client: RegistryHTTPClient?
@@ -40,70 +45,131 @@ public struct OutboxRelay: Service {
             }
             return
         }
-        let configuration = client.configuration
-        // Stops between rounds, or by cancelling a round's requests: what was not settled stays
-        // pending and goes out after the restart.
+        // Stops by cancelling the workers' requests: what was not settled stays pending and goes out
+        // after the restart.
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let due = try await outbox.dueTransfers(now: clock.now(), limit: configuration.batchSize)
-                    if due.rowCount > 0 {
-                        // A row that cannot be read is set aside for an operator, like a payload the
-                        // registry refuses; the insurant's later transfers follow it.
-                        let setAside = due.unreadable.map { OutboxSettlement.deadLetter($0.id, reason: $0.reason) }
-                        let settlements = await setAside + round(due.entries, client: client, consent: consent)
+            await drain(client: client, consent: consent)
+        }
+    }
+
+    private enum Event: Sendable {
+        /// A worker is done with this insurant: what the registry's answers settle (empty when
+        /// nothing was answered, as after a cancelled request).
+        case served(KVNR, [OutboxSettlement])
+        /// These insurants' settlements are stored (or, when `stored` is false, could not be: their
+        /// transfers are still pending and go again).
+        case settled([KVNR], [OutboxSettlement], stored: Bool)
+        /// The poll interval passed: look for new transfers, update the gauges.
+        case tick
+    }
+
+    /// The relay's loop: starts workers for due insurants whenever places are free, and settles what
+    /// finished workers report, until cancelled; then it lets the running workers end and settles
+    /// what they were answered.
+    ///
+    /// A worker's place is free as soon as its requests are answered; its insurant stays out of the
+    /// reads until the settlement is stored (read again before, a sent transfer would still look
+    /// pending). Settlements are stored by one write at a time, each taking all that finished
+    /// meanwhile: a write per worker would make every worker wait for a commit of its own.
+    private func drain(client: RegistryHTTPClient, consent: ConsentCache) async {
+        let configuration = client.configuration
+        let dispatch = TransferDispatch(client: client, consent: consent, clock: clock, logger: logger)
+        let limit = max(1, configuration.concurrency)
+        await withTaskGroup(of: Event.self) { group in
+            var working = 0
+            var busy: Set<KVNR> = []
+            var unsettled: [(KVNR, [OutboxSettlement])] = []
+            var settling = false
+            var stopping = false
+            var quietUntil = ContinuousClock.now
+            func settleIfIdle() {
+                guard !settling, !unsettled.isEmpty else { return }
+                let batch = unsettled
+                unsettled = []
+                settling = true
+                group.addTask {
+                    let settlements = batch.flatMap(\.1)
+                    do {
                         try await outbox.settle(settlements, at: clock.now())
-                        metrics?.count(settlements)
+                        return .settled(batch.map(\.0), settlements, stored: true)
+                    } catch {
+                        logger.error("relay: settling failed, the transfers go again", metadata: ["error": "\(String(describing: type(of: error)))"])
+                        return .settled(batch.map(\.0), settlements, stored: false)
                     }
-                    if let metrics { metrics.observe(try await outbox.outboxStatistics(), now: clock.now()) }
-                    if due.rowCount < configuration.batchSize { try await Task.sleep(for: configuration.pollInterval) }
-                } catch is CancellationError {
-                    return
+                }
+            }
+            group.addTask { .tick }
+            while let event = await group.next() {
+                stopping = stopping || Task.isCancelled
+                var isTick = false
+                switch event {
+                case let .served(kvnr, settlements):
+                    working -= 1
+                    if settlements.isEmpty { busy.remove(kvnr) } else { unsettled.append((kvnr, settlements)) }
+                case let .settled(kvnrs, settlements, stored):
+                    settling = false
+                    busy.subtract(kvnrs)
+                    if stored { metrics?.count(settlements) }
+                case .tick:
+                    guard !stopping else { break }
+                    isTick = true
+                    group.addTask {
+                        try? await Task.sleep(for: configuration.pollInterval)
+                        return .tick
+                    }
+                    if let metrics, let statistics = try? await outbox.outboxStatistics() { metrics.observe(statistics, now: clock.now()) }
+                }
+                settleIfIdle()
+                // Read again on every tick, or once a quarter of the places are free: a read per
+                // finished insurant would cost a database read per transfer.
+                let free = limit - working
+                guard !stopping, free > 0, isTick || free >= max(1, limit / 4), ContinuousClock.now >= quietUntil else { continue }
+                do {
+                    let starting = try await dueInsurants(excluding: busy, places: free, batchSize: configuration.batchSize)
+                    guard !starting.isEmpty else { continue }
+                    // The consent check before each transfer (A_25951-01) reads the starting insurants at
+                    // once: an objection stored later is seen when the insurant is next served.
+                    let consentStates = await consent.objections(of: starting.map { $0[0].kvnr }, concurrency: limit)
+                    for entries in starting {
+                        let kvnr = entries[0].kvnr
+                        busy.insert(kvnr)
+                        working += 1
+                        // Every started insurant has an outcome; were one missing, its transfers would stay
+                        // pending (as after a cancelled request), never go out unchecked.
+                        let consentState = consentStates[kvnr] ?? .failure(CancellationError())
+                        group.addTask { .served(kvnr, await dispatch.serve(entries, objections: consentState)) }
+                    }
+                } catch where Task.isCancelled {
+                    stopping = true
                 } catch {
-                    logger.error("relay: round failed, trying again", metadata: ["error": "\(String(describing: type(of: error)))"])
-                    try? await Task.sleep(for: configuration.pollInterval * 10)
+                    logger.error("relay: reading the outbox failed, trying again", metadata: ["error": "\(String(describing: type(of: error)))"])
+                    quietUntil = ContinuousClock.now + configuration.pollInterval * 10
                 }
             }
         }
     }
 
-    /// One round: the due transfers grouped by insurant (in their order), the groups served
-    /// concurrently, their settlements concatenated.
-    func round(_ due: [OutboxEntry], client: RegistryHTTPClient, consent: ConsentCache) async -> [OutboxSettlement] {
+    /// The next insurants to serve, at most `places`, each with their due transfers in order; rows
+    /// that cannot be read are set aside first, as dead letters for an operator (like a payload the
+    /// registry refuses), and the insurant's later transfers follow them.
+    private func dueInsurants(excluding sending: Set<KVNR>, places: Int, batchSize: Int) async throws -> [[OutboxEntry]] {
+        // A few rows per place: enough to fill the places, without reading payloads nobody sends yet.
+        let due = try await outbox.dueTransfers(now: clock.now(), limit: min(batchSize, places * 4), excluding: sending)
+        if !due.unreadable.isEmpty {
+            let setAside = due.unreadable.map { OutboxSettlement.deadLetter($0.id, reason: $0.reason) }
+            try await outbox.settle(setAside, at: clock.now())
+            metrics?.count(setAside)
+        }
         var groups: [[OutboxEntry]] = []
         var index: [KVNR: Int] = [:]
-        for entry in due {
+        for entry in due.entries {
             if let position = index[entry.kvnr] {
                 groups[position].append(entry)
-            } else {
+            } else if groups.count < places {
                 index[entry.kvnr] = groups.count
                 groups.append([entry])
             }
         }
-        let dispatch = TransferDispatch(client: client, consent: consent, clock: clock, logger: logger)
-        let limit = max(1, client.configuration.concurrency)
-        // The consent check before each transfer (A_25951-01) reads the round's insurants at once,
-        // when the round starts: an objection stored later is seen by the next round.
-        let consentStates = await consent.objections(of: groups.map { $0[0].kvnr }, concurrency: limit)
-        return await withTaskGroup(of: (Int, [OutboxSettlement]).self) { group in
-            var results = [[OutboxSettlement]](repeating: [], count: groups.count)
-            var next = 0
-            func startNext() {
-                guard next < groups.count else { return }
-                let position = next
-                let entries = groups[position]
-                // Every insurant of the round has an outcome; were one missing, its transfers would
-                // stay pending (as after a cancelled round), never go out unchecked.
-                let consentState = consentStates[entries[0].kvnr] ?? .failure(CancellationError())
-                group.addTask { (position, await dispatch.serve(entries, objections: consentState)) }
-                next += 1
-            }
-            for _ in 0..<limit { startNext() }
-            while let (position, settlements) = await group.next() {
-                results[position] = settlements
-                startNext()
-            }
-            return results.flatMap { $0 }
-        }
+        return groups
     }
 }

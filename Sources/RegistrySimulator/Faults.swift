@@ -13,20 +13,25 @@ public struct Faults: Codable, Sendable, Equatable {
     public var errorRate: Double
     /// A delay before every registry answer, in milliseconds.
     public var latencyMs: Int
+    /// KVNRs whose medication service answers their transfers only after the given milliseconds
+    /// (one slow record system among healthy ones).
+    public var slow: [String: Int]
     /// The whole registry (everything but `/_sim`) answers 503.
     public var down: Bool
 
-    public init(deny: [String] = [], locked: [String] = [], conflict: [String] = [], errorRate: Double = 0, latencyMs: Int = 0, down: Bool = false) {
+    public init(deny: [String] = [], locked: [String] = [], conflict: [String] = [], errorRate: Double = 0, latencyMs: Int = 0,
+                slow: [String: Int] = [:], down: Bool = false) {
         self.deny = deny
         self.locked = locked
         self.conflict = conflict
         self.errorRate = errorRate
         self.latencyMs = latencyMs
+        self.slow = slow
         self.down = down
     }
 
     enum CodingKeys: String, CodingKey {
-        case deny, locked, conflict, errorRate, latencyMs, down
+        case deny, locked, conflict, errorRate, latencyMs, slow, down
     }
 
     public init(from decoder: any Decoder) throws {
@@ -37,6 +42,7 @@ public struct Faults: Codable, Sendable, Equatable {
             conflict: try container.decodeIfPresent([String].self, forKey: .conflict) ?? [],
             errorRate: try container.decodeIfPresent(Double.self, forKey: .errorRate) ?? 0,
             latencyMs: try container.decodeIfPresent(Int.self, forKey: .latencyMs) ?? 0,
+            slow: try container.decodeIfPresent([String: Int].self, forKey: .slow) ?? [:],
             down: try container.decodeIfPresent(Bool.self, forKey: .down) ?? false
         )
     }
@@ -45,6 +51,7 @@ public struct Faults: Codable, Sendable, Equatable {
     var problem: String? {
         if !(0...1).contains(errorRate) { return "errorRate must be a number from 0 to 1" }
         if latencyMs < 0 { return "latencyMs must be an integer of at least 0" }
+        if slow.values.contains(where: { $0 < 0 }) { return "slow must map KVNRs to milliseconds of at least 0" }
         return nil
     }
 }

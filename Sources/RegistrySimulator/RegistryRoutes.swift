@@ -31,7 +31,8 @@ struct RegistryRoutes {
     }
 
     /// The checks in the order the brief fixes: headers, the per-KVNR faults, the random failure,
-    /// the body, and last the idempotency key, so a replay answers like the first success.
+    /// a slow insurant's delay, the body, and last the idempotency key, so a replay answers like the
+    /// first success.
     private func transfer(_ operation: TransferOperation, _ request: Request, context: BasicRequestContext) async throws -> Response {
         let kvnr = try Self.kvnr(of: request)
         guard let key = request.headers[Self.idempotencyHeader], !key.isEmpty else {
@@ -41,6 +42,7 @@ struct RegistryRoutes {
         if faults.locked.contains(kvnr) { throw SimulatorError.locked }
         if faults.conflict.contains(kvnr) { throw SimulatorError.statusMismatch }
         if faults.errorRate > 0, Double.random(in: 0..<1) < faults.errorRate { throw SimulatorError.internalError }
+        if let delay = faults.slow[kvnr], delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
 
         let transfer = try await Self.readTransfer(request, as: operation)
         let applied = await state.apply(transfer, kvnr: kvnr, idempotencyKey: key, at: Date())

@@ -72,19 +72,22 @@ enum OutboxRows {
     ///
     /// A row is due when written (`next_attempt_at = created_at`) until a retry or a pause defers
     /// it; the `next_attempt_at > created_at` term names exactly those deferred rows, so the
-    /// subquery reads the small partial index `outbox_deferred_by_kvnr` (schema v4).
-    static func due(now: Date, limit: Int, in db: Database) throws -> DueTransfers {
+    /// subquery reads the small partial index `outbox_deferred_by_kvnr` (schema v4). The excluded
+    /// insurants go in as one JSON array, as in `ObjectionRows.fetchAll(of:in:)` for several insurants.
+    static func due(now: Date, limit: Int, excluding: Set<KVNR>, in db: Database) throws -> DueTransfers {
         let statement = try db.cachedStatement(sql: """
             SELECT id, operation, kvnr, task_id, status, idempotency_key, payload, attempts, created_at
             FROM outbox AS o
             WHERE state = 'pending' AND NOT EXISTS (
                 SELECT 1 FROM outbox AS w
                 WHERE w.kvnr = o.kvnr AND w.state = 'pending' AND w.next_attempt_at > w.created_at AND w.next_attempt_at > ?
-            )
+            ) AND (kvnr IS NULL OR kvnr NOT IN (SELECT value FROM json_each(?)))
             ORDER BY id LIMIT ?
             """)
+        // KVNRs are `[A-Z][0-9]{9}`: nothing in them needs JSON escaping.
+        let excluded = "[" + excluding.map { "\"\($0.rawValue)\"" }.joined(separator: ",") + "]"
         var due = DueTransfers(entries: [])
-        for row in try Row.fetchAll(statement, arguments: [StoredDate.value(now), limit]) {
+        for row in try Row.fetchAll(statement, arguments: [StoredDate.value(now), excluded, limit]) {
             let reader = RowReader(row: row, table: "outbox")
             // `id` is the INTEGER PRIMARY KEY: always readable.
             let id: Int64 = try reader.value("id")

@@ -119,8 +119,8 @@ public final class SQLiteTaskStore: TaskStore {
 }
 
 extension SQLiteTaskStore: OutboxStore {
-    public func dueTransfers(now: Date, limit: Int) async throws -> DueTransfers {
-        try await pool.read { db in try OutboxRows.due(now: now, limit: limit, in: db) }
+    public func dueTransfers(now: Date, limit: Int, excluding: Set<KVNR>) async throws -> DueTransfers {
+        try await pool.read { db in try OutboxRows.due(now: now, limit: limit, excluding: excluding, in: db) }
     }
 
     public func settle(_ settlements: [OutboxSettlement], at now: Date) async throws {

@@ -110,6 +110,30 @@ struct RegistryRelayTests {
         }
     }
 
+    /// One insurant whose record system answers slowly holds up only their own transfers: another
+    /// insurant's next transfer goes out while the slow one is still waiting for its answer.
+    @Test func aSlowInsurantDoesNotHoldUpTheOthers() async throws {
+        try await RelayHarness.run(configure: { $0.requestTimeout = .seconds(30) }) { harness in
+            let slow = try await harness.inProgressTask(kvnr: testKVNR(320))
+            let other = try await harness.inProgressTask(kvnr: testKVNR(321))
+            try await harness.drained()
+            await harness.simulator.setFaults(Faults(slow: [slow.kvnr: 4000]))
+            let dispensations = { @Sendable (kvnr: String) in
+                await harness.received().filter { $0.kvnr == kvnr && $0.operation == "provide-dispensation-erp" }.count
+            }
+            #expect(try await harness.dispense(slow).status == .noContent)
+            #expect(try await harness.dispense(other).status == .noContent)
+            try await waitUntil(3) { await dispensations(other.kvnr) == 1 }
+            #expect(try await harness.dispense(other).status == .noContent)
+            // Well before the slow answer (4 s): the second transfer did not wait for it.
+            try await waitUntil(2) { await dispensations(other.kvnr) == 2 }
+            #expect(await dispensations(slow.kvnr) == 0)
+            try await harness.drained()
+            #expect(await dispensations(slow.kvnr) == 1)
+            #expect(await harness.simulator.replays() == 0)
+        }
+    }
+
     /// A_25942: when the consent lookup fails, the insurant's transfers wait without an attempt
     /// counted against them (they are not at fault), and none goes out unchecked.
     @Test func aFailedConsentLookupHoldsTheInsurantWithoutCountingAnAttempt() async throws {
