@@ -52,8 +52,8 @@ public actor ConsentCache: ObjectionRegistry {
     /// For the relay's round: each insurant's objections with the registry's decision current, or
     /// the error that kept it from being asked (the insurant's transfers then wait, A_25942).
     ///
-    /// Stale decisions are asked at most `concurrency` at a time; then one store read serves the
-    /// whole round, where a read per insurant cost a database round trip per transfer.
+    /// Stale decisions are asked at most `concurrency` at a time; then one store read serves all
+    /// the insurants, where a read per insurant cost a database round trip per transfer.
     public func objections(of kvnrs: [KVNR], concurrency: Int) async -> [KVNR: Result<[Objection], any Error>] {
         var outcomes: [KVNR: Result<[Objection], any Error>] = [:]
         let stale = Array(Set(kvnrs.filter { !isFresh($0) }))
@@ -85,6 +85,12 @@ public actor ConsentCache: ObjectionRegistry {
     public nonisolated func needsRefresh(_ kvnr: KVNR) -> Bool {
         let ttl = client.configuration.consentTTL
         return decisions.withLock { !$0.isFresh(kvnr, ttl: ttl) && !$0.failedRecently(kvnr) }
+    }
+
+    /// Whether the registry's decision about `kvnr` is within its TTL: the relay's consent check
+    /// then needs no lookup, only the stored objections.
+    public nonisolated func isCurrent(_ kvnr: KVNR) -> Bool {
+        isFresh(kvnr)
     }
 
     private nonisolated func isFresh(_ kvnr: KVNR) -> Bool {

@@ -59,6 +59,9 @@ public struct OutboxRelay: Service {
         /// These insurants' settlements are stored (or, when `stored` is false, could not be: their
         /// transfers are still pending and go again).
         case settled([KVNR], [OutboxSettlement], stored: Bool)
+        /// The registry's consent decisions for these insurants are in (they were out of date when
+        /// their transfers were read): their workers can start.
+        case checked([[OutboxEntry]], [KVNR: Result<[Objection], any Error>])
         /// The poll interval passed: look for new transfers, update the gauges.
         case tick
     }
@@ -98,6 +101,15 @@ public struct OutboxRelay: Service {
                     }
                 }
             }
+            func start(_ insurants: [[OutboxEntry]], consentStates: [KVNR: Result<[Objection], any Error>]) {
+                for entries in insurants {
+                    let kvnr = entries[0].kvnr
+                    // Every started insurant has an outcome; were one missing, its transfers would stay
+                    // pending (as after a cancelled request), never go out unchecked.
+                    let consentState = consentStates[kvnr] ?? .failure(CancellationError())
+                    group.addTask { .served(kvnr, await dispatch.serve(entries, objections: consentState)) }
+                }
+            }
             group.addTask { .tick }
             while let event = await group.next() {
                 stopping = stopping || Task.isCancelled
@@ -110,6 +122,14 @@ public struct OutboxRelay: Service {
                     settling = false
                     busy.subtract(kvnrs)
                     if stored { metrics?.count(settlements) }
+                case let .checked(insurants, consentStates):
+                    if stopping {
+                        // Shutting down: they were not sent, so they simply stay pending.
+                        working -= insurants.count
+                        busy.subtract(insurants.map { $0[0].kvnr })
+                    } else {
+                        start(insurants, consentStates: consentStates)
+                    }
                 case .tick:
                     guard !stopping else { break }
                     isTick = true
@@ -127,17 +147,23 @@ public struct OutboxRelay: Service {
                 do {
                     let starting = try await dueInsurants(excluding: busy, places: free, batchSize: configuration.batchSize)
                     guard !starting.isEmpty else { continue }
-                    // The consent check before each transfer (A_25951-01) reads the starting insurants at
-                    // once: an objection stored later is seen when the insurant is next served.
-                    let consentStates = await consent.objections(of: starting.map { $0[0].kvnr }, concurrency: limit)
+                    for entries in starting { busy.insert(entries[0].kvnr) }
+                    working += starting.count
+                    // The consent check before each transfer (A_25951-01): the stored objections of the
+                    // starting insurants in one read (an objection stored later is seen when the insurant
+                    // is next served). Decisions out of date are asked beside the loop, each on its own, so
+                    // an information service that answers slowly holds up only the insurant it was asked about.
+                    // One look per insurant, so each lands in exactly one of the two lists.
+                    var current: [[OutboxEntry]] = [], stale: [[OutboxEntry]] = []
                     for entries in starting {
-                        let kvnr = entries[0].kvnr
-                        busy.insert(kvnr)
-                        working += 1
-                        // Every started insurant has an outcome; were one missing, its transfers would stay
-                        // pending (as after a cancelled request), never go out unchecked.
-                        let consentState = consentStates[kvnr] ?? .failure(CancellationError())
-                        group.addTask { .served(kvnr, await dispatch.serve(entries, objections: consentState)) }
+                        if consent.isCurrent(entries[0].kvnr) { current.append(entries) } else { stale.append(entries) }
+                    }
+                    if !current.isEmpty {
+                        start(current, consentStates: await consent.objections(of: current.map { $0[0].kvnr }, concurrency: limit))
+                    }
+                    for entries in stale {
+                        // One by one: a lookup that hangs must not hold the others' answers.
+                        group.addTask { .checked([entries], await consent.objections(of: [entries[0].kvnr], concurrency: 1)) }
                     }
                 } catch where Task.isCancelled {
                     stopping = true

@@ -13,8 +13,8 @@ public struct Faults: Codable, Sendable, Equatable {
     public var errorRate: Double
     /// A delay before every registry answer, in milliseconds.
     public var latencyMs: Int
-    /// KVNRs whose medication service answers their transfers only after the given milliseconds
-    /// (one slow record system among healthy ones).
+    /// KVNRs whose record system answers (their consent lookups and transfers) only after the given
+    /// milliseconds: one slow record system among healthy ones.
     public var slow: [String: Int]
     /// The whole registry (everything but `/_sim`) answers 503.
     public var down: Bool

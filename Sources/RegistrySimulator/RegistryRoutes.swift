@@ -25,7 +25,9 @@ struct RegistryRoutes {
     /// Written as text so the members keep the Information Service's order.
     private func consentDecisions(_ request: Request) async throws -> Response {
         let kvnr = try Self.kvnr(of: request)
-        let decision = await state.faults().deny.contains(kvnr) ? "deny" : "permit"
+        let faults = await state.faults()
+        if let delay = faults.slow[kvnr], delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+        let decision = faults.deny.contains(kvnr) ? "deny" : "permit"
         return SimulatorAnswer.json(text: #"{"data":[{"functionId":"medication","decision":"\#(decision)"},"#
             + #"{"functionId":"erp-submission","decision":"\#(decision)"}]}"#)
     }

@@ -134,6 +134,27 @@ struct RegistryRelayTests {
         }
     }
 
+    /// The same for the information service: a consent lookup that answers slowly holds up only
+    /// the insurant it asks about.
+    @Test func aSlowConsentLookupDoesNotHoldUpTheOthers() async throws {
+        try await RelayHarness.run(configure: { $0.requestTimeout = .seconds(30); $0.consentTTL = .milliseconds(1) }) { harness in
+            let slow = try await harness.inProgressTask(kvnr: testKVNR(322))
+            let other = try await harness.inProgressTask(kvnr: testKVNR(323))
+            try await harness.drained()
+            await harness.simulator.setFaults(Faults(slow: [slow.kvnr: 4000]))
+            let dispensations = { @Sendable (kvnr: String) in
+                await harness.received().filter { $0.kvnr == kvnr && $0.operation == "provide-dispensation-erp" }.count
+            }
+            // `$dispense` waits for the slow lookup only its budget, then decides on what is stored.
+            #expect(try await harness.dispense(slow).status == .noContent)
+            #expect(try await harness.dispense(other).status == .noContent)
+            try await waitUntil(2) { await dispensations(other.kvnr) == 1 }
+            #expect(await dispensations(slow.kvnr) == 0)
+            try await harness.drained()
+            #expect(await dispensations(slow.kvnr) == 1)
+        }
+    }
+
     /// A_25942: when the consent lookup fails, the insurant's transfers wait without an attempt
     /// counted against them (they are not at fault), and none goes out unchecked.
     @Test func aFailedConsentLookupHoldsTheInsurantWithoutCountingAnAttempt() async throws {
