@@ -41,14 +41,14 @@ public enum OutboxSettlement: Sendable, Hashable {
     case pause(KVNR, until: Date, reason: String)
     /// Drops the insurant's pending transfers up to and including row `through` for good (an
     /// objection), recording `objection` in the same transaction when the registry told us of it.
-    /// Rows written after the relay read its round are left for the next round to judge.
+    /// Rows written after the relay read the insurant's transfers are left for the next read to judge.
     case drop(KVNR, through: Int64, reason: String, objection: Objection?)
 }
 
-/// A round's worth of due transfers, in the order they were written; a collection of the readable
+/// One read's worth of due transfers, in the order they were written; a collection of the readable
 /// ones. A row the store cannot read back (a damaged value, an operation this version does not
 /// know) is listed apart by its id, so the relay can set it aside as a dead letter instead of every
-/// round failing on it and no insurant's transfers going out.
+/// read failing on it and no insurant's transfers going out.
 public struct DueTransfers: Sendable, RandomAccessCollection {
     public var entries: [OutboxEntry]
     public var unreadable: [UnreadableTransfer]

@@ -49,7 +49,7 @@ public actor ConsentCache: ObjectionRegistry {
         }
     }
 
-    /// For the relay's round: each insurant's objections with the registry's decision current, or
+    /// For the relay: each insurant's objections with the registry's decision current, or
     /// the error that kept it from being asked (the insurant's transfers then wait, A_25942).
     ///
     /// Stale decisions are asked at most `concurrency` at a time; then one store read serves all
@@ -75,7 +75,7 @@ public actor ConsentCache: ObjectionRegistry {
     }
 
     /// The registry answered a transfer with 423: the objection is stored at once (the next
-    /// `$dispense` answers 423 even while the relay's round is still running), and the decision
+    /// `$dispense` answers 423 even while the relay is still sending), and the decision
     /// counts as fresh from now, so the next `$dispense` does not ask again within the TTL.
     public func recordLocked(_ objection: Objection) async throws {
         decisions.withLock { $0.checked[objection.kvnr] = .now }
@@ -88,9 +88,20 @@ public actor ConsentCache: ObjectionRegistry {
     }
 
     /// Whether the registry's decision about `kvnr` is within its TTL: the relay's consent check
-    /// then needs no lookup, only the stored objections.
+    /// then needs no lookup, only the stored objections (``storedObjections(of:)``).
     public nonisolated func isCurrent(_ kvnr: KVNR) -> Bool {
         isFresh(kvnr)
+    }
+
+    /// The stored objections of insurants whose decisions the caller found current, in one read,
+    /// never asking the registry: a decision that expired since then is asked the next time.
+    public nonisolated func storedObjections(of kvnrs: [KVNR]) async -> [KVNR: Result<[Objection], any Error>] {
+        do {
+            let stored = try await store.objections(of: Set(kvnrs))
+            return Dictionary(kvnrs.map { ($0, .success(stored[$0] ?? [])) }, uniquingKeysWith: { first, _ in first })
+        } catch {
+            return Dictionary(kvnrs.map { ($0, .failure(error)) }, uniquingKeysWith: { first, _ in first })
+        }
     }
 
     private nonisolated func isFresh(_ kvnr: KVNR) -> Bool {

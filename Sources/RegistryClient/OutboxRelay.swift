@@ -5,11 +5,11 @@ public import ServiceLifecycle
 
 /// Drains the outbox to the registry (ARCHITECTURE decision 6), as a lifecycle service beside the
 /// HTTP server. Up to `concurrency` insurants are served at once, each by a worker that sends the
-/// insurant's due transfers strictly in order and settles them in a store transaction of its own;
-/// a worker that finishes frees its insurant and its place at once. So one insurant whose registry
-/// answers slowly holds only that insurant's transfers, never everybody's (a round that waited for
-/// its slowest insurant let a single slow record system delay every transfer by up to the request
-/// timeout).
+/// insurant's due transfers strictly in order; a worker that is answered frees its place at once,
+/// and what it was answered is settled in the next store write. So an insurant whose registry
+/// answers slowly holds up only their own transfers (a round that waited for its slowest insurant
+/// let a single slow record system delay every transfer by up to the request timeout), as long as
+/// fewer than `concurrency` such insurants wait at the same time.
 ///
 /// Exactly once: a transfer is settled `sent` only after the registry applied it; one applied but
 /// not yet settled (a crash, a lost answer) is sent again with the same idempotency key, which the
@@ -56,9 +56,8 @@ public struct OutboxRelay: Service {
         /// A worker is done with this insurant: what the registry's answers settle (empty when
         /// nothing was answered, as after a cancelled request).
         case served(KVNR, [OutboxSettlement])
-        /// These insurants' settlements are stored (or, when `stored` is false, could not be: their
-        /// transfers are still pending and go again).
-        case settled([KVNR], [OutboxSettlement], stored: Bool)
+        /// These insurants' settlements are stored (or, when `stored` is false, could not be).
+        case settled([(KVNR, [OutboxSettlement])], stored: Bool)
         /// The registry's consent decisions for these insurants are in (they were out of date when
         /// their transfers were read): their workers can start.
         case checked([[OutboxEntry]], [KVNR: Result<[Objection], any Error>])
@@ -82,22 +81,21 @@ public struct OutboxRelay: Service {
             var working = 0
             var busy: Set<KVNR> = []
             var unsettled: [(KVNR, [OutboxSettlement])] = []
-            var settling = false
+            var settling = 0
             var stopping = false
             var quietUntil = ContinuousClock.now
             func settleIfIdle() {
-                guard !settling, !unsettled.isEmpty else { return }
+                guard settling == 0, !unsettled.isEmpty, stopping || ContinuousClock.now >= quietUntil else { return }
                 let batch = unsettled
                 unsettled = []
-                settling = true
+                settling = batch.count
                 group.addTask {
-                    let settlements = batch.flatMap(\.1)
                     do {
-                        try await outbox.settle(settlements, at: clock.now())
-                        return .settled(batch.map(\.0), settlements, stored: true)
+                        try await outbox.settle(batch.flatMap(\.1), at: clock.now())
+                        return .settled(batch, stored: true)
                     } catch {
-                        logger.error("relay: settling failed, the transfers go again", metadata: ["error": "\(String(describing: type(of: error)))"])
-                        return .settled(batch.map(\.0), settlements, stored: false)
+                        logger.error("relay: settling failed, trying again", metadata: ["error": "\(String(describing: type(of: error)))"])
+                        return .settled(batch, stored: false)
                     }
                 }
             }
@@ -118,10 +116,18 @@ public struct OutboxRelay: Service {
                 case let .served(kvnr, settlements):
                     working -= 1
                     if settlements.isEmpty { busy.remove(kvnr) } else { unsettled.append((kvnr, settlements)) }
-                case let .settled(kvnrs, settlements, stored):
-                    settling = false
-                    busy.subtract(kvnrs)
-                    if stored { metrics?.count(settlements) }
+                case let .settled(batch, stored):
+                    settling = 0
+                    if stored {
+                        busy.subtract(batch.map(\.0))
+                        metrics?.count(batch.flatMap(\.1))
+                    } else if !stopping {
+                        // The store refused: keep the insurants out of the reads (their transfers were
+                        // answered) and store the settlements again after a pause, not at once. (When
+                        // stopping, they stay pending and go again, with the same keys, after the restart.)
+                        unsettled.insert(contentsOf: batch, at: 0)
+                        quietUntil = ContinuousClock.now + configuration.pollInterval * 10
+                    }
                 case let .checked(insurants, consentStates):
                     if stopping {
                         // Shutting down: they were not sent, so they simply stay pending.
@@ -142,8 +148,12 @@ public struct OutboxRelay: Service {
                 settleIfIdle()
                 // Read again on every tick, or once a quarter of the places are free: a read per
                 // finished insurant would cost a database read per transfer.
+                // Answered but not yet stored is bounded too (a few times the places): with slow
+                // commits, reading on would let transfers sent but not settled pile up, and all of
+                // them go again after a crash.
                 let free = limit - working
-                guard !stopping, free > 0, isTick || free >= max(1, limit / 4), ContinuousClock.now >= quietUntil else { continue }
+                guard !stopping, free > 0, isTick || free >= max(1, limit / 4), unsettled.count + settling < limit * 4,
+                      ContinuousClock.now >= quietUntil else { continue }
                 do {
                     let starting = try await dueInsurants(excluding: busy, places: free, batchSize: configuration.batchSize)
                     guard !starting.isEmpty else { continue }
@@ -159,7 +169,7 @@ public struct OutboxRelay: Service {
                         if consent.isCurrent(entries[0].kvnr) { current.append(entries) } else { stale.append(entries) }
                     }
                     if !current.isEmpty {
-                        start(current, consentStates: await consent.objections(of: current.map { $0[0].kvnr }, concurrency: limit))
+                        start(current, consentStates: await consent.storedObjections(of: current.map { $0[0].kvnr }))
                     }
                     for entries in stale {
                         // One by one: a lookup that hangs must not hold the others' answers.

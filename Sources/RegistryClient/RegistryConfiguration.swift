@@ -24,7 +24,7 @@ public struct RegistryConfiguration: Sendable {
     public var conflictPause: Duration = .seconds(24 * 3600)
     /// How often an idle relay looks for new transfers: the relay's lag when nothing else wakes it.
     public var pollInterval: Duration = .milliseconds(50)
-    /// Transfers read per round, and how many insurants are served at once within a round. Each
+    /// The most transfers one read of the outbox takes, and how many insurants are served at once. Each
     /// transfer is one round trip, so the relay's pace is `concurrency` ÷ the registry's answer
     /// time: with 16, on two cores shared with the load, it fell behind at about 3,400 `$dispense`
     /// per second (1.3 s lag and growing); with 32 it kept the lag under 0.1 s.

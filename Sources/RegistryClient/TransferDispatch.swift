@@ -12,10 +12,10 @@ struct TransferDispatch: Sendable {
     let logger: Logger
 
     /// Stops at the first transfer that must wait: later ones of the insurant never overtake it.
-    /// A round cancelled by shutdown settles what was answered and leaves the rest pending, as it
+    /// A worker cancelled by shutdown settles what was answered and leaves the rest pending, as it
     /// was: a cancelled request is no failed attempt.
     ///
-    /// `objections` is the insurant's consent state as the round read it (``ConsentCache``), or the
+    /// `objections` is the insurant's consent state as the relay read it when it started serving them (``ConsentCache``), or the
     /// error that kept the registry from being asked.
     func serve(_ entries: [OutboxEntry], objections consentState: Result<[Objection], any Error>) async -> [OutboxSettlement] {
         guard let head = entries.first, let last = entries.last else { return [] }

@@ -76,6 +76,8 @@ import Testing
             #expect(registry.lookups == [KVNR(TestServer.kvnr)])
             let id = try #require(PrescriptionID(task.id))
             #expect(try await client.server.store.dispensations(of: id).isEmpty)
+            let queued = try await client.server.store.dueTransfers(now: Date().addingTimeInterval(86_400), limit: 100)
+            #expect(!queued.contains { $0.prescriptionID == id && $0.operation == .provideDispensation })
         }
     }
 

@@ -117,16 +117,17 @@ struct RegistryRelayTests {
             let slow = try await harness.inProgressTask(kvnr: testKVNR(320))
             let other = try await harness.inProgressTask(kvnr: testKVNR(321))
             try await harness.drained()
-            await harness.simulator.setFaults(Faults(slow: [slow.kvnr: 4000]))
+            await harness.simulator.setFaults(Faults(slow: [slow.kvnr: 6000]))
             let dispensations = { @Sendable (kvnr: String) in
                 await harness.received().filter { $0.kvnr == kvnr && $0.operation == "provide-dispensation-erp" }.count
             }
             #expect(try await harness.dispense(slow).status == .noContent)
             #expect(try await harness.dispense(other).status == .noContent)
-            try await waitUntil(3) { await dispensations(other.kvnr) == 1 }
+            try await waitUntil(2.5) { await dispensations(other.kvnr) == 1 }
             #expect(try await harness.dispense(other).status == .noContent)
-            // Well before the slow answer (4 s): the second transfer did not wait for it.
-            try await waitUntil(2) { await dispensations(other.kvnr) == 2 }
+            // Before the slow answer (6 s, longer than both waits together): the second transfer
+            // did not wait for it.
+            try await waitUntil(2.5) { await dispensations(other.kvnr) == 2 }
             #expect(await dispensations(slow.kvnr) == 0)
             try await harness.drained()
             #expect(await dispensations(slow.kvnr) == 1)
