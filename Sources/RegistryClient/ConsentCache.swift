@@ -120,7 +120,7 @@ public actor ConsentCache: ObjectionRegistry {
                 let decisions = try await client.consentDecisions(of: kvnr, timeout: client.configuration.requestTimeout)
                 try await record(decisions, of: kvnr, askedAt: asked)
             } catch {
-                decisions.withLock { $0.failed[kvnr] = .now }
+                decisions.withLock { $0.noteFailure(kvnr) }
                 throw error
             }
             let ttl = client.configuration.consentTTL
@@ -162,6 +162,14 @@ private struct DecisionTimes {
         if failed.duration(to: .now) < ConsentCache.quietAfterFailure { return true }
         self.failed[kvnr] = nil
         return false
+    }
+
+    mutating func noteFailure(_ kvnr: KVNR) {
+        // A registry that is down fails every lookup: forget the failures that no longer count.
+        if failed.count > 100_000 {
+            failed = failed.filter { $0.value.duration(to: .now) < ConsentCache.quietAfterFailure }
+        }
+        failed[kvnr] = .now
     }
 
     mutating func answered(_ kvnr: KVNR, ttl: Duration) {
