@@ -56,7 +56,7 @@ public actor ConsentCache: ObjectionRegistry {
     /// the insurants, where a read per insurant cost a database round trip per transfer.
     public func objections(of kvnrs: [KVNR], concurrency: Int) async -> [KVNR: Result<[Objection], any Error>] {
         var outcomes: [KVNR: Result<[Objection], any Error>] = [:]
-        let stale = Array(Set(kvnrs.filter { !isFresh($0) }))
+        let stale = Array(Set(kvnrs.filter { !isCurrent($0) }))
         let width = max(1, concurrency)
         for start in stride(from: 0, to: stale.count, by: width) {
             let lookups = stale[start..<min(stale.count, start + width)].map { ($0, lookup($0)) }
@@ -64,14 +64,8 @@ public actor ConsentCache: ObjectionRegistry {
                 do { try await lookup.value } catch { outcomes[kvnr] = .failure(error) }
             }
         }
-        let asked = Set(kvnrs).filter { outcomes[$0] == nil }
-        do {
-            let stored = try await store.objections(of: asked)
-            for kvnr in asked { outcomes[kvnr] = .success(stored[kvnr] ?? []) }
-        } catch {
-            for kvnr in asked { outcomes[kvnr] = .failure(error) }
-        }
-        return outcomes
+        let answered = Array(Set(kvnrs).filter { outcomes[$0] == nil })
+        return outcomes.merging(await storedObjections(of: answered)) { failure, _ in failure }
     }
 
     /// The registry answered a transfer with 423: the objection is stored at once (the next
@@ -90,11 +84,12 @@ public actor ConsentCache: ObjectionRegistry {
     /// Whether the registry's decision about `kvnr` is within its TTL: the relay's consent check
     /// then needs no lookup, only the stored objections (``storedObjections(of:)``).
     public nonisolated func isCurrent(_ kvnr: KVNR) -> Bool {
-        isFresh(kvnr)
+        let ttl = client.configuration.consentTTL
+        return decisions.withLock { $0.isFresh(kvnr, ttl: ttl) }
     }
 
-    /// The stored objections of insurants whose decisions the caller found current, in one read,
-    /// never asking the registry: a decision that expired since then is asked the next time.
+    /// The stored objections of the insurants in one read, never asking the registry (the relay
+    /// calls it for decisions it found current: one that expired since is asked the next time).
     public nonisolated func storedObjections(of kvnrs: [KVNR]) async -> [KVNR: Result<[Objection], any Error>] {
         do {
             let stored = try await store.objections(of: Set(kvnrs))
@@ -102,11 +97,6 @@ public actor ConsentCache: ObjectionRegistry {
         } catch {
             return Dictionary(kvnrs.map { ($0, .failure(error)) }, uniquingKeysWith: { first, _ in first })
         }
-    }
-
-    private nonisolated func isFresh(_ kvnr: KVNR) -> Bool {
-        let ttl = client.configuration.consentTTL
-        return decisions.withLock { $0.isFresh(kvnr, ttl: ttl) }
     }
 
     private func lookup(_ kvnr: KVNR) -> Task<Void, any Error> {

@@ -118,19 +118,16 @@ struct RegistryRelayTests {
             let other = try await harness.inProgressTask(kvnr: testKVNR(321))
             try await harness.drained()
             await harness.simulator.setFaults(Faults(slow: [slow.kvnr: 6000]))
-            let dispensations = { @Sendable (kvnr: String) in
-                await harness.received().filter { $0.kvnr == kvnr && $0.operation == "provide-dispensation-erp" }.count
-            }
             #expect(try await harness.dispense(slow).status == .noContent)
             #expect(try await harness.dispense(other).status == .noContent)
-            try await waitUntil(2.5) { await dispensations(other.kvnr) == 1 }
+            try await waitUntil(2.5) { await harness.dispensationsReceived(other.kvnr) == 1 }
             #expect(try await harness.dispense(other).status == .noContent)
             // Before the slow answer (6 s, longer than both waits together): the second transfer
             // did not wait for it.
-            try await waitUntil(2.5) { await dispensations(other.kvnr) == 2 }
-            #expect(await dispensations(slow.kvnr) == 0)
+            try await waitUntil(2.5) { await harness.dispensationsReceived(other.kvnr) == 2 }
+            #expect(await harness.dispensationsReceived(slow.kvnr) == 0)
             try await harness.drained()
-            #expect(await dispensations(slow.kvnr) == 1)
+            #expect(await harness.dispensationsReceived(slow.kvnr) == 1)
             #expect(await harness.simulator.replays() == 0)
         }
     }
@@ -143,16 +140,13 @@ struct RegistryRelayTests {
             let other = try await harness.inProgressTask(kvnr: testKVNR(323))
             try await harness.drained()
             await harness.simulator.setFaults(Faults(slow: [slow.kvnr: 4000]))
-            let dispensations = { @Sendable (kvnr: String) in
-                await harness.received().filter { $0.kvnr == kvnr && $0.operation == "provide-dispensation-erp" }.count
-            }
             // `$dispense` waits for the slow lookup only its budget, then decides on what is stored.
             #expect(try await harness.dispense(slow).status == .noContent)
             #expect(try await harness.dispense(other).status == .noContent)
-            try await waitUntil(2) { await dispensations(other.kvnr) == 1 }
-            #expect(await dispensations(slow.kvnr) == 0)
+            try await waitUntil(2) { await harness.dispensationsReceived(other.kvnr) == 1 }
+            #expect(await harness.dispensationsReceived(slow.kvnr) == 0)
             try await harness.drained()
-            #expect(await dispensations(slow.kvnr) == 1)
+            #expect(await harness.dispensationsReceived(slow.kvnr) == 1)
         }
     }
 

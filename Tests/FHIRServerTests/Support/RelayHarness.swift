@@ -126,6 +126,11 @@ struct RelayHarness {
     func received() async -> [ReceivedTransfer] {
         await simulator.received()
     }
+
+    /// How many of the insurant's dispensations the registry applied so far.
+    func dispensationsReceived(_ kvnr: String) async -> Int {
+        await received().filter { $0.kvnr == kvnr && $0.operation == "provide-dispensation-erp" }.count
+    }
 }
 
 /// KVNRs for tests: a letter and nine digits, one per `number`.
