@@ -58,9 +58,6 @@ public struct DueTransfers: Sendable, RandomAccessCollection {
         self.unreadable = unreadable
     }
 
-    /// How many rows the store read, readable or not (a full batch means more may be due).
-    public var rowCount: Int { entries.count + unreadable.count }
-
     public var startIndex: Int { entries.startIndex }
     public var endIndex: Int { entries.endIndex }
     public subscript(position: Int) -> OutboxEntry { entries[position] }

@@ -188,9 +188,9 @@ public struct OutboxRelay: Service {
     /// The next insurants to serve, at most `places`, each with their due transfers in order; rows
     /// that cannot be read are set aside first, as dead letters for an operator (like a payload the
     /// registry refuses), and the insurant's later transfers follow them.
-    private func dueInsurants(excluding sending: Set<KVNR>, places: Int, batchSize: Int) async throws -> [[OutboxEntry]] {
+    private func dueInsurants(excluding busy: Set<KVNR>, places: Int, batchSize: Int) async throws -> [[OutboxEntry]] {
         // A few rows per place: enough to fill the places, without reading payloads nobody sends yet.
-        let due = try await outbox.dueTransfers(now: clock.now(), limit: min(batchSize, places * 4), excluding: sending)
+        let due = try await outbox.dueTransfers(now: clock.now(), limit: min(batchSize, places * 4), excluding: busy)
         if !due.unreadable.isEmpty {
             let setAside = due.unreadable.map { OutboxSettlement.deadLetter($0.id, reason: $0.reason) }
             try await outbox.settle(setAside, at: clock.now())
