@@ -208,51 +208,84 @@ public struct ProfileValidator: Sendable {
 
     /// Matches the children of `element` to the child nodes of `definition`, checks cardinality and slices,
     /// and validates each child.
+    ///
+    /// The tree keeps definition order, and so do a profile's nodes, so children and nodes are matched by
+    /// one walk along both (a name comparison per step, no hashing), and each node's instances are one run
+    /// of the children. What the walk finds per child is plain data on the stack; the instances are made
+    /// one at a time as they are validated (a list of them cost an allocation and a copy per child).
     private func validateChildren(of element: Element, typeIndex: Int, definition: ProfileNode, path: ElementPath, scope: Scope,
                                   run: inout Run) {
         let type = definitions.types[typeIndex]
-        // One flat list, with the node each child belongs to: the tree keeps definition order, so
-        // each node's instances are one run of it (a list per node cost an allocation per node).
-        var located: [Located] = []
-        located.reserveCapacity(element.children.count)
-        var nodeIndexes: [Int] = []
-        nodeIndexes.reserveCapacity(element.children.count)
-        var previousName = ""
-        var position = 0
-        var inOrder = true
-        for child in element.children {
-            if child.name == previousName {
-                position += 1
-            } else {
-                previousName = child.name
-                position = 0
+        let nodes = definition.children
+        let children = element.children
+        let link = path.parentLink
+        withUnsafeTemporaryAllocation(of: Match.self, capacity: children.count) { matches in
+            var count = 0
+            var previousName = ""
+            var position = 0
+            var cursor = 0
+            var inOrder = true
+            for (offset, child) in children.enumerated() {
+                if child.name == previousName {
+                    position += 1
+                } else {
+                    previousName = child.name
+                    position = 0
+                }
+                guard let resolved = type.resolve(child.name) else { continue }
+                var found: Int?
+                for probe in cursor..<nodes.count where Self.defines(nodes[probe], child.name, resolved) {
+                    found = probe
+                    break
+                }
+                if found == nil, let index = definition.childIndex(named: child.name) {
+                    // A profile that orders its elements unlike the base definition (none of ours or of the
+                    // corpus does).
+                    found = index
+                    inOrder = false
+                }
+                guard let index = found else { continue }
+                cursor = index
+                (matches.baseAddress! + count).initialize(
+                    to: Match(node: index, offset: offset, position: resolved.definition.isRepeating ? position : nil, type: resolved.type))
+                count += 1
             }
-            guard let resolved = type.resolve(child.name), let index = definition.childIndex(named: child.name) else { continue }
-            if let last = nodeIndexes.last, last > index { inOrder = false }
-            located.append(Located(element: child, path: path.child(child.name, position: resolved.definition.isRepeating ? position : nil),
-                                   type: resolved.type))
-            nodeIndexes.append(index)
-        }
-        if !inOrder {
-            // A profile that orders its elements unlike the base definition (none of ours or of the
-            // corpus does): group by node, keeping each node's instances in their order.
-            let order = nodeIndexes.indices.sorted { (nodeIndexes[$0], $0) < (nodeIndexes[$1], $1) }
-            located = order.map { located[$0] }
-            nodeIndexes = order.map { nodeIndexes[$0] }
-        }
-        var cursor = 0
-        for (index, node) in definition.children.enumerated() {
-            let start = cursor
-            while cursor < nodeIndexes.count, nodeIndexes[cursor] == index { cursor += 1 }
-            let instances = located[start..<cursor]
-            checkCardinality(node, count: instances.count, path: path, run: &run)
-            if !node.slices.isEmpty {
-                // Also with no instances: a slice's minimum can still be missed.
-                validateSliced(instances, node: node, path: path, scope: scope, run: &run)
-            } else {
-                for instance in instances { validateChild(instance, node: node, scope: scope, run: &run) }
+            var matched = UnsafeMutableBufferPointer(rebasing: matches[..<count])
+            if !inOrder {
+                matched.sort { ($0.node, $0.offset) < ($1.node, $1.offset) }
+            }
+            var next = 0
+            for (index, node) in nodes.enumerated() {
+                let start = next
+                while next < count, matched[next].node == index { next += 1 }
+                checkCardinality(node, count: next - start, path: path, run: &run)
+                func located(_ match: Match) -> Located {
+                    let child = children[match.offset]
+                    return Located(element: child, path: ElementPath.child(of: link, child.name, position: match.position), type: match.type)
+                }
+                if !node.slices.isEmpty {
+                    // Also with no instances: a slice's minimum can still be missed.
+                    validateSliced(matched[start..<next].map(located)[...], node: node, path: path, scope: scope, run: &run)
+                } else {
+                    for match in matched[start..<next] { validateChild(located(match), node: node, scope: scope, run: &run) }
+                }
             }
         }
+    }
+
+    /// Where the walk in ``validateChildren`` found a child: its node, its place among the children, its
+    /// position among the siblings of its name (for a repeating element) and its R4 type.
+    private struct Match {
+        let node: Int
+        let offset: Int
+        let position: Int?
+        let type: ElementType
+    }
+
+    /// Whether `node` defines an instance child named `name` (resolved in the R4 type as `resolved`): the
+    /// same name, or the concrete name of the node's choice (`valueQuantity` for `value[x]`).
+    private static func defines(_ node: ProfileNode, _ name: String, _ resolved: ResolvedElement) -> Bool {
+        node.isChoice ? resolved.definition.isChoice && name.hasPrefix(node.expressionName) : node.name == name
     }
 
     /// An instance element with its expression and its R4 type.
