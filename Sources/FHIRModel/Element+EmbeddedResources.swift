@@ -37,20 +37,49 @@ extension Element {
     /// The resource a `reference` names inside this one (itself included), depth first: `#id` for a
     /// contained resource, a Bundle `fullUrl`, `urn:uuid:<id>`, or `Type/id` (also at the end of an
     /// absolute URL). `nil` when nothing in the tree matches.
+    ///
+    /// The validator resolves every reference of every body, so this walk makes no strings and no lists:
+    /// it compares bytes in place and visits the embedded resources where they sit.
     public func resolveReference(_ reference: String) -> Element? {
-        func matches(_ resource: Element, fullURL: String?) -> Bool {
-            if let fullURL, fullURL == reference { return true }
-            guard let id = resource.value(of: "id") else { return false }
-            return reference == "#\(id)" || reference == "urn:uuid:\(id)" || reference == "\(resource.name)/\(id)"
-                || reference.hasSuffix("/\(resource.name)/\(id)")
-        }
         func visit(_ resource: Element, fullURL: String?) -> Element? {
-            if matches(resource, fullURL: fullURL) { return resource }
-            for embedded in resource.embeddedResources {
-                if let found = visit(embedded.resource, fullURL: embedded.fullURL) { return found }
+            if fullURL == reference || Self.reference(reference, names: resource) { return resource }
+            return resource.firstEmbedded(where: visit)
+        }
+        return visit(self, fullURL: nil)
+    }
+
+    /// Whether `reference` is `#id`, `urn:uuid:id`, `Type/id` or ends in `/Type/id` for this resource.
+    static func reference(_ reference: String, names resource: Element) -> Bool {
+        guard let id = resource.value(of: "id") else { return false }
+        let text = reference.utf8, idBytes = id.utf8
+        guard text.count > idBytes.count, text.suffix(idBytes.count).elementsEqual(idBytes) else { return false }
+        let head = text.prefix(text.count - idBytes.count)
+        if head.elementsEqual("#".utf8) || head.elementsEqual("urn:uuid:".utf8) { return true }
+        // `Type/` alone, or after a `/`.
+        let type = resource.name.utf8
+        guard head.count > type.count, head.last == UInt8(ascii: "/") else { return false }
+        let typed = head.dropLast()
+        guard typed.suffix(type.count).elementsEqual(type) else { return false }
+        return typed.count == type.count || typed.dropLast(type.count).last == UInt8(ascii: "/")
+    }
+
+    /// The first answer of `body` for the resources one level inside this one, in the order of
+    /// ``embeddedResources``, with their `fullUrl`s.
+    func firstEmbedded(where body: (Element, String?) -> Element?) -> Element? {
+        func parameters(_ holder: Element, name: String) -> Element? {
+            for parameter in holder.children where parameter.name == name {
+                if let inner = parameter.child("resource")?.wrappedResource, let found = body(inner, nil) { return found }
+                if let found = parameters(parameter, name: "part") { return found }
             }
             return nil
         }
-        return visit(self, fullURL: nil)
+        if let found = parameters(self, name: "parameter") { return found }
+        for entry in children where entry.name == "entry" {
+            if let inner = entry.child("resource")?.wrappedResource, let found = body(inner, entry.value(of: "fullUrl")) { return found }
+        }
+        for contained in children where contained.name == "contained" {
+            if let inner = contained.wrappedResource, let found = body(inner, nil) { return found }
+        }
+        return nil
     }
 }
