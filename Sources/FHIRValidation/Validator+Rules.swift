@@ -122,12 +122,11 @@ extension ProfileValidator {
     /// A reference that resolves inside the resource (contained, Bundle entry, Parameters part) must point
     /// to a resource of a type its `targetProfile`s admit.
     func checkReferenceTarget(_ child: Located, node: ProfileNode, run: inout Run) {
-        guard child.element.name != "extension",
-            let type = node.constraint.types.first(where: { $0.code == "Reference" }), !type.targetProfiles.isEmpty,
-            let reference = child.element.value(of: "reference"),
+        let targets = node.referenceTargets
+        guard !targets.isEmpty, child.element.name != "extension", let reference = child.element.value(of: "reference"),
             let target = run.rootResource.resolveReference(reference)
         else { return }
-        let allowed = type.targetProfiles.map { canonical -> String in
+        let allowed = targets.map { canonical -> String in
             (try? profiles.profile(canonical))?.map(\.type)
                 ?? String(canonical.split(separator: "|").first?.split(separator: "/").last ?? "")
         }

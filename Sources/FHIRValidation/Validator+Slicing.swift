@@ -9,10 +9,11 @@ extension ProfileValidator {
         var members: [[Located]] = Array(repeating: [], count: node.slices.count)
         let rules = node.constraint.slicing?.rules ?? .open
         let context = scope.context(run)
+        let tests = instances.isEmpty ? [] : sliceTests(of: node, context: context)
         let document = run.rootResource
         for instance in instances {
-            if let index = node.slices.indices.first(where: {
-                belongs(instance, to: node.slices[$0], slicedBy: node, context: context, document: document)
+            if let index = tests.indices.first(where: {
+                belongs(instance, to: node.slices[$0], tests: tests[$0], context: context, document: document)
             }) {
                 members[index].append(instance)
             } else if rules == .closed {
@@ -28,87 +29,135 @@ extension ProfileValidator {
         }
     }
 
-    /// Whether an instance meets every discriminator of the slicing for `slice`. A discriminator that
-    /// cannot be evaluated (no value to compare, a path or profile we cannot follow) admits nothing, so an
-    /// instance is never filed under a slice it was not shown to belong to.
-    func belongs(_ instance: Located, to slice: ProfileNode, slicedBy node: ProfileNode, context: ResolutionContext,
-                 document: Element) -> Bool {
-        // A choice element sliced by type (`medication[x]:medicationReference`): the concrete name decides.
-        guard let slicing = node.constraint.slicing, !slicing.discriminators.isEmpty else {
-            return node.isChoice && slice.constraint.sliceName == instance.element.name
+    /// One discriminator of one slice, with what the definitions say about it worked out: the value to
+    /// compare, the bounds of an `exists`. Made once per sliced node and context (see ``sliceTests``).
+    enum SliceTest: Sendable {
+        /// `value`/`pattern`: an item at `segments` matches `expected`.
+        case value(segments: [String], expected: Element, exactly: Bool)
+        /// `exists`: the items at `segments` are present when `present`, absent when `absent`.
+        case exists(segments: [String], present: Bool, absent: Bool)
+        /// `type` and `profile`: decided per instance (they look at the instance's resource).
+        case perInstance(ElementConstraint.Slicing.Discriminator)
+        /// The definitions give nothing to compare with: the slice admits nothing.
+        case never
+        /// A choice element sliced by type without discriminators: the concrete name is the slice name.
+        case concreteName(String?)
+    }
+
+    /// The tests of each slice of `node`, cached per node and context: every instance of every
+    /// extension list is filed by them, and working them out walked the definitions each time.
+    func sliceTests(of node: ProfileNode, context: ResolutionContext) -> [[SliceTest]] {
+        let key = CompiledProfiles.SliceKey(node: ObjectIdentifier(node), context: ObjectIdentifier(context))
+        if let cached = profiles.cachedSliceTests(key) { return cached }
+        let tests = node.slices.map { slice -> [SliceTest] in
+            guard let slicing = node.constraint.slicing, !slicing.discriminators.isEmpty else {
+                return [node.isChoice ? .concreteName(slice.constraint.sliceName) : .never]
+            }
+            return slicing.discriminators.map { discriminator -> SliceTest in
+                let segments = discriminator.path == "$this" ? [] : discriminator.path.split(separator: ".").map(String.init)
+                switch discriminator.kind {
+                case .value, .pattern:
+                    guard let target = definitionNode(slice, at: segments[...], context: context),
+                        let expected = target.constraint.fixed ?? target.constraint.pattern
+                    else { return .never }
+                    return .value(segments: segments, expected: expected,
+                                  exactly: target.constraint.fixed != nil && discriminator.kind == .value)
+                case .exists:
+                    guard let target = definitionNode(slice, at: segments[...], context: context) else { return .never }
+                    return .exists(segments: segments, present: target.constraint.min >= 1, absent: target.constraint.max == 0)
+                case .type, .profile:
+                    return .perInstance(discriminator)
+                }
+            }
         }
-        for discriminator in slicing.discriminators {
-            let segments = discriminator.path == "$this" ? [] : discriminator.path.split(separator: ".")
-            switch discriminator.kind {
-            case .value, .pattern:
-                guard let target = definitionNode(slice, at: segments, context: context),
-                    let expected = target.constraint.fixed ?? target.constraint.pattern
-                else { return false }
-                let exactly = target.constraint.fixed != nil && discriminator.kind == .value
-                let values = Self.items(instance.element, at: segments)
-                if !values.contains(where: { ValueMatching.matches($0, expected, exactly: exactly) }) { return false }
-            case .exists:
-                guard let target = definitionNode(slice, at: segments, context: context) else { return false }
-                let present = !Self.items(instance.element, at: segments).isEmpty
-                if target.constraint.min >= 1 && !present { return false }
-                if target.constraint.max == 0 && present { return false }
-            case .type:
-                let typeName: String
-                if segments.isEmpty, case .resource = instance.type, let inner = instance.element.wrappedResource {
-                    typeName = inner.name
-                } else if segments.isEmpty {
-                    typeName = definitions.name(of: FHIRPathItem.NodeType(instance.type))
-                } else if segments == ["resource"], let inner = instance.element.child("resource")?.wrappedResource {
-                    typeName = inner.name
-                } else {
+        profiles.cacheSliceTests(key, tests)
+        return tests
+    }
+
+    /// Whether an instance meets every test of a slice. A discriminator that cannot be evaluated (no value
+    /// to compare, a path or profile we cannot follow) admits nothing, so an instance is never filed under
+    /// a slice it was not shown to belong to.
+    func belongs(_ instance: Located, to slice: ProfileNode, tests: [SliceTest], context: ResolutionContext, document: Element) -> Bool {
+        for test in tests {
+            switch test {
+            case .never:
+                return false
+            case .concreteName(let name):
+                if name != instance.element.name { return false }
+            case .value(let segments, let expected, let exactly):
+                if !Self.anyItem(instance.element, at: segments[...], where: { ValueMatching.matches($0, expected, exactly: exactly) }) {
                     return false
                 }
-                let target = definitionNode(slice, at: segments == ["resource"] ? [] : segments, context: context) ?? slice
-                let allowed = (segments == ["resource"] ? target.child(named: "resource")?.constraint.types : target.constraint.types) ?? []
-                if !allowed.isEmpty && !allowed.contains(where: { $0.code == typeName }) { return false }
-            case .profile:
-                guard let resource = segments == ["resource"] ? instance.element.child("resource")?.wrappedResource
-                    : (segments.isEmpty ? instance.element.wrappedResource : nil),
-                    let holder = segments == ["resource"] ? slice.child(named: "resource") : slice
-                else { return false }
-                let canonicals = holder.constraint.types.flatMap(\.profiles)
-                guard !canonicals.isEmpty else { return false }
-                let conforms = canonicals.contains { canonical in
-                    var trial = Run(rootResource: document, definitions: definitions)
-                    trial.context = context
-                    validateResource(resource, path: instance.path, required: [canonical], run: &trial)
-                    return !trial.issues.contains { $0.severity == .error || $0.severity == .fatal }
-                }
-                if !conforms { return false }
+            case .exists(let segments, let present, let absent):
+                let found = Self.anyItem(instance.element, at: segments[...]) { _ in true }
+                if present && !found { return false }
+                if absent && found { return false }
+            case .perInstance(let discriminator):
+                if !belongs(instance, to: slice, by: discriminator, context: context, document: document) { return false }
             }
         }
         return true
     }
 
+    /// A `type` or `profile` discriminator: what the instance's type or resource is decides.
+    private func belongs(_ instance: Located, to slice: ProfileNode, by discriminator: ElementConstraint.Slicing.Discriminator,
+                         context: ResolutionContext, document: Element) -> Bool {
+        let segments = discriminator.path == "$this" ? [] : discriminator.path.split(separator: ".").map(String.init)
+        switch discriminator.kind {
+        case .type:
+            let typeName: String
+            if segments.isEmpty, case .resource = instance.type, let inner = instance.element.wrappedResource {
+                typeName = inner.name
+            } else if segments.isEmpty {
+                typeName = definitions.name(of: FHIRPathItem.NodeType(instance.type))
+            } else if segments == ["resource"], let inner = instance.element.child("resource")?.wrappedResource {
+                typeName = inner.name
+            } else {
+                return false
+            }
+            let target = definitionNode(slice, at: segments == ["resource"] ? [] : segments[...], context: context) ?? slice
+            let allowed = (segments == ["resource"] ? target.child(named: "resource")?.constraint.types : target.constraint.types) ?? []
+            return allowed.isEmpty || allowed.contains { $0.code == typeName }
+        case .profile:
+            guard let resource = segments == ["resource"] ? instance.element.child("resource")?.wrappedResource
+                : (segments.isEmpty ? instance.element.wrappedResource : nil),
+                let holder = segments == ["resource"] ? slice.child(named: "resource") : slice
+            else { return false }
+            let canonicals = holder.constraint.types.flatMap(\.profiles)
+            return canonicals.contains { canonical in
+                var trial = Run(rootResource: document, definitions: definitions)
+                trial.context = context
+                validateResource(resource, path: instance.path, required: [canonical], run: &trial)
+                return !trial.issues.contains { $0.severity == .error || $0.severity == .fatal }
+            }
+        case .value, .pattern, .exists:
+            return false
+        }
+    }
+
     /// The definition node at a discriminator path below a slice, following type profiles (an extension
     /// slice's `url` lives in the extension's own definition).
-    func definitionNode(_ slice: ProfileNode, at segments: [Substring], context: ResolutionContext) -> ProfileNode? {
+    func definitionNode(_ slice: ProfileNode, at segments: ArraySlice<String>, context: ResolutionContext) -> ProfileNode? {
         var node = slice
         for segment in segments {
-            if let next = node.child(named: String(segment)) {
+            if let next = node.child(named: segment) {
                 node = next
                 continue
             }
             guard node.children.isEmpty, let canonical = node.constraint.types.first?.profiles.first,
-                let profile = try? profiles.profile(canonical, in: context), let next = profile.root.child(named: String(segment))
+                let profile = try? profiles.profile(canonical, in: context), let next = profile.root.child(named: segment)
             else { return nil }
             node = next
         }
         return node
     }
 
-    /// The instance elements at a simple discriminator path (`system`, `code.coding`, `url`).
-    static func items(_ element: Element, at segments: [Substring]) -> [Element] {
-        var current = [element]
-        for segment in segments {
-            current = current.flatMap { item in item.children.filter { $0.name == segment } }
-        }
-        return current
+    /// Whether an instance element at a simple discriminator path (`system`, `code.coding`, `url`) meets
+    /// `test`; walks the children in place, with no list per step.
+    static func anyItem(_ element: Element, at segments: ArraySlice<String>, where test: (Element) -> Bool) -> Bool {
+        guard let segment = segments.first else { return test(element) }
+        let rest = segments.dropFirst()
+        return element.children.contains { $0.name == segment && anyItem($0, at: rest, where: test) }
     }
 }
 

@@ -61,6 +61,22 @@ public final class CompiledProfiles: Sendable {
         let context: ObjectIdentifier
     }
 
+    /// The slice tests of a sliced node under a context (see ``ProfileValidator/sliceTests(of:context:)``).
+    private let sliceTests = Mutex<[SliceKey: [[ProfileValidator.SliceTest]]]>([:])
+
+    struct SliceKey: Hashable {
+        let node: ObjectIdentifier
+        let context: ObjectIdentifier
+    }
+
+    func cachedSliceTests(_ key: SliceKey) -> [[ProfileValidator.SliceTest]]? {
+        sliceTests.withLock { $0[key] }
+    }
+
+    func cacheSliceTests(_ key: SliceKey, _ value: [[ProfileValidator.SliceTest]]) {
+        sliceTests.withLock { $0[key] = value }
+    }
+
     func cachedTypeProfiles(_ key: TypeKey) -> [CompiledProfile]? {
         typeProfiles.withLock { $0[key] }
     }

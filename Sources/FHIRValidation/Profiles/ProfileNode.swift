@@ -21,6 +21,9 @@ public final class ProfileNode: Sendable {
     public let children: [ProfileNode]
     /// For a sliced element: its slices, in definition order.
     public let slices: [ProfileNode]
+    /// The `targetProfile`s of the node's `Reference` type; empty when it has none (asked of every
+    /// instance element, so found once).
+    let referenceTargets: [String]
     /// Each invariant with how it is checked.
     let invariants: [(invariant: ElementConstraint.Invariant, evaluation: InvariantEvaluation)]
     /// Index into ``children`` by name; choice children (`value[x]`) by their stem, tried in order.
@@ -34,6 +37,7 @@ public final class ProfileNode: Sendable {
         isChoice = constraint.isChoice
         self.children = children
         self.slices = slices
+        referenceTargets = constraint.types.first { $0.code == "Reference" }?.targetProfiles ?? []
         invariants = constraint.invariants.compactMap { invariant -> (invariant: ElementConstraint.Invariant, evaluation: InvariantEvaluation)? in
             // `ele-1` and `ext-1` hold for every element the codecs accept or are checked natively.
             // Best-practice recommendations are not conformance rules; the HL7 validator only hints at them.
