@@ -27,20 +27,26 @@ extension FHIRPathEvaluator {
         /// Evaluates argument 0 once per input item, with that item as `$this`.
         func perItem(_ body: (FHIRPathItem, [FHIRPathItem]) throws(FHIRPathError) -> Void) throws(FHIRPathError) {
             guard let criteria = arguments.first else { throw FHIRPathError("\(name)() needs an argument") }
-            for item in input { try body(item, try evaluate(criteria, focus: [item], context: context)) }
+            // One focus list for all items, replaced in place (a list per item cost an allocation each;
+            // when a result still holds the list, the replacement copies it, as it must).
+            var focus: [FHIRPathItem] = []
+            for item in input {
+                if focus.isEmpty { focus.append(item) } else { focus[0] = item }
+                try body(item, try evaluate(criteria, focus: focus, context: context))
+            }
         }
 
         switch kind {
-        case .empty: return [.boolean(input.isEmpty)]
+        case .empty: return Self.result(input.isEmpty)
         case .exists:
-            guard !arguments.isEmpty else { return [.boolean(!input.isEmpty)] }
+            guard !arguments.isEmpty else { return Self.result(!input.isEmpty) }
             var found = false
             try perItem { (_, result) throws(FHIRPathError) in if try Self.boolean(result) == true { found = true } }
-            return [.boolean(found)]
+            return Self.result(found)
         case .all:
             var all = true
             try perItem { (_, result) throws(FHIRPathError) in if try Self.boolean(result) != true { all = false } }
-            return [.boolean(all)]
+            return Self.result(all)
         case .`where`:
             var kept: [FHIRPathItem] = []
             try perItem { (item, result) throws(FHIRPathError) in if try Self.boolean(result) == true { kept.append(item) } }
@@ -56,18 +62,18 @@ extension FHIRPathEvaluator {
             guard input.count <= 1 else { throw FHIRPathError("single() on \(input.count) items") }
             return input
         case .distinct: return distinct(input)
-        case .isDistinct: return [.boolean(distinct(input).count == input.count)]
+        case .isDistinct: return Self.result(distinct(input).count == input.count)
         case .not:
             guard let value = try Self.boolean(input) else { return [] }
-            return [.boolean(!value)]
+            return Self.result(!value)
         case .allTrue, .anyTrue:
             var trueCount = 0
             for item in input where try Self.boolean([item]) == true { trueCount += 1 }
-            return [.boolean(kind == .allTrue ? trueCount == input.count : trueCount > 0)]
+            return Self.result(kind == .allTrue ? trueCount == input.count : trueCount > 0)
         case .hasValue:
-            guard input.count == 1, case .node(_, let nodeType) = input[0] else { return [.boolean(false)] }
-            if case .type = nodeType { return [.boolean(false)] }
-            return [.boolean(systemValue(input[0]) != nil)]
+            guard input.count == 1, case .node(_, let nodeType) = input[0] else { return Self.result(false) }
+            if case .type = nodeType { return Self.result(false) }
+            return Self.result(systemValue(input[0]) != nil)
         case .iif:
             let condition = try Self.boolean(try argument(0)) == true
             if condition { return try argument(1) }
@@ -106,7 +112,7 @@ extension FHIRPathEvaluator {
             guard case .member(nil, let typeName)? = arguments.first else { throw FHIRPathError("\(name)() needs a type name") }
             if kind == .as { return input.filter { isOfType($0, typeName) } }
             guard input.count <= 1 else { throw FHIRPathError("is() needs a single item") }
-            return input.isEmpty ? [] : [.boolean(isOfType(input[0], typeName))]
+            return input.isEmpty ? [] : Self.result(isOfType(input[0], typeName))
         case .join:
             let separator = arguments.isEmpty ? "" : try stringArgument(0)
             return [.string(input.compactMap { string($0) }.joined(separator: separator))]
@@ -123,7 +129,7 @@ extension FHIRPathEvaluator {
             guard let text = try singleString() else { return [] }
             let other = try stringArgument(0)
             let result = kind == .startsWith ? text.hasPrefix(other) : kind == .endsWith ? text.hasSuffix(other) : text.contains(other)
-            return [.boolean(result)]
+            return Self.result(result)
         case .substring:
             guard let text = try singleString() else { return [] }
             guard case .integer(let start)? = try argument(0).first else { throw FHIRPathError("substring() needs a start") }
@@ -151,7 +157,7 @@ extension FHIRPathEvaluator {
             guard let regex = RegexCache.shared.regex(pattern) else {
                 throw FHIRPathError("invalid regular expression in matches()")
             }
-            return [.boolean(regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil)]
+            return Self.result(regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil)
         case .today, .now:
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = kind == .today ? [.withFullDate] : [.withInternetDateTime]

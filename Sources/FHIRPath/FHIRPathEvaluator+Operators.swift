@@ -10,23 +10,23 @@ extension FHIRPathEvaluator {
         case .and, .or, .xor, .implies:
             let a = try Self.boolean(lhs)
             // Short cuts that do not need the right side (and so tolerate errors there, as engines do).
-            if kind == .and && a == false { return [.boolean(false)] }
-            if kind == .or && a == true { return [.boolean(true)] }
-            if kind == .implies && a == false { return [.boolean(true)] }
+            if kind == .and && a == false { return Self.result(false) }
+            if kind == .or && a == true { return Self.result(true) }
+            if kind == .implies && a == false { return Self.result(true) }
             let b = try Self.boolean(try evaluate(right, focus: focus, context: context))
             switch kind {
             case .and:
-                if a == true && b == true { return [.boolean(true)] }
-                return b == false ? [.boolean(false)] : []
+                if a == true && b == true { return Self.result(true) }
+                return b == false ? Self.result(false) : []
             case .or:
-                if a == false && b == false { return [.boolean(false)] }
-                return b == true ? [.boolean(true)] : []
+                if a == false && b == false { return Self.result(false) }
+                return b == true ? Self.result(true) : []
             case .xor:
                 guard let a, let b else { return [] }
-                return [.boolean(a != b)]
+                return Self.result(a != b)
             default:  // implies, with a true or empty
-                if b == true { return [.boolean(true)] }
-                return a == true && b == false ? [.boolean(false)] : []
+                if b == true { return Self.result(true) }
+                return a == true && b == false ? Self.result(false) : []
             }
         default: break
         }
@@ -37,7 +37,7 @@ extension FHIRPathEvaluator {
         case .union: return distinct(lhs + rhs)
         case .equal, .notEqual:
             guard !lhs.isEmpty, !rhs.isEmpty else { return [] }
-            guard lhs.count == rhs.count else { return [.boolean(kind == .notEqual)] }
+            guard lhs.count == rhs.count else { return Self.result(kind == .notEqual) }
             var result: Bool? = true
             for (a, b) in zip(lhs, rhs) {
                 guard let same = equal(a, b) else {
@@ -47,29 +47,29 @@ extension FHIRPathEvaluator {
                 if !same { result = false }
             }
             guard let result else { return [] }
-            return [.boolean(kind == .equal ? result : !result)]
+            return Self.result(kind == .equal ? result : !result)
         case .equivalent, .notEquivalent:
             let same = lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { a, b in
                 guard let x = string(a), let y = string(b) else { return equal(a, b) == true }
                 return x.lowercased().split(whereSeparator: \.isWhitespace) == y.lowercased().split(whereSeparator: \.isWhitespace)
             }
-            return [.boolean(kind == .equivalent ? same : !same)]
+            return Self.result(kind == .equivalent ? same : !same)
         case .less, .greater, .lessOrEqual, .greaterOrEqual:
             guard let a = lhs.first, let b = rhs.first else { return [] }
             guard lhs.count == 1, rhs.count == 1 else { throw FHIRPathError("'\(op.text)' needs single items") }
             guard let order = compare(a, b) else { return [] }
             switch kind {
-            case .less: return [.boolean(order < 0)]
-            case .greater: return [.boolean(order > 0)]
-            case .lessOrEqual: return [.boolean(order <= 0)]
-            default: return [.boolean(order >= 0)]
+            case .less: return Self.result(order < 0)
+            case .greater: return Self.result(order > 0)
+            case .lessOrEqual: return Self.result(order <= 0)
+            default: return Self.result(order >= 0)
             }
         case .in, .contains:
             // Every item of the element side must be in the collection; with no item that holds, as the HL7
             // engine evaluates it (the specification says empty). Core invariants such as ref-1 rely on it:
             // `reference.substring(1) in %rootResource.contained.id` for a reference without `reference`.
             let (elements, collection) = kind == .in ? (lhs, rhs) : (rhs, lhs)
-            return [.boolean(elements.allSatisfy { item in collection.contains { equal($0, item) == true } })]
+            return Self.result(elements.allSatisfy { item in collection.contains { equal($0, item) == true } })
         case .concatenate:
             return [.string((lhs.first.flatMap(string) ?? "") + (rhs.first.flatMap(string) ?? ""))]
         case .plus, .minus, .times, .divide, .div, .mod:

@@ -88,7 +88,7 @@ public struct FHIRPathEvaluator: Sendable {
         switch expression {
         case .empty: return []
         case .string(let text): return [.string(text)]
-        case .boolean(let value): return [.boolean(value)]
+        case .boolean(let value): return Self.result(value)
         case .number(let text):
             if let integer = Int(text) { return [.integer(integer)] }
             return [.decimal(Double(text) ?? 0)]
@@ -108,7 +108,9 @@ public struct FHIRPathEvaluator: Sendable {
             let input = try base.map { (base) throws(FHIRPathError) in try evaluate(base, focus: focus, context: context) } ?? focus
             // Most steps start from one item: its children are the result, with no second list.
             if input.count == 1 { return children(of: input[0], named: name, isFirstStep: base == nil) }
-            return input.flatMap { children(of: $0, named: name, isFirstStep: base == nil) }
+            var result: [FHIRPathItem] = []
+            for item in input { result.append(contentsOf: children(of: item, named: name, isFirstStep: base == nil)) }
+            return result
         case .index(let base, let indexExpression):
             let items = try evaluate(base, focus: focus, context: context)
             guard case .integer(let index)? = try evaluate(indexExpression, focus: focus, context: context).first else {
@@ -131,7 +133,7 @@ public struct FHIRPathEvaluator: Sendable {
             let matching = items.filter { isOfType($0, typeName) }
             if op == "as" { return matching }
             guard items.count <= 1 else { throw FHIRPathError("'is' needs a single item") }
-            return items.isEmpty ? [] : [.boolean(!matching.isEmpty)]
+            return items.isEmpty ? [] : Self.result(!matching.isEmpty)
         case .binary(let op, let left, let right):
             return try binary(op, left, right, focus: focus, context: context)
         }
@@ -162,6 +164,10 @@ public struct FHIRPathEvaluator: Sendable {
         let elementIndex: Int
         if let resolved = type.resolve(name) {
             guard resolved.definition.isChoice else {
+                // Counted first, so the result is allocated once at its size.
+                let count = element.children.count { $0.name == name }
+                guard count > 0 else { return [] }
+                result.reserveCapacity(count)
                 for child in element.children where child.name == name { append(child, as: resolved.type, to: &result) }
                 return result
             }
@@ -188,7 +194,7 @@ public struct FHIRPathEvaluator: Sendable {
         case .primitive(let primitive, let index): result.append(.node(child, .primitive(primitive, index)))
         case .system: result.append(.node(child, .system))
         case .resource:
-            if let inner = child.wrappedResource, let index = definitions.index(of: inner.name) {
+            if let inner = child.wrappedResource, let index = definitions.resourceIndex(inner.name) {
                 result.append(.node(inner, .type(index)))
             }
         }
@@ -228,6 +234,16 @@ public struct FHIRPathEvaluator: Sendable {
     }
 
     // MARK: Values
+
+    /// A one-boolean result. Every comparison, `exists()` and logical operator answers one, so the two
+    /// are made once and shared: an array per answer cost an allocation, the most frequent one of an
+    /// evaluation.
+    static func result(_ value: Bool) -> [FHIRPathItem] {
+        value ? trueResult : falseResult
+    }
+
+    private static let trueResult: [FHIRPathItem] = [.boolean(true)]
+    private static let falseResult: [FHIRPathItem] = [.boolean(false)]
 
     /// The single boolean of a collection; `nil` when empty; an error when it is not one boolean.
     public static func boolean(_ items: [FHIRPathItem]) throws(FHIRPathError) -> Bool? {
