@@ -182,9 +182,11 @@ extension FHIRPathEvaluator {
 
     /// `split()`: the pieces between literal occurrences of `separator`, empty ones kept. An ASCII
     /// one-byte separator (`'/'`, `'|'`, `':'`, what invariants split references by) is found by a scan
-    /// of the UTF-8 bytes: an ASCII byte never occurs inside another character's encoding, so the cut
-    /// falls on character boundaries. The `Character` split breaks graphemes on the way and cost a
-    /// microsecond per call (one invariant on every `$dispense` splits twice).
+    /// of the UTF-8 bytes: an ASCII byte never occurs inside another scalar's encoding, so every cut
+    /// falls between Unicode scalars. That is how the HL7 engine splits (Java's split on code units):
+    /// `'a\r\nb'.split('\n')` is `'a\r'`, `'b'`, where a split by `Character` keeps CR LF whole. The
+    /// `Character` split also cost a microsecond per call (one invariant on every `$dispense` splits
+    /// twice).
     static func split(_ text: String, _ separator: String) -> [Substring] {
         if separator.utf8.count == 1, let byte = separator.utf8.first, byte < 0x80 {
             let utf8 = text.utf8

@@ -76,6 +76,8 @@ struct FHIRPathTests {
         #expect(try eval("'a::b::'.split('::')", dispense) == ["a", "b", ""].map(FHIRPathItem.string))
         #expect(try eval("'abc'.split('x')", dispense) == [.string("abc")])
         #expect(try eval("'Ärztin/é́/'.split('/')", dispense) == ["Ärztin", "é́", ""].map(FHIRPathItem.string))
+        // Cut between scalars, as the HL7 engine does: a CR LF pair is no obstacle.
+        #expect(try eval("'a\\r\\nb'.split('\\n')", dispense) == ["a\r", "b"].map(FHIRPathItem.string))
         #expect(try eval("'Medication/urn:uuid:1'.split('/').last().split(':').last()", dispense) == [.string("1")])
         #expect(try eval("nothing.exists() or true", dispense) == [.boolean(true)])
         #expect(try eval("nothing and true", dispense) == [])
