@@ -11,27 +11,50 @@ extension Element {
     /// of Parameters `parameter`s and their `part`s (at any depth of parts).
     public var embeddedResources: [EmbeddedResource] {
         var result: [EmbeddedResource] = []
-        func parameters(_ holder: Element, path: String, name: String) {
-            for (index, parameter) in holder.children(named: name).enumerated() {
-                let parameterPath = "\(path).\(name)[\(index)]"
-                if let inner = parameter.child("resource")?.wrappedResource {
-                    result.append(EmbeddedResource(resource: inner, path: "\(parameterPath).resource", fullURL: nil))
-                }
-                parameters(parameter, path: parameterPath, name: "part")
-            }
+        _ = visitEmbedded(withPaths: true) { resource, path, fullURL in
+            result.append(EmbeddedResource(resource: resource, path: path, fullURL: fullURL))
+            return nil
         }
-        parameters(self, path: "", name: "parameter")
+        return result
+    }
+
+    /// The first answer of `body` for the resources one level inside this one, in the order of
+    /// ``embeddedResources``, with their `fullUrl`s; no paths are made.
+    func firstEmbedded(where body: (Element, String?) -> Element?) -> Element? {
+        visitEmbedded(withPaths: false) { resource, _, fullURL in body(resource, fullURL) }
+    }
+
+    /// The one walk over the embedded resources, in order, until `body` answers. Paths are built only
+    /// `withPaths` (else empty): resolving references walks this for every reference of a body.
+    private func visitEmbedded(withPaths: Bool, _ body: (Element, _ path: String, _ fullURL: String?) -> Element?) -> Element? {
+        func parameters(_ holder: Element, path: String, name: String) -> Element? {
+            var index = 0
+            for parameter in holder.children where parameter.name == name {
+                defer { index += 1 }
+                let parameterPath = withPaths ? "\(path).\(name)[\(index)]" : ""
+                if let inner = parameter.child("resource")?.wrappedResource,
+                    let found = body(inner, withPaths ? "\(parameterPath).resource" : "", nil)
+                {
+                    return found
+                }
+                if let found = parameters(parameter, path: parameterPath, name: "part") { return found }
+            }
+            return nil
+        }
+        if let found = parameters(self, path: "", name: "parameter") { return found }
         for (index, entry) in children(named: "entry").enumerated() {
-            if let inner = entry.child("resource")?.wrappedResource {
-                result.append(EmbeddedResource(resource: inner, path: ".entry[\(index)].resource", fullURL: entry.value(of: "fullUrl")))
+            if let inner = entry.child("resource")?.wrappedResource,
+                let found = body(inner, withPaths ? ".entry[\(index)].resource" : "", entry.value(of: "fullUrl"))
+            {
+                return found
             }
         }
         for (index, contained) in children(named: "contained").enumerated() {
-            if let inner = contained.wrappedResource {
-                result.append(EmbeddedResource(resource: inner, path: ".contained[\(index)]", fullURL: nil))
+            if let inner = contained.wrappedResource, let found = body(inner, withPaths ? ".contained[\(index)]" : "", nil) {
+                return found
             }
         }
-        return result
+        return nil
     }
 
     /// The resource a `reference` names inside this one (itself included), depth first: `#id` for a
@@ -61,25 +84,5 @@ extension Element {
         let typed = head.dropLast()
         guard typed.suffix(type.count).elementsEqual(type) else { return false }
         return typed.count == type.count || typed.dropLast(type.count).last == UInt8(ascii: "/")
-    }
-
-    /// The first answer of `body` for the resources one level inside this one, in the order of
-    /// ``embeddedResources``, with their `fullUrl`s.
-    func firstEmbedded(where body: (Element, String?) -> Element?) -> Element? {
-        func parameters(_ holder: Element, name: String) -> Element? {
-            for parameter in holder.children where parameter.name == name {
-                if let inner = parameter.child("resource")?.wrappedResource, let found = body(inner, nil) { return found }
-                if let found = parameters(parameter, name: "part") { return found }
-            }
-            return nil
-        }
-        if let found = parameters(self, name: "parameter") { return found }
-        for entry in children where entry.name == "entry" {
-            if let inner = entry.child("resource")?.wrappedResource, let found = body(inner, entry.value(of: "fullUrl")) { return found }
-        }
-        for contained in children where contained.name == "contained" {
-            if let inner = contained.wrappedResource, let found = body(inner, nil) { return found }
-        }
-        return nil
     }
 }
