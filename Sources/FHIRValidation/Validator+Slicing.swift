@@ -37,7 +37,7 @@ extension ProfileValidator {
         /// `exists`: the items at `segments` are present when `present`, absent when `absent`.
         case exists(segments: [String], present: Bool, absent: Bool)
         /// `type` and `profile`: decided per instance (they look at the instance's resource).
-        case perInstance(ElementConstraint.Slicing.Discriminator)
+        case perInstance(ElementConstraint.Slicing.Discriminator.Kind, segments: [String])
         /// The definitions give nothing to compare with: the slice admits nothing.
         case never
         /// A choice element sliced by type without discriminators: the concrete name is the slice name.
@@ -66,7 +66,7 @@ extension ProfileValidator {
                     guard let target = definitionNode(slice, at: segments[...], context: context) else { return .never }
                     return .exists(segments: segments, present: target.constraint.min >= 1, absent: target.constraint.max == 0)
                 case .type, .profile:
-                    return .perInstance(discriminator)
+                    return .perInstance(discriminator.kind, segments: segments)
                 }
             }
         }
@@ -92,18 +92,17 @@ extension ProfileValidator {
                 let found = Self.anyItem(instance.element, at: segments[...]) { _ in true }
                 if present && !found { return false }
                 if absent && found { return false }
-            case .perInstance(let discriminator):
-                if !belongs(instance, to: slice, by: discriminator, context: context, document: document) { return false }
+            case .perInstance(let kind, let segments):
+                if !belongs(instance, to: slice, by: kind, at: segments, context: context, document: document) { return false }
             }
         }
         return true
     }
 
     /// A `type` or `profile` discriminator: what the instance's type or resource is decides.
-    private func belongs(_ instance: Located, to slice: ProfileNode, by discriminator: ElementConstraint.Slicing.Discriminator,
-                         context: ResolutionContext, document: Element) -> Bool {
-        let segments = discriminator.path == "$this" ? [] : discriminator.path.split(separator: ".").map(String.init)
-        switch discriminator.kind {
+    private func belongs(_ instance: Located, to slice: ProfileNode, by kind: ElementConstraint.Slicing.Discriminator.Kind,
+                         at segments: [String], context: ResolutionContext, document: Element) -> Bool {
+        switch kind {
         case .type:
             let typeName: String
             if segments.isEmpty, case .resource = instance.type, let inner = instance.element.wrappedResource {
