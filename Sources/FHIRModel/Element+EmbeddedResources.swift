@@ -18,6 +18,12 @@ extension Element {
         return result
     }
 
+    /// Whether `predicate` holds for a resource one level inside this one (those of
+    /// ``embeddedResources``); no paths are made, so it is the cheap way to ask before listing.
+    public func containsEmbedded(where predicate: (Element) -> Bool) -> Bool {
+        firstEmbedded { resource, _ in predicate(resource) ? resource : nil } != nil
+    }
+
     /// The first answer of `body` for the resources one level inside this one, in the order of
     /// ``embeddedResources``, with their `fullUrl`s; no paths are made.
     func firstEmbedded(where body: (Element, String?) -> Element?) -> Element? {

@@ -53,6 +53,14 @@ public struct DispensationParameters: Sendable {
     /// (A_23384-05: one body, one workflow version).
     static func checkSameVersion(in parameters: Element, as version: String) throws(RequestError) {
         let major = version.split(separator: ".").prefix(2).joined(separator: ".")
+        func claimsAnother(_ resource: Element) -> Bool {
+            resource.child("meta")?.children.contains { profile in
+                guard profile.name == "profile", let canonical = profile.value, canonical.hasPrefix(ProfileVersionWindows.workflowProfilePrefix) else { return false }
+                return canonical.split(separator: "|", maxSplits: 1).dropFirst().first.map { $0.split(separator: ".").prefix(2).joined(separator: ".") } != major
+            } == true
+        }
+        // Paths are made only to name an offender; nearly every body has none.
+        guard parameters.containsEmbedded(where: claimsAnother) else { return }
         for embedded in parameters.embeddedResources {
             let profiles = embedded.resource.child("meta")?.children(named: "profile").compactMap(\.value) ?? []
             for (index, profile) in profiles.enumerated() where profile.hasPrefix(ProfileVersionWindows.workflowProfilePrefix) {

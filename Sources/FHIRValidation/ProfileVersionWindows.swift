@@ -37,17 +37,21 @@ public struct ProfileVersionWindows: Sendable, Hashable, Decodable {
 
     /// Errors for every gematik workflow profile claimed in the tree (`meta.profile` of the resource and of
     /// the resources inside it) whose version is not in force on `date`.
+    ///
+    /// Every `$dispense` is checked, and nearly every one passes: so the tree is first searched for an
+    /// offending profile without making paths, and the paths (`.parameter[0].part[1].resource…`) are
+    /// made only to report one.
     public func check(_ resource: Element, on date: String) -> [OperationOutcome.Issue] {
         let allowed = versions(on: date)
+        func offends(_ element: Element) -> Bool {
+            element.child("meta")?.children.contains { $0.name == "profile" && outOfWindow($0.value, allowed: allowed) != nil } == true
+                || element.containsEmbedded(where: offends)
+        }
+        guard offends(resource) else { return [] }
         var issues: [OperationOutcome.Issue] = []
         func visit(_ element: Element, path: String) {
             for (index, profile) in (element.child("meta")?.children(named: "profile") ?? []).enumerated() {
-                guard let canonical = profile.value, canonical.hasPrefix(Self.workflowProfilePrefix),
-                    let bar = canonical.firstIndex(of: "|")
-                else { continue }
-                let version = canonical[canonical.index(after: bar)...].split(separator: ".").prefix(2).joined(separator: ".")
-                guard windows.contains(where: { $0.version == version }), !allowed.contains(version) else { continue }
-                let name = canonical[..<bar].split(separator: "/").last ?? ""
+                guard let (name, version) = outOfWindow(profile.value, allowed: allowed) else { continue }
                 issues.append(OperationOutcome.Issue(
                     code: .invalid,
                     text: "\(name) version \(version) is not in force on the date that selects the version; in force then: \(allowed.joined(separator: ", "))",
@@ -57,6 +61,15 @@ public struct ProfileVersionWindows: Sendable, Hashable, Decodable {
         }
         visit(resource, path: resource.name)
         return issues
+    }
+
+    /// The profile's name and major.minor version when `canonical` is a versioned workflow profile
+    /// of a version the windows govern but not in `allowed`; `nil` for anything else.
+    private func outOfWindow(_ canonical: String?, allowed: [String]) -> (name: Substring, version: String)? {
+        guard let canonical, canonical.hasPrefix(Self.workflowProfilePrefix), let bar = canonical.firstIndex(of: "|") else { return nil }
+        let version = canonical[canonical.index(after: bar)...].split(separator: ".").prefix(2).joined(separator: ".")
+        guard windows.contains(where: { $0.version == version }), !allowed.contains(version) else { return nil }
+        return (canonical[..<bar].split(separator: "/").last ?? "", version)
     }
 
     /// The latest `whenHandedOver` of the MedicationDispenses in the tree: the date that selects the version.
