@@ -81,6 +81,15 @@ struct RowReader {
         return try decodeResource(data, column: column)
     }
 
+    /// ``resourceIfPresent(_:)`` through `cache`, under `key`.
+    func resourceIfPresent(_ column: String, cachedIn cache: DecodedResourceCache, key: String) throws -> Element? {
+        guard let data = try valueIfPresent(column, as: Data.self) else {
+            cache.forget(key)
+            return nil
+        }
+        return try cache.resource(key, bytes: data) { try decodeResource($0, column: column) }
+    }
+
     private func decodeResource(_ data: Data, column: String) throws -> Element {
         do {
             return try FHIRFormat.json.read([UInt8](data)).resource

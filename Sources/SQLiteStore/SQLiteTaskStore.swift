@@ -12,6 +12,8 @@ import GRDB
 public final class SQLiteTaskStore: TaskStore {
     private let pool: DatabasePool
     private let writer: GroupCommitWriter
+    /// The writer's decoded prescriptions (see ``DecodedResourceCache``): 512 tasks in dispensing.
+    private let prescriptions = DecodedResourceCache(capacity: 512)
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public init(path: String) throws {
@@ -62,8 +64,9 @@ public final class SQLiteTaskStore: TaskStore {
         _ id: PrescriptionID,
         _ decide: @escaping @Sendable (TaskSnapshot) throws -> (TaskChange, Outcome)
     ) async throws -> Outcome {
-        try await writer.submit { db in
-            guard let task = try TaskRows.fetch(id, in: db) else { throw DispensingError.taskNotFound }
+        let prescriptions = self.prescriptions
+        return try await writer.submit { db in
+            guard let task = try TaskRows.fetch(id, in: db, prescriptions: prescriptions) else { throw DispensingError.taskNotFound }
             let snapshot = TaskSnapshot(
                 task: task,
                 objections: { kvnr in try ObjectionRows.fetchAll(of: kvnr, in: db) },

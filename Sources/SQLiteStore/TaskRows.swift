@@ -74,9 +74,10 @@ enum TaskRows {
         try db.cachedStatement(sql: sql).execute(arguments: arguments(values))
     }
 
-    static func fetch(_ id: PrescriptionID, in db: Database) throws -> PrescriptionTask? {
+    /// The task; its prescription is decoded through `prescriptions` when given (the writer's reads).
+    static func fetch(_ id: PrescriptionID, in db: Database, prescriptions: DecodedResourceCache? = nil) throws -> PrescriptionTask? {
         let statement = try db.cachedStatement(sql: "\(selectSQL) WHERE id = ?")
-        return try Row.fetchOne(statement, arguments: [id.rawValue]).map(task(from:))
+        return try Row.fetchOne(statement, arguments: [id.rawValue]).map { try task(from: $0, prescriptions: prescriptions) }
     }
 
     /// An insurant's tasks, newest first (ties by id, so the order is stable).
@@ -86,6 +87,10 @@ enum TaskRows {
     }
 
     static func task(from row: Row) throws -> PrescriptionTask {
+        try task(from: row, prescriptions: nil)
+    }
+
+    static func task(from row: Row, prescriptions: DecodedResourceCache?) throws -> PrescriptionTask {
         let reader = RowReader(row: row, table: "task")
         var task = PrescriptionTask(
             id: try reader.parsed("id", PrescriptionID.init),
@@ -106,7 +111,11 @@ enum TaskRows {
         task.lastMedicationDispense = try reader.dateIfPresent("last_medication_dispense")
         task.acceptedAt = try reader.dateIfPresent("accepted_at")
         task.completedAt = try reader.dateIfPresent("completed_at")
-        task.prescription = try reader.resourceIfPresent("prescription")
+        if let prescriptions {
+            task.prescription = try reader.resourceIfPresent("prescription", cachedIn: prescriptions, key: task.id.rawValue)
+        } else {
+            task.prescription = try reader.resourceIfPresent("prescription")
+        }
         task.receipt = try reader.resourceIfPresent("receipt")
         return task
     }
