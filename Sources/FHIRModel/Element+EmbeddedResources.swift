@@ -24,6 +24,15 @@ extension Element {
         firstEmbedded { resource, _ in predicate(resource) ? resource : nil } != nil
     }
 
+    /// Calls `body` with each resource one level inside this one, in the order of
+    /// ``embeddedResources``; no paths are made.
+    public func forEachEmbedded(_ body: (Element) -> Void) {
+        _ = firstEmbedded { resource, _ in
+            body(resource)
+            return nil
+        }
+    }
+
     /// The first answer of `body` for the resources one level inside this one, in the order of
     /// ``embeddedResources``, with their `fullUrl`s; no paths are made.
     func firstEmbedded(where body: (Element, String?) -> Element?) -> Element? {

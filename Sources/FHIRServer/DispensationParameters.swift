@@ -56,7 +56,7 @@ public struct DispensationParameters: Sendable {
         func claimsAnother(_ resource: Element) -> Bool {
             resource.child("meta")?.children.contains { profile in
                 guard profile.name == "profile", let canonical = profile.value, canonical.hasPrefix(ProfileVersionWindows.workflowProfilePrefix) else { return false }
-                return canonical.split(separator: "|", maxSplits: 1).dropFirst().first.map { $0.split(separator: ".").prefix(2).joined(separator: ".") } != major
+                return ProfileVersionWindows.majorMinor(ofCanonical: canonical).map { $0.utf8.elementsEqual(major.utf8) } != true
             } == true
         }
         // Paths are made only to name an offender; nearly every body has none.

@@ -65,11 +65,31 @@ public struct ProfileVersionWindows: Sendable, Hashable, Decodable {
 
     /// The profile's name and major.minor version when `canonical` is a versioned workflow profile
     /// of a version the windows govern but not in `allowed`; `nil` for anything else.
-    private func outOfWindow(_ canonical: String?, allowed: [String]) -> (name: Substring, version: String)? {
-        guard let canonical, canonical.hasPrefix(Self.workflowProfilePrefix), let bar = canonical.firstIndex(of: "|") else { return nil }
-        let version = canonical[canonical.index(after: bar)...].split(separator: ".").prefix(2).joined(separator: ".")
-        guard windows.contains(where: { $0.version == version }), !allowed.contains(version) else { return nil }
-        return (canonical[..<bar].split(separator: "/").last ?? "", version)
+    private func outOfWindow(_ canonical: String?, allowed: [String]) -> (name: Substring, version: Substring)? {
+        guard let canonical, canonical.hasPrefix(Self.workflowProfilePrefix), let version = Self.majorMinor(ofCanonical: canonical),
+            windows.contains(where: { $0.version.utf8.elementsEqual(version.utf8) }),
+            !allowed.contains(where: { $0.utf8.elementsEqual(version.utf8) })
+        else { return nil }
+        let url = canonical.utf8.prefix { $0 != UInt8(ascii: "|") }
+        return (canonical[url.startIndex..<url.endIndex].split(separator: "/").last ?? "", version)
+    }
+
+    /// The `major.minor` of a canonical's version (`…|1.6.1` → `1.6`, `…|1.6` → `1.6`); `nil`
+    /// without a version. Made without copying: it runs for every profile of every `$dispense` body.
+    public static func majorMinor(ofCanonical canonical: String) -> Substring? {
+        let utf8 = canonical.utf8
+        guard let bar = utf8.firstIndex(of: UInt8(ascii: "|")) else { return nil }
+        let start = utf8.index(after: bar)
+        var end = start
+        var dots = 0
+        while end < utf8.endIndex {
+            if utf8[end] == UInt8(ascii: ".") {
+                dots += 1
+                if dots == 2 { break }
+            }
+            end = utf8.index(after: end)
+        }
+        return canonical[start..<end]
     }
 
     /// The latest `whenHandedOver` of the MedicationDispenses in the tree: the date that selects the version.
@@ -81,7 +101,7 @@ public struct ProfileVersionWindows: Sendable, Hashable, Decodable {
             {
                 latest = date
             }
-            for embedded in element.embeddedResources { visit(embedded.resource) }
+            element.forEachEmbedded(visit)
         }
         visit(resource)
         return latest

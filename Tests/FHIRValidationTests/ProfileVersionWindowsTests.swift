@@ -20,6 +20,19 @@ struct ProfileVersionWindowsTests {
         #expect(Self.windows.versions(on: "2026-10-01") == ["1.6"])
     }
 
+    @Test(arguments: [
+        ("https://x/StructureDefinition/P|1.6.1", "1.6"), ("https://x/StructureDefinition/P|1.6", "1.6"),
+        ("https://x/StructureDefinition/P|1", "1"), ("https://x/StructureDefinition/P|", ""),
+        ("https://x/StructureDefinition/P|1.10.2.3", "1.10"),
+    ])
+    func majorMinorOfACanonical(canonical: String, expected: String) {
+        #expect(ProfileVersionWindows.majorMinor(ofCanonical: canonical) == Substring(expected))
+    }
+
+    @Test func aCanonicalWithoutVersionHasNoMajorMinor() {
+        #expect(ProfileVersionWindows.majorMinor(ofCanonical: "https://x/StructureDefinition/P") == nil)
+    }
+
     @Test func nestedProfilesAreCheckedWithTheirExpression() throws {
         let body = try FHIRJSONReader().read(Array("""
             {"resourceType":"Parameters","meta":{"profile":["https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_PAR_DispenseOperation_Input|1.4"]},
