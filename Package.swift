@@ -162,7 +162,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ErxCLITests",
-            dependencies: ["erx", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: [
+                "erx", "SQLiteStore", "Dispensing", "FHIRModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

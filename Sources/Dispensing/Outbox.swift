@@ -107,3 +107,52 @@ extension OutboxStore {
         try await dueTransfers(now: now, limit: limit, excluding: [])
     }
 }
+
+/// A transfer the relay gave up on, as an operator sees it: no payload and no KVNR (personal data
+/// the listing does not need), the prescription it is about, and why it was given up.
+public struct DeadLetter: Sendable, Hashable {
+    public var id: Int64
+    public var operation: RegistryTransfer.Operation
+    public var prescriptionID: PrescriptionID
+    public var attempts: Int
+    public var lastError: String?
+    public var settledAt: Date?
+    /// A later transfer of the same record (prescription or dispensation) that the registry applied
+    /// or that waits to be sent: sending this one now would overwrite newer data with older (the
+    /// registry keeps one state per record), or reach it after the newer one already in flight.
+    public var supersededBy: Int64?
+
+    public init(id: Int64, operation: RegistryTransfer.Operation, prescriptionID: PrescriptionID, attempts: Int,
+                lastError: String?, settledAt: Date?, supersededBy: Int64?) {
+        self.id = id
+        self.operation = operation
+        self.prescriptionID = prescriptionID
+        self.attempts = attempts
+        self.lastError = lastError
+        self.settledAt = settledAt
+        self.supersededBy = supersededBy
+    }
+}
+
+/// What asking to send a dead letter again did.
+public enum RequeueOutcome: Sendable, Hashable {
+    /// Pending again with a fresh count of attempts and its own idempotency key (the registry never
+    /// applied it).
+    case requeued
+    /// No dead letter has this id (never existed, or not dead: pending, sent, dropped).
+    case notDead
+    /// Refused: a later transfer of the same record supersedes it (see ``DeadLetter/supersededBy``).
+    case superseded(by: Int64)
+    /// Refused: the insurant has objected since; their data must not be sent.
+    case objected
+}
+
+/// The operator's side of the outbox: the dead letters, and sending one again once the cause
+/// (a registry down for longer than the relay's attempts, a fixed registry bug) is gone.
+public protocol DeadLetterStore: Sendable {
+    /// Every dead letter, oldest first.
+    func deadLetters() async throws -> [DeadLetter]
+    /// Returns the dead letter `id` to the queue, unless that would send stale or objected data;
+    /// decided and done in one transaction. The relay picks it up at its next look.
+    func requeue(_ id: Int64, at now: Date) async throws -> RequeueOutcome
+}

@@ -138,6 +138,16 @@ extension SQLiteTaskStore: OutboxStore {
     }
 }
 
+extension SQLiteTaskStore: DeadLetterStore {
+    public func deadLetters() async throws -> [DeadLetter] {
+        try await pool.read { db in try OutboxRows.deadLetters(in: db) }
+    }
+
+    public func requeue(_ id: Int64, at now: Date) async throws -> RequeueOutcome {
+        try await writer.submit { db in try OutboxRows.requeue(id, at: now, in: db) }
+    }
+}
+
 extension SQLiteTaskStore {
     /// How many transactions the writes so far took (tests prove group commit with it; a
     /// metrics endpoint may export it).
