@@ -16,6 +16,7 @@ public actor ConsentCache: ObjectionRegistry {
     /// `$dispense` learns that a decision is current without leaving its transaction.
     private let decisions = Mutex(DecisionTimes())
     private var inFlight: [KVNR: Task<Void, any Error>] = [:]
+    private var isShutDown = false
     /// After a failed lookup, `$dispense` does not wait for the registry again for this long (a
     /// registry that is down would cost every request the whole budget). The relay still asks
     /// before each transfer.
@@ -26,6 +27,20 @@ public actor ConsentCache: ObjectionRegistry {
         self.store = store
         self.clock = clock
     }
+
+    /// Cancels the lookups in flight, starts no more, and returns once they have ended. For
+    /// shutdown: a lookup outlives its callers (see above), and the HTTP client's shutdown waits for
+    /// it, so a registry that does not answer would hold the process for the whole request timeout.
+    /// What a cancelled lookup would have learnt is asked again after the restart.
+    public func shutdown() async {
+        isShutDown = true
+        let running = Array(inFlight.values)
+        for lookup in running { lookup.cancel() }
+        for lookup in running { _ = try? await lookup.value }
+    }
+
+    /// Whether a lookup is running (tests watch shutdown with it).
+    public var hasLookupsInFlight: Bool { !inFlight.isEmpty }
 
     /// For `$dispense`: returns once the decision is current or the lookup budget is spent,
     /// whichever comes first; never throws (a failed lookup leaves the stored state in force).
@@ -101,6 +116,7 @@ public actor ConsentCache: ObjectionRegistry {
 
     private func lookup(_ kvnr: KVNR) -> Task<Void, any Error> {
         if let running = inFlight[kvnr] { return running }
+        if isShutDown { return Task { throw CancellationError() } }
         // Unstructured on purpose: it serves every caller waiting for this insurant and must not be
         // cancelled with the one that started it. It ends within the request timeout.
         let task = Task {

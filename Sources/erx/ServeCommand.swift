@@ -89,9 +89,12 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            await consent?.shutdown()
             try? await http.shutdown()
             throw error
         }
+        // The services have stopped; a consent lookup may still wait for the registry.
+        await consent?.shutdown()
         try await http.shutdown()
     }
 

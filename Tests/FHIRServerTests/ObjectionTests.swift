@@ -168,6 +168,26 @@ struct ObjectionTests {
         }
     }
 
+    /// The lookup left running by the test above would hold the HTTP client's shutdown (and so the
+    /// process) for the whole request timeout; shutdown cancels it instead.
+    @Test func shutdownCancelsAHangingConsentLookup() async throws {
+        try await RelayHarness.run(relay: false, configure: { $0.lookupBudget = .milliseconds(500) }) { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(507))
+            await harness.simulator.setFaults(Faults(latencyMs: 4000))
+            #expect(try await harness.dispense(task).status == .noContent)
+            #expect(await harness.consent.hasLookupsInFlight)
+            let start = ContinuousClock.now
+            await harness.consent.shutdown()
+            let elapsed = start.duration(to: .now)
+            #expect(elapsed < .milliseconds(1000), "took \(elapsed)")
+            #expect(await !harness.consent.hasLookupsInFlight)
+            // And no new lookup starts: refresh returns at once, whatever the budget.
+            let again = ContinuousClock.now
+            await harness.consent.refresh(KVNR(testKVNR(508))!)
+            #expect(again.duration(to: .now) < .milliseconds(250))
+        }
+    }
+
     @Test func metadataDeclaresThe423() async throws {
         try await RelayHarness.run(relay: false) { harness in
             let statement = try await harness.client.send(.get, "/metadata", token: nil).resource()

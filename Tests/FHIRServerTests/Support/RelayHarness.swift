@@ -21,6 +21,7 @@ struct RelayHarness {
     let simulator: SimulatorState
     let registryURL: String
     let client: Client
+    let consent: ConsentCache
 
     /// Runs `body` with a fresh server, a simulator and a running relay; `configure` adjusts the
     /// relay's configuration (the defaults: 20 ms first back-off, 200 ms at most, no dead letters).
@@ -75,7 +76,7 @@ struct RelayHarness {
                 let prepared = server
                 let result = try await app.test(.router) { testClient in
                     try await body(RelayHarness(server: prepared, simulator: state, registryURL: baseURL,
-                                                client: Client(client: testClient, format: format, server: prepared)))
+                                                client: Client(client: testClient, format: format, server: prepared), consent: consent))
                 }
                 group.cancelAll()
                 return result
