@@ -112,17 +112,19 @@ extension OutboxStore {
 /// the listing does not need), the prescription it is about, and why it was given up.
 public struct DeadLetter: Sendable, Hashable {
     public var id: Int64
-    public var operation: RegistryTransfer.Operation
-    public var prescriptionID: PrescriptionID
+    /// `nil` for a row the relay set aside because it could not read it (see ``UnreadableTransfer``).
+    public var operation: RegistryTransfer.Operation?
+    public var prescriptionID: PrescriptionID?
     public var attempts: Int
     public var lastError: String?
     public var settledAt: Date?
-    /// A later transfer of the same record (prescription or dispensation) that the registry applied
-    /// or that waits to be sent: sending this one now would overwrite newer data with older (the
-    /// registry keeps one state per record), or reach it after the newer one already in flight.
+    /// A later transfer of the same record (prescription or dispensation; for a dispensation also
+    /// the prescription's cancellation) that the registry applied or that waits to be sent: sending
+    /// this one now would overwrite newer data with older (the registry keeps one state per record),
+    /// reach it after the newer one already in flight, or bring back what was cancelled.
     public var supersededBy: Int64?
 
-    public init(id: Int64, operation: RegistryTransfer.Operation, prescriptionID: PrescriptionID, attempts: Int,
+    public init(id: Int64, operation: RegistryTransfer.Operation?, prescriptionID: PrescriptionID?, attempts: Int,
                 lastError: String?, settledAt: Date?, supersededBy: Int64?) {
         self.id = id
         self.operation = operation
@@ -136,8 +138,8 @@ public struct DeadLetter: Sendable, Hashable {
 
 /// What asking to send a dead letter again did.
 public enum RequeueOutcome: Sendable, Hashable {
-    /// Pending again with a fresh count of attempts and its own idempotency key (the registry never
-    /// applied it).
+    /// Pending again with a fresh count of attempts and its own idempotency key: should the registry
+    /// have applied it after all (an answer lost to a timeout), it recognises the key.
     case requeued
     /// No dead letter has this id (never existed, or not dead: pending, sent, dropped).
     case notDead
@@ -145,6 +147,8 @@ public enum RequeueOutcome: Sendable, Hashable {
     case superseded(by: Int64)
     /// Refused: the insurant has objected since; their data must not be sent.
     case objected
+    /// Refused: the row cannot be read back (the relay set it aside for that), so it cannot be sent.
+    case unreadable
 }
 
 /// The operator's side of the outbox: the dead letters, and sending one again once the cause

@@ -56,7 +56,9 @@ public struct DispensationParameters: Sendable {
         func claimsAnother(_ resource: Element) -> Bool {
             resource.child("meta")?.children.contains { profile in
                 guard profile.name == "profile", let canonical = profile.value, canonical.hasPrefix(ProfileVersionWindows.workflowProfilePrefix) else { return false }
-                return ProfileVersionWindows.majorMinor(ofCanonical: canonical).map { $0.utf8.elementsEqual(major.utf8) } != true
+                // As the loop below reads it: no version at all (nothing after `|`) claims none.
+                guard canonical.utf8.last != UInt8(ascii: "|") else { return true }
+                return ProfileVersionWindows.majorMinor(ofCanonical: canonical) != major
             } == true
         }
         // Paths are made only to name an offender; nearly every body has none.

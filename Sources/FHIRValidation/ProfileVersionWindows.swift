@@ -65,31 +65,41 @@ public struct ProfileVersionWindows: Sendable, Hashable, Decodable {
 
     /// The profile's name and major.minor version when `canonical` is a versioned workflow profile
     /// of a version the windows govern but not in `allowed`; `nil` for anything else.
-    private func outOfWindow(_ canonical: String?, allowed: [String]) -> (name: Substring, version: Substring)? {
+    private func outOfWindow(_ canonical: String?, allowed: [String]) -> (name: Substring, version: String)? {
         guard let canonical, canonical.hasPrefix(Self.workflowProfilePrefix), let version = Self.majorMinor(ofCanonical: canonical),
-            windows.contains(where: { $0.version.utf8.elementsEqual(version.utf8) }),
-            !allowed.contains(where: { $0.utf8.elementsEqual(version.utf8) })
+            windows.contains(where: { $0.version == version }), !allowed.contains(version)
         else { return nil }
         let url = canonical.utf8.prefix { $0 != UInt8(ascii: "|") }
         return (canonical[url.startIndex..<url.endIndex].split(separator: "/").last ?? "", version)
     }
 
-    /// The `major.minor` of a canonical's version (`…|1.6.1` → `1.6`, `…|1.6` → `1.6`); `nil`
-    /// without a version. Made without copying: it runs for every profile of every `$dispense` body.
-    public static func majorMinor(ofCanonical canonical: String) -> Substring? {
+    /// The `major.minor` of a canonical's version: its first two dot-separated parts, empty parts
+    /// skipped (`…|1.6.1` → `1.6`, `…|1.6` → `1.6`, `…|1..6` → `1.6`, `…|` → empty); `nil` without
+    /// `|`. It runs for every profile of every `$dispense` body, so the usual version is read
+    /// without building a list (the result fits a small string, stored without allocation).
+    public static func majorMinor(ofCanonical canonical: String) -> String? {
         let utf8 = canonical.utf8
         guard let bar = utf8.firstIndex(of: UInt8(ascii: "|")) else { return nil }
         let start = utf8.index(after: bar)
         var end = start
         var dots = 0
+        var previousWasDot = true  // a dot right after `|` would be an empty part
         while end < utf8.endIndex {
-            if utf8[end] == UInt8(ascii: ".") {
+            let isDot = utf8[end] == UInt8(ascii: ".")
+            if isDot {
+                // An empty part: read it the general way, which skips empty parts.
+                if previousWasDot { return canonical[start...].split(separator: ".").prefix(2).joined(separator: ".") }
                 dots += 1
                 if dots == 2 { break }
             }
+            previousWasDot = isDot
             end = utf8.index(after: end)
         }
-        return canonical[start..<end]
+        if previousWasDot && end > start && dots < 2 {
+            // A trailing dot (`…|1.`): an empty last part.
+            return canonical[start...].split(separator: ".").prefix(2).joined(separator: ".")
+        }
+        return String(canonical[start..<end])
     }
 
     /// The latest `whenHandedOver` of the MedicationDispenses in the tree: the date that selects the version.

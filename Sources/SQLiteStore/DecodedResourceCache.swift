@@ -18,6 +18,7 @@ final class DecodedResourceCache: Sendable {
 
     private let capacity: Int
     private let entries = Mutex<[String: Entry]>([:])
+    private let counts = Mutex((hits: 0, decodes: 0))
 
     /// `capacity` bounds the memory: a decoded bundle takes some tens of KB.
     init(capacity: Int) {
@@ -26,8 +27,12 @@ final class DecodedResourceCache: Sendable {
 
     /// The decoding of `bytes`: the cached one when `key` was last seen with exactly these bytes.
     func resource(_ key: String, bytes: Data, decode: (Data) throws -> Element) rethrows -> Element {
-        if let entry = entries.withLock({ $0[key] }), entry.bytes == bytes { return entry.resource }
+        if let entry = entries.withLock({ $0[key] }), entry.bytes == bytes {
+            counts.withLock { $0.hits += 1 }
+            return entry.resource
+        }
         let resource = try decode(bytes)
+        counts.withLock { $0.decodes += 1 }
         entries.withLock { entries in
             // Any entry will do: the keys are random-ish, and a miss only costs a decode.
             if entries.count >= capacity, entries[key] == nil { entries.remove(at: entries.startIndex) }
@@ -35,6 +40,9 @@ final class DecodedResourceCache: Sendable {
         }
         return resource
     }
+
+    /// How often a decoding was reused, and how often bytes were decoded (tests prove reuse with it).
+    var statistics: (hits: Int, decodes: Int) { counts.withLock { $0 } }
 
     /// Drops the decoding under `key` (a prescription deleted at `$abort` is not kept in memory either).
     func forget(_ key: String) {

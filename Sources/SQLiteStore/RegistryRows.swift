@@ -148,46 +148,7 @@ enum OutboxRows {
         return OutboxStatistics(pending: pending?[0] ?? 0, oldestPending: oldest.map(StoredDate.date), dead: dead)
     }
 
-    /// Every dead letter (or just `id`), oldest first, each with the latest later transfer of the
-    /// same record, the prescription (`…-prescription-erp`) or the dispensation
-    /// (`…-dispensation-erp`) of the same task, that the registry applied or that waits to be sent
-    /// (it may be in flight right now, so the dead letter could no longer go out before it).
-    static func deadLetters(in db: Database, id: Int64? = nil) throws -> [DeadLetter] {
-        let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT d.id, d.operation, d.task_id, d.attempts, d.last_error, d.settled_at,
-                   (SELECT MAX(s.id) FROM outbox AS s
-                    WHERE s.task_id = d.task_id AND s.id > d.id AND s.state IN ('sent', 'pending')
-                      AND (instr(s.operation, '-prescription-') > 0) = (instr(d.operation, '-prescription-') > 0)
-                   ) AS superseded_by
-            FROM outbox AS d INDEXED BY outbox_dead WHERE d.state = 'dead' AND (?1 IS NULL OR d.id = ?1) ORDER BY d.id
-            """), arguments: [id])
-        return try rows.map { row in
-            let reader = RowReader(row: row, table: "outbox")
-            return DeadLetter(
-                id: try reader.value("id"), operation: try reader.parsed("operation", RegistryTransfer.Operation.init(rawValue:)),
-                prescriptionID: try reader.parsed("task_id", PrescriptionID.init), attempts: try reader.value("attempts"),
-                lastError: try reader.valueIfPresent("last_error"), settledAt: try reader.dateIfPresent("settled_at"),
-                supersededBy: try reader.valueIfPresent("superseded_by")
-            )
-        }
-    }
-
-    /// See ``DeadLetterStore/requeue(_:at:)``: runs inside the writer's transaction, so the checks
-    /// and the change see one state.
-    static func requeue(_ id: Int64, at now: Date, in db: Database) throws -> RequeueOutcome {
-        guard let letter = try deadLetters(in: db, id: id).first else { return .notDead }
-        if let later = letter.supersededBy { return .superseded(by: later) }
-        let kvnr = try String.fetchOne(db.cachedStatement(sql: "SELECT kvnr FROM outbox WHERE id = ?"), arguments: [id])
-        if let kvnr = kvnr.flatMap(KVNR.init), try !ObjectionRows.fetchAll(of: kvnr, in: db).isEmpty { return .objected }
-        let time = StoredDate.value(now)
-        try db.cachedStatement(sql: """
-            UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, settled_at = NULL WHERE id = ? AND state = 'dead'
-            """).execute(arguments: [time, id])
-        try log(outboxID: id, kvnr: nil, "requeued", "by an operator", time, db)
-        return .requeued
-    }
-
-    private static func log(outboxID: Int64?, kvnr: KVNR?, _ outcome: String, _ detail: String?, _ time: Double, _ db: Database) throws {
+    static func log(outboxID: Int64?, kvnr: KVNR?, _ outcome: String, _ detail: String?, _ time: Double, _ db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO outbox_event (outbox_id, kvnr, outcome, detail, recorded) VALUES (?, ?, ?, ?, ?)")
             .execute(arguments: arguments([outboxID, kvnr?.rawValue, outcome, detail, time]))
     }

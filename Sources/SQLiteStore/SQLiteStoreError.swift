@@ -17,6 +17,10 @@ public enum SQLiteStoreError: Error, Sendable, Hashable, CustomStringConvertible
     /// A dispensation whose MedicationDispense has no `id`: the rules assign the ids before a set is
     /// stored, and the id is the key searches return it by.
     case dispensationWithoutID
+    /// ``SQLiteTaskStore/existing(at:)`` found no database file.
+    case noDatabase
+    /// ``SQLiteTaskStore/existing(at:)`` found a database of an older or newer schema than this build's.
+    case otherSchemaVersion
 
     public var description: String {
         switch self {
@@ -25,6 +29,8 @@ public enum SQLiteStoreError: Error, Sendable, Hashable, CustomStringConvertible
         case .closed: "SQLite store: closed"
         case .changeOfAnotherTask: "SQLite store: the change returned by decide is for another task"
         case .dispensationWithoutID: "SQLite store: a MedicationDispense without id cannot be stored"
+        case .noDatabase: "SQLite store: no database at this path"
+        case .otherSchemaVersion: "SQLite store: the database has another schema version than this build (run the matching erx serve once)"
         }
     }
 }

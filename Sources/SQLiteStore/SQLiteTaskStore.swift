@@ -16,7 +16,19 @@ public final class SQLiteTaskStore: TaskStore {
     private let prescriptions = DecodedResourceCache(capacity: 512)
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, migrating: true)
+    }
+
+    /// Opens the database at `path` only if it exists and has exactly the schema of this build:
+    /// for tools run beside a server, which must neither create a database where a wrong path
+    /// points nor migrate one under a server of another version.
+    public static func existing(at path: String) throws -> SQLiteTaskStore {
+        guard FileManager.default.fileExists(atPath: path) else { throw SQLiteStoreError.noDatabase }
+        return try SQLiteTaskStore(path: path, migrating: false)
+    }
+
+    private init(path: String, migrating: Bool) throws {
         var configuration = Configuration()
         configuration.label = "erx.SQLiteTaskStore"
         configuration.foreignKeysEnabled = true
@@ -36,7 +48,14 @@ public final class SQLiteTaskStore: TaskStore {
             let level = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             guard level == 2 else { throw SQLiteStoreError.durabilityUnavailable(synchronous: level) }
         }
-        try Schema.migrator.migrate(pool)
+        if migrating {
+            try Schema.migrator.migrate(pool)
+        } else {
+            let current = try pool.read { db in
+                try Schema.migrator.hasCompletedMigrations(db) && !Schema.migrator.hasBeenSuperseded(db)
+            }
+            guard current else { throw SQLiteStoreError.otherSchemaVersion }
+        }
         writer = GroupCommitWriter(pool: pool)
     }
 
@@ -75,6 +94,8 @@ public final class SQLiteTaskStore: TaskStore {
             let (change, outcome) = try decide(snapshot)
             guard change.task.id == id else { throw SQLiteStoreError.changeOfAnotherTask }
             try TaskRows.update(change.task, replacing: task, in: db)
+            // `$abort` deletes the prescription: its decoding leaves memory with it.
+            if change.task.prescription == nil { prescriptions.forget(id.rawValue) }
             try DispensationRows.apply(change.dispensations, of: change.task, in: db)
             try AuditRows.insert(change.audit, in: db)
             if let transfer = change.transfer { try OutboxRows.insert(transfer, at: change.audit.recorded, in: db) }
@@ -140,15 +161,19 @@ extension SQLiteTaskStore: OutboxStore {
 
 extension SQLiteTaskStore: DeadLetterStore {
     public func deadLetters() async throws -> [DeadLetter] {
-        try await pool.read { db in try OutboxRows.deadLetters(in: db) }
+        try await pool.read { db in try DeadLetterRows.deadLetters(in: db) }
     }
 
     public func requeue(_ id: Int64, at now: Date) async throws -> RequeueOutcome {
-        try await writer.submit { db in try OutboxRows.requeue(id, at: now, in: db) }
+        let checked = try await pool.read { db in try DeadLetterRows.check(id, in: db) }
+        return try await writer.submit { db in try DeadLetterRows.requeue(id, at: now, checked: checked, in: db) }
     }
 }
 
 extension SQLiteTaskStore {
+    /// How often the writer reused a decoded prescription, and how often it decoded one.
+    package var prescriptionCacheStatistics: (hits: Int, decodes: Int) { prescriptions.statistics }
+
     /// How many transactions the writes so far took (tests prove group commit with it; a
     /// metrics endpoint may export it).
     package func groupCommitStatistics() async -> GroupCommitStatistics {

@@ -5,7 +5,7 @@ import SQLiteStore
 
 /// `erx outbox`: the operator's view of the registry outbox. Runs beside a serving `erx serve` on
 /// the same data directory (SQLite lets both at the file; the server's relay sees a requeued
-/// transfer at its next look).
+/// transfer at its next look), of the same version: it refuses a database of another schema.
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outbox",
@@ -19,13 +19,34 @@ struct OutboxData: ParsableArguments {
     @Option(help: "The server's data directory.")
     var data = "erx-data"
 
-    /// The store, or a clear error when the directory holds none: an operator command must not
-    /// create an empty database where a typo in the path sent it.
+    /// The store, opened only if it exists at this build's schema (see `SQLiteTaskStore.existing`).
     func store() throws -> SQLiteTaskStore {
         let path = URL(fileURLWithPath: data, isDirectory: true).appendingPathComponent("erx.sqlite").path
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no erx database at \(path)") }
-        return try SQLiteTaskStore(path: path)
+        do {
+            return try SQLiteTaskStore.existing(at: path)
+        } catch let error as SQLiteStoreError {
+            throw OutboxCommandError("\(error.description): \(path)")
+        }
     }
+
+    /// Runs `body` with the store and closes it whatever happens.
+    func withStore<Result>(_ body: (SQLiteTaskStore) async throws -> Result) async throws -> Result {
+        let store = try store()
+        do {
+            let result = try await body(store)
+            try await store.close()
+            return result
+        } catch {
+            try? await store.close()
+            throw error
+        }
+    }
+}
+
+/// A failure an operator reads as is (not a usage error: no help text, exit status 1).
+struct OutboxCommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// `erx outbox dead-letters`: one line per dead letter, oldest first, tab-separated.
@@ -38,56 +59,66 @@ struct DeadLettersCommand: AsyncParsableCommand {
     @OptionGroup var options: OutboxData
 
     func run() async throws {
-        let store = try options.store()
-        let letters = try await store.deadLetters()
-        try await store.close()
+        let letters = try await options.withStore { try await $0.deadLetters() }
         print(["id", "operation", "prescription", "attempts", "given_up_at", "superseded_by", "last_error"].joined(separator: "\t"))
         let formatter = ISO8601DateFormatter()
         for letter in letters {
-            print([
-                String(letter.id), letter.operation.rawValue, letter.prescriptionID.rawValue, String(letter.attempts),
-                letter.settledAt.map(formatter.string(from:)) ?? "", letter.supersededBy.map(String.init) ?? "",
-                // One line per letter: the error text is ours (status and reason), but keep it on one line.
-                (letter.lastError ?? "").replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " "),
-            ].joined(separator: "\t"))
+            let operation = letter.operation?.rawValue ?? "unreadable"
+            let prescription = letter.prescriptionID?.rawValue ?? "unreadable"
+            let givenUp = letter.settledAt.map(formatter.string(from:)) ?? ""
+            let superseded = letter.supersededBy.map(String.init) ?? ""
+            // One line per letter: the error text is ours (status and reason), but keep it on one line.
+            let error = (letter.lastError ?? "").replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " ")
+            let fields: [String] = [String(letter.id), operation, prescription, String(letter.attempts), givenUp, superseded, error]
+            print(fields.joined(separator: "\t"))
         }
     }
 }
 
-/// `erx outbox requeue`: sends dead letters again; exit status 1 when any was refused.
+/// `erx outbox requeue`: sends dead letters again. Exit status 1 when a named one was refused;
+/// with `--all`, superseded ones are skipped without that (they stay superseded for good).
 struct RequeueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "requeue",
-        abstract: "Return dead letters to the queue (not one a later transfer superseded, nor an objecting insurant's)."
+        abstract: "Return dead letters to the queue (not one a later transfer supersedes, nor an objecting insurant's)."
     )
 
     @OptionGroup var options: OutboxData
 
-    @Flag(help: "Every dead letter, oldest first.")
+    @Flag(help: "Every dead letter, oldest first; superseded ones are skipped.")
     var all = false
 
     @Argument(help: "Ids of dead letters (from `erx outbox dead-letters`).")
     var ids: [Int64] = []
 
     func validate() throws {
-        guard all != !ids.isEmpty else { throw ValidationError("give dead letter ids or --all, not both") }
+        guard all != !ids.isEmpty else { throw ValidationError("give either dead letter ids or --all") }
     }
 
     func run() async throws {
-        let store = try options.store()
-        let targets = all ? try await store.deadLetters().map(\.id) : ids
-        var refused = 0
-        for id in targets {
-            let outcome = try await store.requeue(id, at: Date())
-            switch outcome {
-            case .requeued: print("\(id)\trequeued")
-            case .notDead: print("\(id)\trefused: not a dead letter")
-            case .superseded(let later): print("\(id)\trefused: superseded by transfer \(later), which the registry applied")
-            case .objected: print("\(id)\trefused: the insurant has objected")
+        let all = self.all
+        let named = ids
+        let refused = try await options.withStore { store in
+            let targets = all ? try await store.deadLetters().map(\.id) : named
+            var refused = 0
+            for id in targets {
+                let outcome = try await store.requeue(id, at: Date())
+                switch outcome {
+                case .requeued: print("\(id)\trequeued")
+                case .notDead: print("\(id)\trefused: not a dead letter")
+                case .superseded(let later) where all: print("\(id)\tskipped: superseded by transfer \(later), sent or pending")
+                case .superseded(let later): print("\(id)\trefused: superseded by transfer \(later), sent or pending")
+                case .objected: print("\(id)\trefused: the insurant has objected")
+                case .unreadable: print("\(id)\trefused: the stored transfer cannot be read")
+                }
+                switch outcome {
+                case .requeued: break
+                case .superseded where all: break
+                default: refused += 1
+                }
             }
-            if outcome != .requeued { refused += 1 }
+            return refused
         }
-        try await store.close()
         if refused > 0 { throw ExitCode(1) }
     }
 }

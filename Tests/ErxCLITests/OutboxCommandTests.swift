@@ -56,13 +56,17 @@ struct OutboxCommandTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try run(["requeue", "--data", directory.path, String(ids[0])])
         #expect(result.status == 1)
-        #expect(result.output == "\(ids[0])\trefused: superseded by transfer \(ids[1]), which the registry applied\n")
+        #expect(result.output == "\(ids[0])\trefused: superseded by transfer \(ids[1]), sent or pending\n")
+        // With --all a superseded letter is skipped, not an error: it stays superseded for good.
+        let all = try run(["requeue", "--data", directory.path, "--all"])
+        #expect(all.status == 0)
+        #expect(all.output == "\(ids[0])\tskipped: superseded by transfer \(ids[1]), sent or pending\n")
     }
 
     @Test func aDirectoryWithoutDatabaseIsAnErrorNotANewDatabase() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-none-\(UUID().uuidString)")
         let result = try run(["dead-letters", "--data", directory.path])
-        #expect(result.status != 0)
+        #expect(result.status == 1, "an error, not a usage error")
         #expect(!FileManager.default.fileExists(atPath: directory.path))
     }
 }

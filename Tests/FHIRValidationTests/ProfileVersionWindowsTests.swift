@@ -23,10 +23,16 @@ struct ProfileVersionWindowsTests {
     @Test(arguments: [
         ("https://x/StructureDefinition/P|1.6.1", "1.6"), ("https://x/StructureDefinition/P|1.6", "1.6"),
         ("https://x/StructureDefinition/P|1", "1"), ("https://x/StructureDefinition/P|", ""),
-        ("https://x/StructureDefinition/P|1.10.2.3", "1.10"),
+        ("https://x/StructureDefinition/P|1.10.2.3", "1.10"), ("https://x/StructureDefinition/P|1..6", "1.6"),
+        ("https://x/StructureDefinition/P|.1.6", "1.6"), ("https://x/StructureDefinition/P|1.", "1"),
+        ("https://x/StructureDefinition/P|1.6.", "1.6"), ("https://x/StructureDefinition/P|.", ""),
     ])
     func majorMinorOfACanonical(canonical: String, expected: String) {
-        #expect(ProfileVersionWindows.majorMinor(ofCanonical: canonical) == Substring(expected))
+        #expect(ProfileVersionWindows.majorMinor(ofCanonical: canonical) == expected)
+        // The general reading it replaces on the hot path.
+        let general = canonical.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).last
+            .map { $0.split(separator: ".").prefix(2).joined(separator: ".") }
+        #expect(ProfileVersionWindows.majorMinor(ofCanonical: canonical) == general)
     }
 
     @Test func aCanonicalWithoutVersionHasNoMajorMinor() {

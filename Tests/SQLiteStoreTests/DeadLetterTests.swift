@@ -67,6 +67,31 @@ struct DeadLetterTests {
         }
     }
 
+    /// The prescription was cancelled at the registry: nothing dispensed on it may come back.
+    @Test func theCancelledPrescriptionSupersedesADispensation() async throws {
+        try await withTemporaryStore { store async throws in
+            let ids = try await Self.write(store, 6, [.provideDispensation, .cancelPrescription])
+            try await store.settle([.deadLetter(ids[0], reason: "400"), .sent(ids[1])], at: Date())
+            #expect(try await store.deadLetters().map(\.supersededBy) == [ids[1]])
+            #expect(try await store.requeue(ids[0], at: Date()) == .superseded(by: ids[1]))
+        }
+    }
+
+    /// The relay sets rows it cannot read aside as dead letters; they are listed, never sent.
+    @Test func anUnreadableDeadLetterIsListedButNotRequeued() async throws {
+        try await withTemporaryStore { store async throws in
+            try await store.executeUnchecked(sql: """
+                INSERT INTO outbox (task_id, kvnr, operation, created_at, state, idempotency_key)
+                VALUES ('160.000.000.000.000.00', 'X234567890', 'provide-something-new', 0, 'dead', 'u1')
+                """)
+            let letters = try await store.deadLetters()
+            #expect(letters.count == 1)
+            #expect(letters.first?.operation == nil && letters.first?.supersededBy == nil)
+            let id = try #require(letters.first?.id)
+            #expect(try await store.requeue(id, at: Date()) == .unreadable)
+        }
+    }
+
     @Test func anObjectingInsurantsDeadLetterStaysDead() async throws {
         try await withTemporaryStore { store async throws in
             let ids = try await Self.write(store, 3, [.provideDispensation])

@@ -17,6 +17,8 @@ import Testing
                 }
             }
             #expect(try await seen() == Fixtures.prescriptionBundle(task.id))
+            #expect(try await seen() == Fixtures.prescriptionBundle(task.id))
+            #expect(store.prescriptionCacheStatistics.hits >= 1, "the second read reuses the decoding")
             // Same length, other bytes: only a comparison of the bytes themselves can tell.
             try await store.executeUnchecked(sql: """
                 UPDATE task SET prescription = CAST(replace(CAST(prescription AS TEXT), '"mr1"', '"mr2"') AS BLOB)
@@ -42,6 +44,10 @@ import Testing
         #expect(try cache.resource("a", bytes: two, decode: decode).value(of: "id") == "two")
         #expect(decodes == 2)
         for key in ["b", "c", "d"] { _ = try cache.resource(key, bytes: one, decode: decode) }
-        #expect(cache.count <= 2)
+        #expect(cache.count == 2)
+        #expect(decodes == 5)
+        _ = try cache.resource("d", bytes: one, decode: decode)
+        #expect(decodes == 5, "the last one in is kept")
+        #expect(cache.statistics.hits == 2 && cache.statistics.decodes == 5)
     }
 }

@@ -140,4 +140,20 @@ import Testing
             }
         }
     }
+
+    /// Tools beside a server open only a database that exists, at exactly this build's schema.
+    @Test func existingOpensOnlyADatabaseOfThisSchema() async throws {
+        try await withTemporaryDirectory { directory async throws in
+            let path = Fixtures.databasePath(in: directory)
+            #expect(throws: SQLiteStoreError.noDatabase) { try SQLiteTaskStore.existing(at: path) }
+            #expect(!FileManager.default.fileExists(atPath: path))
+            let store = try SQLiteTaskStore(path: path)
+            try await store.close()
+            try await SQLiteTaskStore.existing(at: path).close()
+            let newer = try SQLiteTaskStore(path: path)
+            try await newer.executeUnchecked(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')")
+            try await newer.close()
+            #expect(throws: SQLiteStoreError.otherSchemaVersion) { try SQLiteTaskStore.existing(at: path) }
+        }
+    }
 }
