@@ -53,23 +53,21 @@ public struct DispensationParameters: Sendable {
     /// (A_23384-05: one body, one workflow version).
     static func checkSameVersion(in parameters: Element, as version: String) throws(RequestError) {
         let major = version.split(separator: ".").prefix(2).joined(separator: ".")
-        func claimsAnother(_ resource: Element) -> Bool {
-            resource.child("meta")?.children.contains { profile in
-                guard profile.name == "profile", let canonical = profile.value, canonical.hasPrefix(ProfileVersionWindows.workflowProfilePrefix) else { return false }
-                // As the loop below reads it: no version at all (nothing after `|`) claims none.
-                guard canonical.utf8.last != UInt8(ascii: "|") else { return true }
-                return ProfileVersionWindows.majorMinor(ofCanonical: canonical) != major
-            } == true
+        /// A workflow profile claimed with another version, or with none (nothing after `|`, or no `|`).
+        func claimsAnother(_ canonical: String) -> Bool {
+            guard canonical.hasPrefix(ProfileVersionWindows.workflowProfilePrefix) else { return false }
+            guard canonical.utf8.last != UInt8(ascii: "|") else { return true }
+            return ProfileVersionWindows.majorMinor(ofCanonical: canonical) != major
         }
         // Paths are made only to name an offender; nearly every body has none.
-        guard parameters.containsEmbedded(where: claimsAnother) else { return }
+        let hasOffender = parameters.containsEmbedded { resource in
+            resource.child("meta")?.children.contains { $0.name == "profile" && $0.value.map(claimsAnother) == true } == true
+        }
+        guard hasOffender else { return }
         for embedded in parameters.embeddedResources {
             let profiles = embedded.resource.child("meta")?.children(named: "profile").compactMap(\.value) ?? []
-            for (index, profile) in profiles.enumerated() where profile.hasPrefix(ProfileVersionWindows.workflowProfilePrefix) {
-                let claimed = profile.split(separator: "|", maxSplits: 1).dropFirst().first.map { $0.split(separator: ".").prefix(2).joined(separator: ".") }
-                if claimed != major {
-                    throw .profileNotAllowed(expression: "Parameters\(embedded.path).meta.profile[\(index)]", admitted: "with the Parameters' version \(major)")
-                }
+            if let index = profiles.firstIndex(where: claimsAnother) {
+                throw .profileNotAllowed(expression: "Parameters\(embedded.path).meta.profile[\(index)]", admitted: "with the Parameters' version \(major)")
             }
         }
     }

@@ -78,10 +78,9 @@ enum DeadLetterRows {
     /// pending (another requeue), which their partial index finds. So the write lock, which the
     /// server's writer waits for when this runs in another process, is held for index lookups only.
     static func requeue(_ id: Int64, at now: Date, checked: RequeueCheck, in db: Database) throws -> RequeueOutcome {
-        guard let letter = checked.letter,
-            let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM outbox WHERE id = ?"), arguments: [id]),
-            state == "dead"
-        else { return .notDead }
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT state, kvnr FROM outbox WHERE id = ?"), arguments: [id])
+        let reader = row.map { RowReader(row: $0, table: "outbox") }
+        guard let letter = checked.letter, let reader, try reader.value("state", as: String.self) == "dead" else { return .notDead }
         guard let operation = letter.operation, let prescriptionID = letter.prescriptionID else { return .unreadable }
         if let later = try letter.supersededBy
             ?? supersedingTransfer(of: prescriptionID, operation: operation, after: id, pendingOnly: true, in: db)
@@ -89,8 +88,7 @@ enum DeadLetterRows {
         {
             return .superseded(by: later)
         }
-        let kvnr = try String.fetchOne(db.cachedStatement(sql: "SELECT kvnr FROM outbox WHERE id = ?"), arguments: [id])
-        guard let kvnr = kvnr.flatMap(KVNR.init) else { return .unreadable }
+        guard let kvnr = try? reader.parsed("kvnr", KVNR.init) else { return .unreadable }
         if try !ObjectionRows.fetchAll(of: kvnr, in: db).isEmpty { return .objected }
         let time = StoredDate.value(now)
         try db.cachedStatement(sql: """
