@@ -68,6 +68,8 @@ public final class TypeDefinition: Sendable {
     /// For primitive types: the R4 regular expression of the value, where the definition gives one.
     public let valueRegex: String?
     @usableFromInline let names: NameTable<ResolvedElement>
+    /// The choice elements by their stem (`value` for `value[x]`), which ``names`` does not hold.
+    private let choiceStems: [String: Int]
 
     init(name: String, kind: Kind, elements: [ElementDefinition], primitive: PrimitiveType?, valueRegex: String?,
          names: NameTable<ResolvedElement>) {
@@ -77,6 +79,14 @@ public final class TypeDefinition: Sendable {
         self.primitive = primitive
         self.valueRegex = valueRegex
         self.names = names
+        var stems: [String: Int] = [:]
+        for (index, element) in elements.enumerated() where element.isChoice { stems[element.name] = index }
+        choiceStems = stems
+    }
+
+    /// The index in ``elements`` of the choice element with this stem (`medication` for `medication[x]`).
+    public func choiceElementIndex(stem: String) -> Int? {
+        choiceStems.isEmpty ? nil : choiceStems[stem]
     }
 
     /// Resolves a child by its concrete name, from UTF-8 bytes (the readers' path: no `String` is made).

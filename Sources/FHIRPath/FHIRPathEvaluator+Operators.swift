@@ -122,18 +122,21 @@ extension FHIRPathEvaluator {
         }
     }
 
+    /// How two date/time texts order: -1, 0, 1; `nil` when it cannot be decided. Same precision compares
+    /// as text; a date against a dateTime compares on the date part only when that decides it.
+    public static func compareDates(_ p: String, _ q: String) -> Int? {
+        let shared = min(p.count, q.count)
+        let left = p.prefix(shared), right = q.prefix(shared)
+        if left != right { return left < right ? -1 : 1 }
+        return p.count == q.count ? 0 : nil
+    }
+
     /// -1, 0, 1; `nil` when the items cannot be ordered (FHIRPath returns empty then).
     func compare(_ a: FHIRPathItem, _ b: FHIRPathItem) -> Int? {
         guard let x = systemValue(a), let y = systemValue(b) else { return nil }
         switch (x, y) {
         case (.string(let p), .string(let q)): return p < q ? -1 : p == q ? 0 : 1
-        case (.date(let p), .date(let q)):
-            // Same precision compares as text; a date against a dateTime compares on the date part only
-            // when that decides it, otherwise the result is unknown.
-            let shared = min(p.count, q.count)
-            let left = p.prefix(shared), right = q.prefix(shared)
-            if left != right { return left < right ? -1 : 1 }
-            return p.count == q.count ? 0 : nil
+        case (.date(let p), .date(let q)): return Self.compareDates(p, q)
         default:
             guard let p = number(x), let q = number(y) else { return nil }
             return p < q ? -1 : p == q ? 0 : 1

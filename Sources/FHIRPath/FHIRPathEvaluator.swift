@@ -106,10 +106,9 @@ public struct FHIRPathEvaluator: Sendable {
             }
         case .member(let base, let name):
             let input = try base.map { (base) throws(FHIRPathError) in try evaluate(base, focus: focus, context: context) } ?? focus
-            // Most steps start from one item: its children are the result, with no second list.
-            if input.count == 1 { return children(of: input[0], named: name, isFirstStep: base == nil) }
+            var step = MemberStep(name: name, isFirstStep: base == nil)
             var result: [FHIRPathItem] = []
-            for item in input { result.append(contentsOf: children(of: item, named: name, isFirstStep: base == nil)) }
+            for item in input { appendChildren(of: item, step: &step, to: &result) }
             return result
         case .index(let base, let indexExpression):
             let items = try evaluate(base, focus: focus, context: context)
@@ -141,51 +140,81 @@ public struct FHIRPathEvaluator: Sendable {
 
     // MARK: Navigation
 
-    func children(of item: FHIRPathItem, named name: String, isFirstStep: Bool) -> [FHIRPathItem] {
-        guard case .node(let element, let nodeType) = item else { return [] }
-        // `MedicationDispense.status`: the leading type name selects the resource itself.
-        if isFirstStep, case .type(let index) = nodeType, definitions.types[index].kind == .resource,
-            element.name == name || name == "Resource" || name == "DomainResource"
-        {
-            return [item]
+    /// One navigation step (`.name`) over a collection: the name is resolved once per type met, not once
+    /// per item (a step over the parts of a parameter meets one type many times).
+    struct MemberStep {
+        let name: String
+        let isFirstStep: Bool
+        /// The type last resolved, and what the name means in it.
+        var typeIndex = -1
+        var meaning = Meaning.none
+
+        enum Meaning {
+            case none
+            /// A plain element: children matched by name, each of the one type.
+            case plain(ElementType)
+            /// A choice element (by index), all its types or (`valueString`) only the concrete one named.
+            case choice(Int, concreteName: String?)
         }
+
+        init(name: String, isFirstStep: Bool) {
+            self.name = name
+            self.isFirstStep = isFirstStep
+        }
+    }
+
+    func children(of item: FHIRPathItem, named name: String, isFirstStep: Bool) -> [FHIRPathItem] {
+        var step = MemberStep(name: name, isFirstStep: isFirstStep)
+        var result: [FHIRPathItem] = []
+        appendChildren(of: item, step: &step, to: &result)
+        return result
+    }
+
+    /// Appends the children of `item` that `step` names, typed, in document order.
+    func appendChildren(of item: FHIRPathItem, step: inout MemberStep, to result: inout [FHIRPathItem]) {
+        guard case .node(let element, let nodeType) = item else { return }
         let typeIndex: Int
         switch nodeType {
         case .type(let index), .primitive(_, let index): typeIndex = index
-        case .system: return []
+        case .system: return
         }
-        let type = definitions.types[typeIndex]
-        var result: [FHIRPathItem] = []
-        // The name table knows every name a child can have: a plain element (one name, one type, so
-        // the children are matched by name, not each resolved) or a choice's concrete name
-        // (`valueString`, which real invariants use and the HL7 engine accepts: only that type).
-        // Only a choice's stem (`value`) is not in it.
-        var concreteName: String?
-        let elementIndex: Int
-        if let resolved = type.resolve(name) {
-            guard resolved.definition.isChoice else {
-                // Counted first, so the result is allocated once at its size.
-                let count = element.children.count { $0.name == name }
-                guard count > 0 else { return [] }
-                result.reserveCapacity(count)
-                for child in element.children where child.name == name { append(child, as: resolved.type, to: &result) }
-                return result
+        let name = step.name
+        // `MedicationDispense.status`: the leading type name selects the resource itself.
+        if step.isFirstStep, case .type = nodeType, definitions.types[typeIndex].kind == .resource,
+            element.name == name || name == "Resource" || name == "DomainResource"
+        {
+            result.append(item)
+            return
+        }
+        if typeIndex != step.typeIndex {
+            step.typeIndex = typeIndex
+            step.meaning = meaning(of: name, in: definitions.types[typeIndex])
+        }
+        switch step.meaning {
+        case .none:
+            return
+        case .plain(let type):
+            for child in element.children where child.name == name { append(child, as: type, to: &result) }
+        case .choice(let elementIndex, let concreteName):
+            let type = definitions.types[typeIndex]
+            let stem = type.elements[elementIndex].name
+            for child in element.children where child.name.hasPrefix(stem) {
+                guard let resolved = type.resolve(child.name), resolved.index == elementIndex,
+                    concreteName == nil || child.name == concreteName
+                else { continue }
+                append(child, as: resolved.type, to: &result)
             }
-            elementIndex = resolved.index
-            concreteName = name
-        } else if let stem = type.elements.firstIndex(where: { $0.isChoice && $0.name == name }) {
-            elementIndex = stem
-        } else {
-            return []
         }
-        let stem = type.elements[elementIndex].name
-        for child in element.children where child.name.hasPrefix(stem) {
-            guard let resolved = type.resolve(child.name), resolved.index == elementIndex,
-                concreteName == nil || child.name == concreteName
-            else { continue }
-            append(child, as: resolved.type, to: &result)
+    }
+
+    /// What `name` means as a child of `type`. The name table knows every name a child can have: a plain
+    /// element (one name, one type) or a choice's concrete name (`valueString`, which real invariants use
+    /// and the HL7 engine accepts: only that type). A choice's stem (`value`) is in the stem table.
+    private func meaning(of name: String, in type: TypeDefinition) -> MemberStep.Meaning {
+        if let resolved = type.resolve(name) {
+            return resolved.definition.isChoice ? .choice(resolved.index, concreteName: name) : .plain(resolved.type)
         }
-        return result
+        return type.choiceElementIndex(stem: name).map { .choice($0, concreteName: nil) } ?? .none
     }
 
     private func append(_ child: Element, as type: ElementType, to result: inout [FHIRPathItem]) {

@@ -1,12 +1,17 @@
 import FHIRModel
+import FHIRPath
 
-/// Swift versions of the R4 core invariants that every validation meets many times (each resource, each
-/// Reference, each Quantity, each parameter). One applies only where the definition carries exactly the
-/// R4 expression it replaces, so a profile that words the invariant differently is still evaluated as
-/// FHIRPath. Each returns whether the invariant holds, with the HL7 engine's semantics.
+/// Swift versions of the invariants that every validation meets many times: R4 core ones met on each
+/// resource, Reference, Quantity or parameter, and those of the dispensing profiles met on every
+/// `$dispense` body. One applies only where the definition carries exactly the expression it replaces,
+/// so a profile that words the invariant differently is still evaluated as FHIRPath.
+///
+/// A check answers whether the invariant holds, with the HL7 engine's semantics, or `nil` for a shape it
+/// leaves to the FHIRPath engine (several items where one is expected, a value missing): there the
+/// engine's answer, or its error, is the one reported. The shapes a valid body has never need it.
 enum NativeInvariants {
-    /// `(focus, %rootResource) -> holds`.
-    typealias Check = @Sendable (Element, Element) -> Bool
+    /// `(focus, %rootResource) -> holds`, or `nil`: evaluate the FHIRPath.
+    typealias Check = @Sendable (Element, Element) -> Bool?
 
     static func check(for invariant: ElementConstraint.Invariant) -> Check? {
         guard let expression = invariant.expression, let entry = byKey[invariant.key], entry.expression == expression else {
@@ -15,7 +20,9 @@ enum NativeInvariants {
         return entry.check
     }
 
-    private static let byKey: [String: (expression: String, check: Check)] = [
+    private static let byKey: [String: (expression: String, check: Check)] = core.merging(dispensing) { first, _ in first }
+
+    private static let core: [String: (expression: String, check: Check)] = [
         "dom-2": ("contained.contained.empty()", { focus, _ in
             !focus.children.contains { $0.name == "contained" && $0.wrappedResource?.child("contained") != nil }
         }),
@@ -45,9 +52,30 @@ enum NativeInvariants {
                       guard !id.isEmpty else { return true }
                       return contained(rootResource).contains { $0.value(of: "id") == id }
                   }),
+        "rat-1": ("(numerator.empty() xor denominator.exists()) and (numerator.exists() or extension.exists())", { focus, _ in
+            let hasNumerator = focus.child("numerator") != nil
+            return hasNumerator == (focus.child("denominator") != nil) && (hasNumerator || focus.child("extension") != nil)
+        }),
+        "mdd-1": ("whenHandedOver.empty() or whenPrepared.empty() or whenHandedOver >= whenPrepared", { focus, _ in
+            guard let handedOver = single(focus, "whenHandedOver"), let prepared = single(focus, "whenPrepared") else {
+                return focus.child("whenHandedOver") == nil || focus.child("whenPrepared") == nil ? true : nil
+            }
+            guard let later = handedOver.value, let earlier = prepared.value else { return nil }
+            return FHIRPathEvaluator.compareDates(later, earlier).map { $0 >= 0 }
+        }),
     ]
 
-    private static func contained(_ element: Element) -> [Element] {
+    static func contained(_ element: Element) -> [Element] {
         element.children.compactMap { $0.name == "contained" ? $0.wrappedResource : nil }
+    }
+
+    /// The only child named `name`; `nil` when there is none or more than one.
+    static func single(_ element: Element, _ name: String) -> Element? {
+        var found: Element?
+        for child in element.children where child.name == name {
+            guard found == nil else { return nil }
+            found = child
+        }
+        return found
     }
 }

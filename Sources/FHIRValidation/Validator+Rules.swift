@@ -17,27 +17,35 @@ extension ProfileValidator {
         }
         for (invariant, evaluation) in node.invariants where !evaluated.contains(invariant.key) {
             evaluated.append(invariant.key)
-            let holds: Bool
+            let holds: Bool?
             switch evaluation {
-            case .native(let check):
+            case .native(let check, let expression):
                 holds = check(element, scope.container)
+                    ?? evaluate(invariant, expression, on: element, type: type, path: path, scope: scope, run: &run)
             case .fhirPath(let expression):
-                do throws(FHIRPathError) {
-                    let items = try evaluator.evaluate(expression, on: .node(element, type), resource: scope.resourceItem,
-                                                       rootResource: scope.containerItem, document: run.document)
-                    // An empty result fails, as in the HL7 validator (`evaluateToBoolean` of nothing is false).
-                    holds = try FHIRPathEvaluator.boolean(items) ?? false
-                } catch {
-                    reportUnevaluable(invariant, error, at: path, run: &run)
-                    continue
-                }
+                holds = evaluate(invariant, expression, on: element, type: type, path: path, scope: scope, run: &run)
             case .unusable(let error):
                 reportUnevaluable(invariant, error, at: path, run: &run)
-                continue
+                holds = nil
             }
-            if !holds {
+            if holds == false {
                 run.add(invariant.isError ? .error : .warning, .invariant, "\(invariant.key): \(invariant.human)", at: path)
             }
+        }
+    }
+
+    /// Evaluates an invariant's FHIRPath: whether it holds, or `nil` (reported as a warning) when the
+    /// engine cannot evaluate it. An empty result fails, as in the HL7 validator (`evaluateToBoolean` of
+    /// nothing is false).
+    private func evaluate(_ invariant: ElementConstraint.Invariant, _ expression: FHIRPathExpression, on element: Element,
+                          type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope, run: inout Run) -> Bool? {
+        do throws(FHIRPathError) {
+            let items = try evaluator.evaluate(expression, on: .node(element, type), resource: scope.resourceItem,
+                                               rootResource: scope.containerItem, document: run.document)
+            return try FHIRPathEvaluator.boolean(items) ?? false
+        } catch {
+            reportUnevaluable(invariant, error, at: path, run: &run)
+            return nil
         }
     }
 

@@ -41,7 +41,7 @@ struct NativeInvariantTests {
         var node = profile.root
         if typeName == "BackboneElement" { node = try #require(node.child(named: focusPath[0])) }
         let entry = try #require(node.invariants.first { $0.invariant.key == key })
-        guard case .native(let check) = entry.evaluation else {
+        guard case .native(let check, _) = entry.evaluation else {
             Issue.record("\(key) is not evaluated natively")
             return
         }

@@ -85,8 +85,18 @@ public final class CompiledProfiles: Sendable {
         typeProfiles.withLock { $0[key] = value }
     }
 
+    /// Whether invariants with a native check use it (the default), or all run as FHIRPath: tests compare
+    /// the two on whole corpora.
+    let usesNativeInvariants: Bool
+
     public init(repository: ProfileRepository) {
         self.repository = repository
+        usesNativeInvariants = true
+    }
+
+    init(repository: ProfileRepository, usesNativeInvariants: Bool) {
+        self.repository = repository
+        self.usesNativeInvariants = usesNativeInvariants
     }
 
     /// The compiled profile for `canonical` (`url` or `url|version`); `nil` when no definition has that URL.
@@ -108,7 +118,7 @@ public final class CompiledProfiles: Sendable {
         if let hit = compiled.withLock({ $0[key] }) { return hit }
         if let failure = failures.withLock({ $0[key] }) { throw failure }
         do throws(ValidationSetupError) {
-            guard let snapshot = try snapshot(of: resource), let root = ProfileNode.tree(of: snapshot) else {
+            guard let snapshot = try snapshot(of: resource), let root = ProfileNode.tree(of: snapshot, usesNativeInvariants: usesNativeInvariants) else {
                 throw ValidationSetupError("\(key): no elements")
             }
             let profile = CompiledProfile(url: resource.url, version: resource.version,

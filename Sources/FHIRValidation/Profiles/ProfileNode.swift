@@ -1,10 +1,11 @@
 import FHIRModel
 import FHIRPath
 
-/// How an invariant is checked: natively (a core invariant with its exact R4 expression), as parsed
-/// FHIRPath, or not at all (with the reason, reported as a warning).
+/// How an invariant is checked: natively (an invariant with its exact expression; the parsed FHIRPath
+/// for the shapes the native check leaves to the engine), as parsed FHIRPath, or not at all (with the
+/// reason, reported as a warning).
 enum InvariantEvaluation: Sendable {
-    case native(NativeInvariants.Check)
+    case native(NativeInvariants.Check, FHIRPathExpression)
     case fhirPath(FHIRPathExpression)
     case unusable(FHIRPathError)
 }
@@ -30,7 +31,8 @@ public final class ProfileNode: Sendable {
     private let childIndexByName: [String: Int]
     private let choiceChildIndexes: [Int]
 
-    init(constraint: ElementConstraint, children: [ProfileNode], slices: [ProfileNode]) {
+    /// `usesNativeInvariants`: false evaluates every invariant as FHIRPath (tests compare both ways).
+    init(constraint: ElementConstraint, children: [ProfileNode], slices: [ProfileNode], usesNativeInvariants: Bool = true) {
         self.constraint = constraint
         name = String(constraint.name)
         expressionName = String(constraint.expressionName)
@@ -42,12 +44,15 @@ public final class ProfileNode: Sendable {
             // `ele-1` and `ext-1` hold for every element the codecs accept or are checked natively.
             // Best-practice recommendations are not conformance rules; the HL7 validator only hints at them.
             guard !Self.skippedInvariants.contains(invariant.key), !invariant.isBestPractice else { return nil }
-            if let native = NativeInvariants.check(for: invariant) { return (invariant, .native(native)) }
             guard let text = invariant.expression else {
                 return (invariant, .unusable(FHIRPathError("the invariant has no FHIRPath expression")))
             }
             do throws(FHIRPathError) {
-                return (invariant, .fhirPath(try FHIRPathParser.parse(text)))
+                let expression = try FHIRPathParser.parse(text)
+                if usesNativeInvariants, let native = NativeInvariants.check(for: invariant) {
+                    return (invariant, .native(native, expression))
+                }
+                return (invariant, .fhirPath(expression))
             } catch {
                 return (invariant, .unusable(error))
             }
@@ -84,14 +89,15 @@ public final class ProfileNode: Sendable {
     }
 
     /// Builds the tree of a snapshot (parents before children, slices after the element they slice).
-    static func tree(of snapshot: [ElementConstraint]) -> ProfileNode? {
+    static func tree(of snapshot: [ElementConstraint], usesNativeInvariants: Bool = true) -> ProfileNode? {
         final class Draft {
             let constraint: ElementConstraint
             var children: [Draft] = []
             var slices: [Draft] = []
             init(_ constraint: ElementConstraint) { self.constraint = constraint }
-            func build() -> ProfileNode {
-                ProfileNode(constraint: constraint, children: children.map { $0.build() }, slices: slices.map { $0.build() })
+            func build(usesNativeInvariants: Bool) -> ProfileNode {
+                ProfileNode(constraint: constraint, children: children.map { $0.build(usesNativeInvariants: usesNativeInvariants) },
+                            slices: slices.map { $0.build(usesNativeInvariants: usesNativeInvariants) }, usesNativeInvariants: usesNativeInvariants)
             }
         }
         guard let first = snapshot.first else { return nil }
@@ -109,6 +115,6 @@ public final class ProfileNode: Sendable {
                 byID[parentID]?.children.append(draft)
             }
         }
-        return root.build()
+        return root.build(usesNativeInvariants: usesNativeInvariants)
     }
 }
