@@ -6,21 +6,25 @@ extension ProfileValidator {
 
     /// Evaluates the node's invariants on `element`. An invariant that cannot be parsed or evaluated is
     /// reported once as a warning, never passed silently.
+    ///
+    /// `checked`: the node whose invariants were already evaluated on this element (an element's own
+    /// node, before the root of its type's profile): an invariant with the same key is not evaluated twice.
     func checkInvariants(of node: ProfileNode, on element: Element, type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope,
-                         evaluated: inout [String], run: inout Run) {
-        if element.name == "extension" || element.name == "modifierExtension" {
+                         skipping checked: ProfileNode? = nil, run: inout Run) {
+        // ext-1 natively, on the first call for the element (the answer is the same on the second).
+        if checked == nil, element.name == "extension" || element.name == "modifierExtension" {
             let hasValue = element.children.contains { $0.name.hasPrefix("value") }
-            if hasValue == element.children.contains(where: { $0.name == "extension" }), !evaluated.contains("ext-1") {
-                evaluated.append("ext-1")
+            if hasValue == element.children.contains(where: { $0.name == "extension" }) {
                 run.add(.error, .invariant, "ext-1: an extension has either a value or extensions, not both", at: path)
             }
         }
-        for (invariant, evaluation) in node.invariants where !evaluated.contains(invariant.key) {
-            evaluated.append(invariant.key)
+        for compiled in node.invariants {
+            let invariant = compiled.invariant
+            if let checked, checked.invariants.contains(where: { $0.invariant.key == invariant.key }) { continue }
             let holds: Bool?
-            switch evaluation {
+            switch compiled.evaluation {
             case .native(let check, let expression):
-                holds = check(element, scope.container)
+                holds = check(element, scope.resources.container)
                     ?? evaluate(invariant, expression, on: element, type: type, path: path, scope: scope, run: &run)
             case .fhirPath(let expression):
                 holds = evaluate(invariant, expression, on: element, type: type, path: path, scope: scope, run: &run)
@@ -40,8 +44,8 @@ extension ProfileValidator {
     private func evaluate(_ invariant: ElementConstraint.Invariant, _ expression: FHIRPathExpression, on element: Element,
                           type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope, run: inout Run) -> Bool? {
         do throws(FHIRPathError) {
-            let items = try evaluator.evaluate(expression, on: .node(element, type), resource: scope.resourceItem,
-                                               rootResource: scope.containerItem, document: run.document)
+            let items = try evaluator.evaluate(expression, on: .node(element, type), resource: scope.resources.resourceItem,
+                                               rootResource: scope.resources.containerItem, document: run.document)
             return try FHIRPathEvaluator.boolean(items) ?? false
         } catch {
             reportUnevaluable(invariant, error, at: path, run: &run)

@@ -6,10 +6,15 @@ extension ProfileValidator {
     /// each slice's cardinality and the slicing rules, and validates every instance against its slice (or
     /// against the sliced element when it falls in no slice of an open slicing).
     func validateSliced(_ instances: ArraySlice<Located>, node: ProfileNode, path: ElementPath, scope: Scope, run: inout Run) {
+        guard !instances.isEmpty else {
+            // Most sliced elements (extension lists) have no instances: only the slices' minimums apply.
+            for slice in node.slices { checkCardinality(slice, count: 0, path: path, run: &run) }
+            return
+        }
         var members: [[Located]] = Array(repeating: [], count: node.slices.count)
         let rules = node.constraint.slicing?.rules ?? .open
         let context = scope.context(run)
-        let tests = instances.isEmpty ? [] : sliceTests(of: node, context: context)
+        let tests = sliceTests(of: node, context: context)
         let document = run.rootResource
         for instance in instances {
             if let index = tests.indices.first(where: {
@@ -167,15 +172,11 @@ enum ValueMatching {
     static func matches(_ instance: Element, _ expected: Element, exactly: Bool) -> Bool {
         if let value = expected.value, instance.value != value { return false }
         if exactly && expected.value == nil && instance.value != nil { return false }
-        for child in expected.children {
-            let candidates = instance.children.filter { $0.name == child.name }
-            if !candidates.contains(where: { matches($0, child, exactly: exactly) }) { return false }
+        for child in expected.children
+        where !instance.children.contains(where: { $0.name == child.name && matches($0, child, exactly: exactly) }) {
+            return false
         }
-        if exactly {
-            let relevant = instance.children.filter { $0.name != "id" && $0.name != "extension" }
-            if relevant.count != expected.children.count { return false }
-        }
-        return true
+        return !exactly || instance.children.count { $0.name != "id" && $0.name != "extension" } == expected.children.count
     }
 
     /// A short rendering of a fixed or pattern value for messages (definition data, never instance data).

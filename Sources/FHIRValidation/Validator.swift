@@ -52,7 +52,7 @@ public struct ProfileValidator: Sendable {
 
         init(rootResource: Element, definitions: TypeDefinitions) {
             self.rootResource = rootResource
-            document = .node(rootResource, .type(definitions.index(of: rootResource.name) ?? 0))
+            document = .node(rootResource, .type(definitions.resourceTypeIndex(rootResource.name) ?? 0))
         }
 
         var errorCount: Int { issues.count { $0.severity == .error || $0.severity == .fatal } }
@@ -71,33 +71,44 @@ public struct ProfileValidator: Sendable {
 
     /// Where an element sits: the resource holding it, the resource that contains that one (FHIRPath's
     /// `%rootResource`; the same unless it is contained), and the profile whose tree is being walked.
+    ///
+    /// The resources sit in one object made per resource: a scope is handed to every element and
+    /// changes its profile at every typed element, and copying the resources' trees each time cost a
+    /// dozen reference counts per element.
     struct Scope {
-        let resource: Element
-        let container: Element
+        let resources: Resources
         let profile: CompiledProfile
-        /// `resource` and `container` as FHIRPath sees them (`%resource`, `%rootResource`): typed
-        /// once per resource, not looked up by name for every invariant.
-        let resourceItem: FHIRPathItem
-        let containerItem: FHIRPathItem
+
+        final class Resources: Sendable {
+            let resource: Element
+            let container: Element
+            /// `resource` and `container` as FHIRPath sees them (`%resource`, `%rootResource`): typed
+            /// once per resource, not looked up by name for every invariant.
+            let resourceItem: FHIRPathItem
+            let containerItem: FHIRPathItem
+
+            init(resource: Element, container: Element, definitions: TypeDefinitions) {
+                self.resource = resource
+                self.container = container
+                resourceItem = .node(resource, .type(definitions.resourceTypeIndex(resource.name) ?? 0))
+                containerItem = .node(container, .type(definitions.resourceTypeIndex(container.name) ?? 0))
+            }
+        }
 
         init(resource: Element, container: Element, profile: CompiledProfile, definitions: TypeDefinitions) {
-            self.resource = resource
-            self.container = container
+            resources = Resources(resource: resource, container: container, definitions: definitions)
             self.profile = profile
-            resourceItem = .node(resource, .type(definitions.index(of: resource.name) ?? 0))
-            containerItem = .node(container, .type(definitions.index(of: container.name) ?? 0))
         }
 
-        private init(_ scope: Scope, profile: CompiledProfile) {
-            resource = scope.resource
-            container = scope.container
+        private init(resources: Resources, profile: CompiledProfile) {
+            self.resources = resources
             self.profile = profile
-            resourceItem = scope.resourceItem
-            containerItem = scope.containerItem
         }
+
+        var container: Element { resources.container }
 
         func with(_ profile: CompiledProfile) -> Scope {
-            Scope(self, profile: profile)
+            Scope(resources: resources, profile: profile)
         }
 
         /// Where the profile being walked resolves its references: its own package's context, or else
@@ -145,7 +156,7 @@ public struct ProfileValidator: Sendable {
         }
         for canonical in declared { use(canonical, isRequired: false) }
         if chosen.isEmpty { use(SnapshotGenerator.coreURL(resource.name), isRequired: true) }
-        guard let typeIndex = definitions.index(of: resource.name) else { return }
+        guard let typeIndex = definitions.resourceTypeIndex(resource.name) else { return }
         for profile in chosen {
             validate(resource, node: profile.root, type: .type(typeIndex), path: path,
                      scope: Scope(resource: resource, container: container ?? resource, profile: profile, definitions: definitions), run: &run)
@@ -165,8 +176,7 @@ public struct ProfileValidator: Sendable {
     /// Checks one element against its definition node: invariants, value, then its children.
     func validate(_ element: Element, node: ProfileNode, type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope,
                   run: inout Run) {
-        var evaluated: [String] = []
-        checkInvariants(of: node, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
+        checkInvariants(of: node, on: element, type: type, path: path, scope: scope, run: &run)
         guard !element.children.isEmpty, case let typeIndex? = type.index else { return }
         guard node.children.isEmpty else {
             validateChildren(of: element, typeIndex: typeIndex, definition: node, path: path, scope: scope, run: &run)
@@ -175,7 +185,7 @@ public struct ProfileValidator: Sendable {
         let typeProfiles: [CompiledProfile]
         switch typeDefinitions(for: node, type: type, scope: scope, path: path, run: &run) {
         case .node(let root):
-            checkInvariants(of: root, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
+            checkInvariants(of: root, on: element, type: type, path: path, scope: scope, skipping: node, run: &run)
             validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: scope, run: &run)
             return
         case .profiles(let found):
@@ -183,7 +193,7 @@ public struct ProfileValidator: Sendable {
         }
         if typeProfiles.count == 1 {
             let root = typeProfiles[0].root
-            checkInvariants(of: root, on: element, type: type, path: path, scope: scope, evaluated: &evaluated, run: &run)
+            checkInvariants(of: root, on: element, type: type, path: path, scope: scope, skipping: node, run: &run)
             validateChildren(of: element, typeIndex: typeIndex, definition: root, path: path, scope: scope.with(typeProfiles[0]), run: &run)
             return
         }
@@ -192,8 +202,7 @@ public struct ProfileValidator: Sendable {
         for profile in typeProfiles {
             var trial = run
             trial.issues = []
-            var seen = evaluated
-            checkInvariants(of: profile.root, on: element, type: type, path: path, scope: scope, evaluated: &seen, run: &trial)
+            checkInvariants(of: profile.root, on: element, type: type, path: path, scope: scope, skipping: node, run: &trial)
             validateChildren(of: element, typeIndex: typeIndex, definition: profile.root, path: path, scope: scope.with(profile),
                              run: &trial)
             if best == nil || trial.errorCount < best!.errorCount { best = trial }
@@ -254,22 +263,37 @@ public struct ProfileValidator: Sendable {
             if !inOrder {
                 matched.sort { ($0.node, $0.offset) < ($1.node, $1.offset) }
             }
-            var next = 0
-            for (index, node) in nodes.enumerated() {
-                let start = next
-                while next < count, matched[next].node == index { next += 1 }
-                checkCardinality(node, count: next - start, path: path, run: &run)
-                func located(_ match: Match) -> Located {
-                    let child = children[match.offset]
-                    return Located(element: child, path: ElementPath.child(of: link, child.name, position: match.position), type: match.type)
-                }
+            func located(_ match: Match) -> Located {
+                let child = children[match.offset]
+                return Located(element: child, path: ElementPath.child(of: link, child.name, position: match.position), type: match.type)
+            }
+            /// Checks a node with its instances `matched[range]` (none: only its minimums).
+            func check(_ index: Int, _ range: Range<Int>) {
+                let node = nodes[index]
+                checkCardinality(node, count: range.count, path: path, run: &run)
                 if !node.slices.isEmpty {
                     // Also with no instances: a slice's minimum can still be missed.
-                    validateSliced(matched[start..<next].map(located)[...], node: node, path: path, scope: scope, run: &run)
+                    validateSliced(matched[range].map(located)[...], node: node, path: path, scope: scope, run: &run)
                 } else {
-                    for match in matched[start..<next] { validateChild(located(match), node: node, scope: scope, run: &run) }
+                    for match in matched[range] { validateChild(located(match), node: node, scope: scope, run: &run) }
                 }
             }
+            // Only the nodes with instances, and those with a minimum to miss: a definition lists every
+            // element of its type, and an instance has few of them.
+            let required = definition.requiredChildIndexes
+            var nextRequired = 0
+            var next = 0
+            while next < count {
+                let index = matched[next].node
+                while nextRequired < required.count, required[nextRequired] <= index {
+                    if required[nextRequired] < index { check(required[nextRequired], 0..<0) }
+                    nextRequired += 1
+                }
+                let start = next
+                while next < count, matched[next].node == index { next += 1 }
+                check(index, start..<next)
+            }
+            for index in required[nextRequired...] { check(index, 0..<0) }
         }
     }
 
@@ -319,20 +343,21 @@ public struct ProfileValidator: Sendable {
             }
             // A contained resource's `%rootResource` is its container; an entry or parameter stands alone.
             let container = child.element.name == "contained" ? scope.container : inner
-            var evaluated: [String] = []
-            if let index = definitions.index(of: inner.name) {
+            if let index = definitions.resourceTypeIndex(inner.name) {
                 checkInvariants(of: node, on: inner, type: .type(index), path: child.path,
-                                scope: Scope(resource: inner, container: container, profile: scope.profile, definitions: definitions), evaluated: &evaluated,
+                                scope: Scope(resource: inner, container: container, profile: scope.profile, definitions: definitions),
                                 run: &run)
             }
             validateResource(inner, path: child.path, required: wanted.flatMap(\.profiles), container: container, run: &run)
             return
         }
         let nodeType = FHIRPathItem.NodeType(child.type)
-        let typeName = definitions.name(of: nodeType)
-        if node.isChoice, !node.constraint.types.contains(where: { $0.code == typeName }) {
-            run.add(.error, .structure, "\(node.constraint.id): type \(typeName) is not allowed here", at: child.path)
-            return
+        if node.isChoice {
+            let typeName = definitions.name(of: nodeType)
+            if !node.constraint.types.contains(where: { $0.code == typeName }) {
+                run.add(.error, .structure, "\(node.constraint.id): type \(typeName) is not allowed here", at: child.path)
+                return
+            }
         }
         if let fixed = node.constraint.fixed, !ValueMatching.matches(child.element, fixed, exactly: true) {
             run.add(.error, .value, "\(node.constraint.id): value must be exactly \(ValueMatching.describe(fixed))", at: child.path)
@@ -342,7 +367,8 @@ public struct ProfileValidator: Sendable {
                     at: child.path)
         }
         if let binding = node.constraint.binding {
-            checkBinding(binding, on: child.element, type: typeName, path: child.path, label: node.constraint.id, run: &run)
+            checkBinding(binding, on: child.element, type: definitions.name(of: nodeType), path: child.path, label: node.constraint.id,
+                         run: &run)
         }
         if child.element.name == "extension" || child.element.name == "modifierExtension", node.constraint.sliceName == nil,
             node.children.isEmpty
@@ -374,6 +400,12 @@ extension FHIRPathItem.NodeType {
 }
 
 extension TypeDefinitions {
+    /// The index of a resource type by name: by the byte table of concrete resource types (every
+    /// resource of every validation asks), else by the general index.
+    func resourceTypeIndex(_ name: String) -> Int? {
+        resourceIndex(name) ?? index(of: name)
+    }
+
     /// The FHIR type name of a node: `Identifier`, `string`; a backbone element counts as `BackboneElement`.
     func name(of type: FHIRPathItem.NodeType) -> String {
         switch type {

@@ -10,6 +10,18 @@ enum InvariantEvaluation: Sendable {
     case unusable(FHIRPathError)
 }
 
+/// An invariant with how it is checked. A class: every element of every validation walks its node's
+/// invariants, and a reference costs one count where the definition's strings and expression cost many.
+final class CompiledInvariant: Sendable {
+    let invariant: ElementConstraint.Invariant
+    let evaluation: InvariantEvaluation
+
+    init(_ invariant: ElementConstraint.Invariant, _ evaluation: InvariantEvaluation) {
+        self.invariant = invariant
+        self.evaluation = evaluation
+    }
+}
+
 /// One element of a compiled profile, with its children and slices as a tree, and its invariants parsed
 /// once. A class: a compiled profile is shared by every validation and never changes.
 public final class ProfileNode: Sendable {
@@ -25,11 +37,14 @@ public final class ProfileNode: Sendable {
     /// The `targetProfile`s of the node's `Reference` type; empty when it has none (asked of every
     /// instance element, so found once).
     let referenceTargets: [String]
-    /// Each invariant with how it is checked.
-    let invariants: [(invariant: ElementConstraint.Invariant, evaluation: InvariantEvaluation)]
+    /// Each invariant with how it is checked; a key only once (the first), as a snapshot may repeat one.
+    let invariants: [CompiledInvariant]
     /// Index into ``children`` by name; choice children (`value[x]`) by their stem, tried in order.
     private let childIndexByName: [String: Int]
     private let choiceChildIndexes: [Int]
+    /// The children that report something even with no instance: a minimum above zero, or a slice with
+    /// one. The others need looking at only when the element has instances of them.
+    let requiredChildIndexes: [Int]
 
     /// `usesNativeInvariants`: false evaluates every invariant as FHIRPath (tests compare both ways).
     init(constraint: ElementConstraint, children: [ProfileNode], slices: [ProfileNode], usesNativeInvariants: Bool = true) {
@@ -40,27 +55,33 @@ public final class ProfileNode: Sendable {
         self.children = children
         self.slices = slices
         referenceTargets = constraint.types.first { $0.code == "Reference" }?.targetProfiles ?? []
-        invariants = constraint.invariants.compactMap { invariant -> (invariant: ElementConstraint.Invariant, evaluation: InvariantEvaluation)? in
+        var keys: Set<String> = []
+        invariants = constraint.invariants.compactMap { invariant -> CompiledInvariant? in
             // `ele-1` and `ext-1` hold for every element the codecs accept or are checked natively.
             // Best-practice recommendations are not conformance rules; the HL7 validator only hints at them.
-            guard !Self.skippedInvariants.contains(invariant.key), !invariant.isBestPractice else { return nil }
+            guard !Self.skippedInvariants.contains(invariant.key), !invariant.isBestPractice, keys.insert(invariant.key).inserted else {
+                return nil
+            }
             guard let text = invariant.expression else {
-                return (invariant, .unusable(FHIRPathError("the invariant has no FHIRPath expression")))
+                return CompiledInvariant(invariant, .unusable(FHIRPathError("the invariant has no FHIRPath expression")))
             }
             do throws(FHIRPathError) {
                 let expression = try FHIRPathParser.parse(text)
                 if usesNativeInvariants, let native = NativeInvariants.check(for: invariant) {
-                    return (invariant, .native(native, expression))
+                    return CompiledInvariant(invariant, .native(native, expression))
                 }
-                return (invariant, .fhirPath(expression))
+                return CompiledInvariant(invariant, .fhirPath(expression))
             } catch {
-                return (invariant, .unusable(error))
+                return CompiledInvariant(invariant, .unusable(error))
             }
         }
         var byName: [String: Int] = [:]
         for (index, child) in children.enumerated() { byName[child.name] = index }
         childIndexByName = byName
         choiceChildIndexes = children.indices.filter { children[$0].isChoice }
+        requiredChildIndexes = children.indices.filter { index in
+            children[index].constraint.min > 0 || children[index].slices.contains { $0.constraint.min > 0 }
+        }
     }
 
     /// Invariants the validator checks in code: `ele-1` (a value or children; the codecs refuse empty
