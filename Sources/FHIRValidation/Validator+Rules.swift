@@ -19,20 +19,20 @@ extension ProfileValidator {
             }
         }
         for compiled in node.invariants {
-            let invariant = compiled.invariant
-            if let checked, checked.invariants.contains(where: { $0.invariant.key == invariant.key }) { continue }
+            if let checked, checked.invariants.contains(where: { $0.invariant.key == compiled.invariant.key }) { continue }
             let holds: Bool?
             switch compiled.evaluation {
             case .native(let check, let expression):
                 holds = check(element, scope.resources.container)
-                    ?? evaluate(invariant, expression, on: element, type: type, path: path, scope: scope, run: &run)
+                    ?? evaluate(compiled, expression, on: element, type: type, path: path, scope: scope, run: &run)
             case .fhirPath(let expression):
-                holds = evaluate(invariant, expression, on: element, type: type, path: path, scope: scope, run: &run)
+                holds = evaluate(compiled, expression, on: element, type: type, path: path, scope: scope, run: &run)
             case .unusable(let error):
-                reportUnevaluable(invariant, error, at: path, run: &run)
+                reportUnevaluable(compiled, error, at: path, run: &run)
                 holds = nil
             }
             if holds == false {
+                let invariant = compiled.invariant
                 run.add(invariant.isError ? .error : .warning, .invariant, "\(invariant.key): \(invariant.human)", at: path)
             }
         }
@@ -41,7 +41,7 @@ extension ProfileValidator {
     /// Evaluates an invariant's FHIRPath: whether it holds, or `nil` (reported as a warning) when the
     /// engine cannot evaluate it. An empty result fails, as in the HL7 validator (`evaluateToBoolean` of
     /// nothing is false).
-    private func evaluate(_ invariant: ElementConstraint.Invariant, _ expression: FHIRPathExpression, on element: Element,
+    private func evaluate(_ invariant: CompiledInvariant, _ expression: FHIRPathExpression, on element: Element,
                           type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope, run: inout Run) -> Bool? {
         do throws(FHIRPathError) {
             let items = try evaluator.evaluate(expression, on: .node(element, type), resource: scope.resources.resourceItem,
@@ -53,9 +53,10 @@ extension ProfileValidator {
         }
     }
 
-    private func reportUnevaluable(_ invariant: ElementConstraint.Invariant, _ error: FHIRPathError, at path: ElementPath, run: inout Run) {
-        run.addOnce("invariant \(invariant.key)", .notSupported,
-                    "\(invariant.key): the invariant could not be evaluated (\(error.message)), so it was not checked", at: path)
+    private func reportUnevaluable(_ compiled: CompiledInvariant, _ error: FHIRPathError, at path: ElementPath, run: inout Run) {
+        let key = compiled.invariant.key
+        run.addOnce("invariant \(key)", .notSupported, "\(key): the invariant could not be evaluated (\(error.message)), so it was not checked",
+                    at: path)
     }
 
     // MARK: Bindings

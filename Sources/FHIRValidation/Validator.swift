@@ -137,7 +137,8 @@ public struct ProfileValidator: Sendable {
                     }
                     return
                 }
-                guard !chosen.contains(where: { $0.canonical == profile.canonical }) else { return }
+                // One object per definition (see ``CompiledProfiles``): the same object is the same canonical.
+                guard !chosen.contains(where: { $0 === profile }) else { return }
                 guard profile.type == resource.name else {
                     run.add(.error, .structure, "Profile \(canonical) is for \(profile.type), not \(resource.name)", at: path)
                     return
@@ -167,8 +168,13 @@ public struct ProfileValidator: Sendable {
     /// (every resource of every validation asks, so no splitting into new strings).
     static func sameURL(_ left: String, _ right: String) -> Bool {
         let bar = UInt8(ascii: "|")
-        let leftURL = left.utf8.prefix { $0 != bar }, rightURL = right.utf8.prefix { $0 != bar }
-        return leftURL.elementsEqual(rightURL)
+        var leftBytes = left.utf8.makeIterator(), rightBytes = right.utf8.makeIterator()
+        while true {
+            let a = leftBytes.next(), b = rightBytes.next()
+            let leftEnds = a == nil || a == bar, rightEnds = b == nil || b == bar
+            if leftEnds || rightEnds { return leftEnds && rightEnds }
+            if a != b { return false }
+        }
     }
 
     // MARK: Elements
