@@ -14,6 +14,22 @@ extension NativeInvariants {
         "workflow-abgabeDatumsFormat": ("toString().length()=10", { focus, _ in
             focus.value.map { $0.count == 10 } ?? false
         }),
+        "epa-med-1": ("code.exists() or ingredient.exists()", { focus, _ in
+            focus.child("code") != nil || focus.child("ingredient") != nil
+        }),
+        "workflow-dosageExtensionBeiDosierung": (
+            "dosageInstruction.exists() implies extension.where(url = "
+                + "'http://hl7.org/fhir/5.0/StructureDefinition/extension-MedicationDispense.renderedDosageInstruction').exists() and "
+                + "extension.where(url = 'http://ig.fhir.de/igs/medication/StructureDefinition/GeneratedDosageInstructionsMeta').exists()",
+            { focus, _ in
+                func hasExtension(_ url: String) -> Bool {
+                    focus.children.contains { $0.name == "extension" && $0.value(of: "url") == url }
+                }
+                return focus.child("dosageInstruction") == nil
+                    || hasExtension("http://hl7.org/fhir/5.0/StructureDefinition/extension-MedicationDispense.renderedDosageInstruction")
+                        && hasExtension("http://ig.fhir.de/igs/medication/StructureDefinition/GeneratedDosageInstructionsMeta")
+            }
+        ),
         "workflow-parameters-close-dispense-medication-references": (
             "part.where(name = 'medicationDispense').resource.medication.ofType(Reference).reference.exists() implies "
                 + "((part.where(name = 'medicationDispense').resource.medication.reference.split('/').last().split(':').last()) "

@@ -26,6 +26,14 @@ enum NativeInvariants {
         "dom-2": ("contained.contained.empty()", { focus, _ in
             !focus.children.contains { $0.name == "contained" && $0.wrappedResource?.child("contained") != nil }
         }),
+        // Only a resource without contained resources is answered here (all of them meet it); the others
+        // go to the engine, which looks for the references to each.
+        "dom-3": ("contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | "
+            + "%resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or "
+            + "descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not())"
+            + ".trace('unmatched', id).empty()", { focus, _ in
+                focus.child("contained") == nil ? true : nil
+            }),
         "dom-4": ("contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()", { focus, _ in
             !contained(focus).contains { $0.descendant("meta", "versionId") != nil || $0.descendant("meta", "lastUpdated") != nil }
         }),

@@ -11,26 +11,37 @@ extension ProfileValidator {
             for slice in node.slices { checkCardinality(slice, count: 0, path: path, run: &run) }
             return
         }
-        var members: [[Located]] = Array(repeating: [], count: node.slices.count)
         let rules = node.constraint.slicing?.rules ?? .open
         let context = scope.context(run)
         let tests = sliceTests(of: node, context: context)
         let document = run.rootResource
-        for instance in instances {
-            if let index = tests.indices.first(where: {
-                belongs(instance, to: node.slices[$0], tests: tests[$0], context: context, document: document)
-            }) {
-                members[index].append(instance)
-            } else if rules == .closed {
-                run.add(.error, .structure,
-                        "\(node.constraint.id): the element matches none of the slices, and the slicing is closed", at: instance.path)
-            } else {
-                validateChild(instance, node: node, scope: scope, run: &run)
+        let slices = node.slices
+        // Which slice each instance is in (-1: none), and how many each slice has: plain numbers on the
+        // stack, not a list of instances per slice.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: instances.count + slices.count) { numbers in
+            let counts = UnsafeMutableBufferPointer(rebasing: numbers[instances.count...])
+            counts.initialize(repeating: 0)
+            for (offset, instance) in instances.enumerated() {
+                numbers[offset] = -1
+                if let index = tests.indices.first(where: {
+                    belongs(instance, to: slices[$0], tests: tests[$0], context: context, document: document)
+                }) {
+                    numbers[offset] = index
+                    counts[index] += 1
+                } else if rules == .closed {
+                    run.add(.error, .structure,
+                            "\(node.constraint.id): the element matches none of the slices, and the slicing is closed", at: instance.path)
+                } else {
+                    validateChild(instance, node: node, scope: scope, run: &run)
+                }
             }
-        }
-        for (slice, sliceMembers) in zip(node.slices, members) {
-            checkCardinality(slice, count: sliceMembers.count, path: path, run: &run)
-            for member in sliceMembers { validateChild(member, node: slice, scope: scope, run: &run) }
+            for (index, slice) in slices.enumerated() {
+                checkCardinality(slice, count: counts[index], path: path, run: &run)
+                guard counts[index] > 0 else { continue }
+                for (offset, instance) in instances.enumerated() where numbers[offset] == index {
+                    validateChild(instance, node: slice, scope: scope, run: &run)
+                }
+            }
         }
     }
 
