@@ -48,6 +48,11 @@ extension FHIRPathEvaluator {
             try perItem { (_, result) throws(FHIRPathError) in if try Self.boolean(result) != true { all = false } }
             return Self.result(all)
         case .`where`:
+            if case .binary(let op, .member(nil, let member), .string(let literal))? = arguments.first, op.kind == .equal,
+                let kept = filter(input, whereChild: member, equals: literal)
+            {
+                return kept
+            }
             var kept: [FHIRPathItem] = []
             try perItem { (item, result) throws(FHIRPathError) in if try Self.boolean(result) == true { kept.append(item) } }
             return kept
@@ -163,6 +168,31 @@ extension FHIRPathEvaluator {
             formatter.formatOptions = kind == .today ? [.withFullDate] : [.withInternetDateTime]
             return [.date(formatter.string(from: Date()))]
         }
+    }
+
+    /// `where(name = 'literal')`, the commonest criteria of the profiles' invariants (`extension.where(url
+    /// = '…')`, `coding.where(code = '…')`, `part.where(name = '…')`): each item's child compared in
+    /// place, with one scratch list for the whole filter instead of lists per item and step. The answer
+    /// is the general one: no child or several keep nothing, one keeps the item when its value's text is
+    /// the literal. `nil` for a child whose value is a boolean or number (its text is not what `=`
+    /// compares): the general evaluation decides then.
+    func filter(_ input: [FHIRPathItem], whereChild name: String, equals literal: String) -> [FHIRPathItem]? {
+        var kept: [FHIRPathItem] = []
+        var step = MemberStep(name: name, isFirstStep: true)
+        var children: [FHIRPathItem] = []
+        for item in input {
+            children.removeAll(keepingCapacity: true)
+            appendChildren(of: item, step: &step, to: &children)
+            guard children.count == 1, case .node(let child, let type) = children[0] else { continue }
+            switch type {
+            case .primitive(.boolean, _), .primitive(.integer, _), .primitive(.positiveInt, _), .primitive(.unsignedInt, _),
+                .primitive(.decimal, _), .type:
+                return nil
+            case .primitive, .system:
+                if child.value == literal { kept.append(item) }
+            }
+        }
+        return kept
     }
 
     func distinct(_ items: [FHIRPathItem]) -> [FHIRPathItem] {

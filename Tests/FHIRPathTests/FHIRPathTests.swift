@@ -143,4 +143,41 @@ struct FHIRPathTests {
             """)
         #expect(try eval("medication.resolve() is Medication", contained) == [.boolean(true)])
     }
+
+    /// `where(child = 'literal')` is filtered in place; it answers as the same comparison written the
+    /// other way round (`'literal' = child`), which takes the general path.
+    @Test(arguments: [
+        "extension.where(url = 'http://a')",
+        "extension.where(url = 'http://none')",
+        "identifier.where(system = 'http://s')",
+        "identifier.where(value = 'X1')",
+        "identifier.where(use = 'official')",
+        "medicationCodeableConcept.coding.where(code = '1')",
+        "medicationCodeableConcept.coding.where(system = 'http://c')",
+        "dosageInstruction.where(sequence = '1')",
+        "dosageInstruction.where(asNeededBoolean = 'true')",
+        "substitution.where(wasSubstituted = 'false')",
+        "where(status = 'completed')",
+        "whenHandedOver.where(id = 'w')",
+        "identifier.where(type = 'x')",
+    ])
+    func whereChildEqualsLiteralAnswersAsTheGeneralComparison(_ expression: String) throws {
+        let resource = try Self.json(#"""
+            {"resourceType":"MedicationDispense","extension":[{"url":"http://a","valueString":"1"},{"url":"http://b","valueString":"2"},
+             {"url":"http://a","valueString":"3"}],"identifier":[{"system":"http://s","value":"X1"},{"_system":{"extension":[{"url":"http://e","valueString":"x"}]},"value":"X2"},
+             {"use":"official","type":{"text":"x"}}],"status":"completed",
+             "medicationCodeableConcept":{"coding":[{"system":"http://c","code":"1"},{"code":"2"},{"system":"http://c","code":"1"}]},
+             "_whenHandedOver":{"id":"w"},"dosageInstruction":[{"sequence":1,"asNeededBoolean":true},{"sequence":2}],
+             "substitution":{"wasSubstituted":false}}
+            """#)
+        let parsed = try FHIRPathParser.parse(expression)
+        guard case .call(let base, let function, let arguments) = parsed, function.text == "where",
+            case .binary(let op, let member, let literal) = arguments[0]
+        else {
+            Issue.record("not a where(child = literal): \(expression)")
+            return
+        }
+        let reversed = FHIRPathExpression.call(base, function, [.binary(op, literal, member)])
+        #expect(try evaluator.evaluate(parsed, on: resource) == evaluator.evaluate(reversed, on: resource))
+    }
 }
