@@ -95,8 +95,11 @@ public final class TypeDefinition: Sendable {
         names.lookup(name)
     }
 
-    /// Resolves a child by its concrete name.
+    /// Resolves a child by its concrete name (the bytes in place where the string is contiguous, as the
+    /// tree's names are).
+    @inlinable
     public func resolve(_ name: String) -> ResolvedElement? {
+        if let found = name.utf8.withContiguousStorageIfAvailable({ names.lookup($0) }) { return found }
         var name = name
         return name.withUTF8 { names.lookup($0) }
     }

@@ -168,13 +168,15 @@ public struct ProfileValidator: Sendable {
     /// (every resource of every validation asks, so no splitting into new strings).
     static func sameURL(_ left: String, _ right: String) -> Bool {
         let bar = UInt8(ascii: "|")
-        var leftBytes = left.utf8.makeIterator(), rightBytes = right.utf8.makeIterator()
-        while true {
-            let a = leftBytes.next(), b = rightBytes.next()
-            let leftEnds = a == nil || a == bar, rightEnds = b == nil || b == bar
-            if leftEnds || rightEnds { return leftEnds && rightEnds }
-            if a != b { return false }
+        // Native strings are contiguous: the URL parts are found and compared as bytes in place.
+        let inPlace = left.utf8.withContiguousStorageIfAvailable { leftBytes in
+            right.utf8.withContiguousStorageIfAvailable { rightBytes in
+                let leftURL = leftBytes.prefix { $0 != bar }, rightURL = rightBytes.prefix { $0 != bar }
+                return leftURL.count == rightURL.count && leftURL.elementsEqual(rightURL)
+            }
         }
+        if let answer = inPlace ?? nil { return answer }
+        return left.utf8.prefix { $0 != bar }.elementsEqual(right.utf8.prefix { $0 != bar })
     }
 
     // MARK: Elements
@@ -281,7 +283,12 @@ public struct ProfileValidator: Sendable {
                     // Also with no instances: a slice's minimum can still be missed.
                     validateSliced(matched[range].map(located)[...], node: node, path: path, scope: scope, run: &run)
                 } else {
-                    for match in matched[range] { validateChild(located(match), node: node, scope: scope, run: &run) }
+                    for match in matched[range] {
+                        // What validateChild would find on an unconstrained leaf: nothing (a resource or an
+                        // extension always has children).
+                        if node.isUnconstrainedLeaf, children[match.offset].children.isEmpty { continue }
+                        validateChild(located(match), node: node, scope: scope, run: &run)
+                    }
                 }
             }
             // Only the nodes with instances, and those with a minimum to miss: a definition lists every

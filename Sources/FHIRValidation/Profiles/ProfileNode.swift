@@ -42,6 +42,10 @@ public final class ProfileNode: Sendable {
     /// Index into ``children`` by name; choice children (`value[x]`) by their stem, tried in order.
     private let childIndexByName: [String: Int]
     private let choiceChildIndexes: [Int]
+    /// Nothing to check on an instance without children: no choice of types, no fixed or pattern value,
+    /// no binding that is checked, no invariant, no reference targets. Most leaves of a resource (every
+    /// `system`, `value`, `display` of a plain type) are such; the walk passes them by.
+    let isUnconstrainedLeaf: Bool
     /// The children that report something even with no instance: a minimum above zero, or a slice with
     /// one. The others need looking at only when the element has instances of them.
     let requiredChildIndexes: [Int]
@@ -75,6 +79,9 @@ public final class ProfileNode: Sendable {
                 return CompiledInvariant(invariant, .unusable(error))
             }
         }
+        let checkedBinding = constraint.binding.map { ($0.strength == .required || $0.strength == .extensible) && $0.valueSet != nil } ?? false
+        isUnconstrainedLeaf = !isChoice && constraint.fixed == nil && constraint.pattern == nil && !checkedBinding && invariants.isEmpty
+            && referenceTargets.isEmpty
         var byName: [String: Int] = [:]
         for (index, child) in children.enumerated() { byName[child.name] = index }
         childIndexByName = byName
