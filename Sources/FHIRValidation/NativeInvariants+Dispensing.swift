@@ -22,12 +22,18 @@ extension NativeInvariants {
                 + "'http://hl7.org/fhir/5.0/StructureDefinition/extension-MedicationDispense.renderedDosageInstruction').exists() and "
                 + "extension.where(url = 'http://ig.fhir.de/igs/medication/StructureDefinition/GeneratedDosageInstructionsMeta').exists()",
             { focus, _ in
-                func hasExtension(_ url: String) -> Bool {
-                    focus.children.contains { $0.name == "extension" && $0.value(of: "url") == url }
+                guard focus.child("dosageInstruction") != nil else { return true }
+                // An extension without its one `url` compares as the engine decides (none or several: not kept).
+                var rendered = false, generated = false
+                for child in focus.children where child.name == "extension" {
+                    guard let url = single(child, "url") else { return nil }
+                    switch url.value {
+                    case "http://hl7.org/fhir/5.0/StructureDefinition/extension-MedicationDispense.renderedDosageInstruction": rendered = true
+                    case "http://ig.fhir.de/igs/medication/StructureDefinition/GeneratedDosageInstructionsMeta": generated = true
+                    default: continue
+                    }
                 }
-                return focus.child("dosageInstruction") == nil
-                    || hasExtension("http://hl7.org/fhir/5.0/StructureDefinition/extension-MedicationDispense.renderedDosageInstruction")
-                        && hasExtension("http://ig.fhir.de/igs/medication/StructureDefinition/GeneratedDosageInstructionsMeta")
+                return rendered && generated
             }
         ),
         "workflow-parameters-close-dispense-medication-references": (
@@ -67,6 +73,8 @@ extension NativeInvariants {
                     }
                 }
             case "medication":
+                // The engine's `resource` step keeps only resources of a concrete type.
+                guard R4CoreDefinitions.shared.resourceIndex(resource.name) != nil else { return nil }
                 for child in resource.children where child.name == "id" {
                     ids += 1
                     id = child.value

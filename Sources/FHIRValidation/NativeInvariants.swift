@@ -9,6 +9,10 @@ import FHIRPath
 /// A check answers whether the invariant holds, with the HL7 engine's semantics, or `nil` for a shape it
 /// leaves to the FHIRPath engine (several items where one is expected, a value missing): there the
 /// engine's answer, or its error, is the one reported. The shapes a valid body has never need it.
+///
+/// The checks read children by name, as trees from the JSON and XML readers have them: only elements
+/// the parent's type defines, under their FHIR names. A tree built in code with names its type does not
+/// define (a `code` in a Patient) can get another answer than the engine, which only sees defined ones.
 enum NativeInvariants {
     /// `(focus, %rootResource) -> holds`, or `nil`: evaluate the FHIRPath.
     typealias Check = @Sendable (Element, Element) -> Bool?

@@ -284,9 +284,13 @@ public struct ProfileValidator: Sendable {
                     validateSliced(matched[range].map(located)[...], node: node, path: path, scope: scope, run: &run)
                 } else {
                     for match in matched[range] {
-                        // What validateChild would find on an unconstrained leaf: nothing (a resource or an
-                        // extension always has children).
-                        if node.isUnconstrainedLeaf, children[match.offset].children.isEmpty { continue }
+                        // What validateChild would find on an unconstrained leaf: nothing. A resource
+                        // wrapper always has a child; an extension is checked on its own (an empty one
+                        // lacks its url).
+                        let child = children[match.offset]
+                        if node.isUnconstrainedLeaf, child.children.isEmpty, child.name != "extension", child.name != "modifierExtension" {
+                            continue
+                        }
                         validateChild(located(match), node: node, scope: scope, run: &run)
                     }
                 }

@@ -179,5 +179,15 @@ struct FHIRPathTests {
         }
         let reversed = FHIRPathExpression.call(base, function, [.binary(op, literal, member)])
         #expect(try evaluator.evaluate(parsed, on: resource) == evaluator.evaluate(reversed, on: resource))
+        // The same with the compared child given twice (only a tree built in code has that): nothing kept.
+        var doubled = resource
+        for index in doubled.children.indices {
+            for inner in doubled.children[index].children.indices {
+                let child = doubled.children[index].children[inner]
+                doubled.children[index].children.insert(child, at: inner)
+                break
+            }
+        }
+        #expect(try evaluator.evaluate(parsed, on: doubled) == evaluator.evaluate(reversed, on: doubled))
     }
 }

@@ -97,4 +97,15 @@ struct ValidatorReviewTests {
             """))
         #expect(outcome.issues.contains { $0.code == .extension && $0.expression == ["MedicationDispense.extension[0]"] })
     }
+
+    /// An extension element without children (only a tree built in code has one) still lacks its url:
+    /// the walk's pass over leaves with nothing to check does not take extensions.
+    @Test func anEmptyExtensionStillLacksItsURL() throws {
+        var dispense = try Self.resource(#"{"resourceType":"MedicationDispense","status":"completed","medicationCodeableConcept":{"text":"x"}}"#)
+        dispense.children.insert(Element(name: "extension"), at: 0)
+        let outcome = try Self.validator([]).validate(dispense, profile: "http://hl7.org/fhir/StructureDefinition/MedicationDispense")
+        #expect(outcome.issues.contains {
+            $0.text == "Extension.url: minimum required = 1, but only found 0" && $0.expression == ["MedicationDispense.extension[0].url"]
+        })
+    }
 }
