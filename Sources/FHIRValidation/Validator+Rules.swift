@@ -23,7 +23,7 @@ extension ProfileValidator {
             let holds: Bool?
             switch compiled.evaluation {
             case .native(let check, let expression):
-                holds = check(element, scope.resources.container)
+                holds = check(element, scope.container)
                     ?? evaluate(compiled, expression, on: element, type: type, path: path, scope: scope, run: &run)
             case .fhirPath(let expression):
                 holds = evaluate(compiled, expression, on: element, type: type, path: path, scope: scope, run: &run)
@@ -44,8 +44,8 @@ extension ProfileValidator {
     private func evaluate(_ invariant: CompiledInvariant, _ expression: FHIRPathExpression, on element: Element,
                           type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope, run: inout Run) -> Bool? {
         do throws(FHIRPathError) {
-            let items = try evaluator.evaluate(expression, on: .node(element, type), resource: scope.resources.resourceItem,
-                                               rootResource: scope.resources.containerItem, document: run.document)
+            let items = try evaluator.evaluate(expression, on: .node(element, type), resource: scope.resourceItem,
+                                               rootResource: scope.containerItem, document: run.document)
             return try FHIRPathEvaluator.boolean(items) ?? false
         } catch {
             reportUnevaluable(invariant, error, at: path, run: &run)

@@ -71,44 +71,33 @@ public struct ProfileValidator: Sendable {
 
     /// Where an element sits: the resource holding it, the resource that contains that one (FHIRPath's
     /// `%rootResource`; the same unless it is contained), and the profile whose tree is being walked.
-    ///
-    /// The resources sit in one object made per resource: a scope is handed to every element and
-    /// changes its profile at every typed element, and copying the resources' trees each time cost a
-    /// dozen reference counts per element.
     struct Scope {
-        let resources: Resources
+        let resource: Element
+        let container: Element
         let profile: CompiledProfile
-
-        final class Resources: Sendable {
-            let resource: Element
-            let container: Element
-            /// `resource` and `container` as FHIRPath sees them (`%resource`, `%rootResource`): typed
-            /// once per resource, not looked up by name for every invariant.
-            let resourceItem: FHIRPathItem
-            let containerItem: FHIRPathItem
-
-            init(resource: Element, container: Element, definitions: TypeDefinitions) {
-                self.resource = resource
-                self.container = container
-                resourceItem = .node(resource, .type(definitions.resourceTypeIndex(resource.name) ?? 0))
-                containerItem = .node(container, .type(definitions.resourceTypeIndex(container.name) ?? 0))
-            }
-        }
+        /// `resource` and `container` as FHIRPath sees them (`%resource`, `%rootResource`): typed
+        /// once per resource, not looked up by name for every invariant.
+        let resourceItem: FHIRPathItem
+        let containerItem: FHIRPathItem
 
         init(resource: Element, container: Element, profile: CompiledProfile, definitions: TypeDefinitions) {
-            resources = Resources(resource: resource, container: container, definitions: definitions)
+            self.resource = resource
+            self.container = container
             self.profile = profile
+            resourceItem = .node(resource, .type(definitions.resourceTypeIndex(resource.name) ?? 0))
+            containerItem = .node(container, .type(definitions.resourceTypeIndex(container.name) ?? 0))
         }
 
-        private init(resources: Resources, profile: CompiledProfile) {
-            self.resources = resources
+        private init(_ scope: Scope, profile: CompiledProfile) {
+            resource = scope.resource
+            container = scope.container
             self.profile = profile
+            resourceItem = scope.resourceItem
+            containerItem = scope.containerItem
         }
-
-        var container: Element { resources.container }
 
         func with(_ profile: CompiledProfile) -> Scope {
-            Scope(resources: resources, profile: profile)
+            Scope(self, profile: profile)
         }
 
         /// Where the profile being walked resolves its references: its own package's context, or else
