@@ -65,7 +65,7 @@ extension ProfileValidator {
     /// the value set can be expanded from what is loaded.
     func checkBinding(_ binding: ElementConstraint.Binding, on element: Element, type: String, path: ElementPath, label: String,
                       run: inout Run) {
-        guard binding.strength == .required || binding.strength == .extensible, let valueSet = binding.valueSet else { return }
+        guard binding.isChecked, let valueSet = binding.valueSet else { return }
         let codings: [(system: String?, code: String)]
         switch type {
         case "code", "string", "uri":

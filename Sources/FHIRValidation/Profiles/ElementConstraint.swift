@@ -32,6 +32,10 @@ public struct ElementConstraint: Sendable {
         public enum Strength: String, Sendable { case required, extensible, preferred, example }
         public var strength: Strength
         public var valueSet: String?
+
+        /// Whether codes are checked against it: a required (error) or extensible (warning) binding that
+        /// names its value set; preferred and example bindings only advise.
+        var isChecked: Bool { (strength == .required || strength == .extensible) && valueSet != nil }
     }
 
     public struct Invariant: Sendable, Hashable {

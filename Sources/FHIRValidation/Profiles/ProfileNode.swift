@@ -79,9 +79,8 @@ public final class ProfileNode: Sendable {
                 return CompiledInvariant(invariant, .unusable(error))
             }
         }
-        let checkedBinding = constraint.binding.map { ($0.strength == .required || $0.strength == .extensible) && $0.valueSet != nil } ?? false
-        isUnconstrainedLeaf = !isChoice && constraint.fixed == nil && constraint.pattern == nil && !checkedBinding && invariants.isEmpty
-            && referenceTargets.isEmpty
+        isUnconstrainedLeaf = !isChoice && constraint.fixed == nil && constraint.pattern == nil && constraint.binding?.isChecked != true
+            && invariants.isEmpty && referenceTargets.isEmpty
         var byName: [String: Int] = [:]
         for (index, child) in children.enumerated() { byName[child.name] = index }
         childIndexByName = byName
