@@ -10,8 +10,8 @@ struct CorpusAgreementTests {
     static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/fixtures")
 
-    /// One validator over all official packages, built once for the suite.
-    static let validator: ProfileValidator? = {
+    /// All official packages, loaded once; `nil` without `../shared`.
+    static let repository: ProfileRepository? = {
         let definitions = shared.appendingPathComponent("definitions")
         guard FileManager.default.fileExists(atPath: definitions.path) else { return nil }
         var repository = ProfileRepository()
@@ -19,8 +19,11 @@ struct CorpusAgreementTests {
         for package in packages.sorted() {
             try? repository.load(directory: definitions.appendingPathComponent(package))
         }
-        return ProfileValidator(profiles: CompiledProfiles(repository: repository))
+        return repository
     }()
+
+    /// One validator over all official packages, built once for the suite.
+    static let validator: ProfileValidator? = repository.map { ProfileValidator(profiles: CompiledProfiles(repository: $0)) }
 
     struct Row: Sendable, CustomStringConvertible {
         let file: String

@@ -202,13 +202,9 @@ struct NativeInvariantAgreementTests {
     }
 
     /// The same on the corpus, against the official packages (when `../shared` is present).
-    @Test(.enabled(if: CorpusAgreementTests.validator != nil, "needs ../shared/fixtures"))
+    @Test(.enabled(if: CorpusAgreementTests.repository != nil, "needs ../shared/fixtures"))
     func corpusGetsTheSameIssuesEitherWay() throws {
-        let definitions = CorpusAgreementTests.shared.appendingPathComponent("definitions")
-        var repository = ProfileRepository()
-        for package in try FileManager.default.contentsOfDirectory(atPath: definitions.path).sorted() {
-            try? repository.load(directory: definitions.appendingPathComponent(package))
-        }
+        let repository = try #require(CorpusAgreementTests.repository)
         let native = ProfileValidator(profiles: CompiledProfiles(repository: repository))
         let fhirPath = ProfileValidator(profiles: CompiledProfiles(repository: repository, usesNativeInvariants: false))
         for row in CorpusAgreementTests.rows {
