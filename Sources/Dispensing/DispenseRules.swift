@@ -12,14 +12,6 @@ public enum DispenseRules {
         _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<[Dispensation], any Error>,
         now: Date, ids: some IDGenerator, objected: () throws -> Bool = { false }
     ) throws -> TaskChange {
-        try dispense(task, secret: secret, caller: caller, body: body.map { identify($0, task: task.id, ids: ids) }, now: now, objected: objected)
-    }
-
-    /// `$dispense` on a body whose ids were assigned before the transaction (``identify(_:task:ids:)``).
-    public static func dispense(
-        _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<IdentifiedDispensations, any Error>,
-        now: Date, objected: () throws -> Bool = { false }
-    ) throws -> TaskChange {
         guard let stored = task.secret, stored.matches(secret) else { throw DispensingError.secretMismatch }
         guard task.status == .inProgress else {
             throw DispensingError.wrongStatus(current: task.status, required: [.inProgress])
@@ -27,18 +19,16 @@ public enum DispenseRules {
         guard let telematikID = caller.telematikID else { throw DispensingError.telematikIDMissing }
         // After the secret: only the pharmacy holding the prescription learns of the objection.
         if try objected() { throw DispensingError.insurantObjected }
-        let identified = try body.get()
-        let dispensations = identified.dispensations
+        let dispensations = try body.get()
         guard !dispensations.isEmpty else { throw DispensingError.noDispensationSent }
         try check(dispensations, against: task, telematikID: telematikID)
-        identified.requireTask(task.id)
         var next = task
         next.owner = telematikID
         next.lastMedicationDispense = now
         next.lastModified = now
         return TaskChange(
             task: next,
-            dispensations: .replace(asStored(dispensations)),
+            dispensations: .replace(assignIDs(dispensations, task: task.id, ids: ids)),
             audit: TaskRules.audit(.dispense, next, caller, now)
         )
     }
@@ -50,15 +40,6 @@ public enum DispenseRules {
         _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<[Dispensation]?, any Error>,
         now: Date, ids: some IDGenerator, receipt: (PrescriptionTask) throws -> Element
     ) throws -> TaskChange {
-        let identified = body.map { $0.map { identify($0, task: task.id, ids: ids) } }
-        return try close(task, secret: secret, caller: caller, body: identified, now: now, receipt: receipt)
-    }
-
-    /// `$close` on a body whose ids were assigned before the transaction (``identify(_:task:ids:)``).
-    public static func close(
-        _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<IdentifiedDispensations?, any Error>,
-        now: Date, receipt: (PrescriptionTask) throws -> Element
-    ) throws -> TaskChange {
         if task.status == .cancelled { throw DispensingError.taskCancelled }
         guard task.status == .inProgress else {
             throw DispensingError.wrongStatus(current: task.status, required: [.inProgress])
@@ -67,10 +48,9 @@ public enum DispenseRules {
         guard let telematikID = caller.telematikID else { throw DispensingError.telematikIDMissing }
         var next = task
         var change = DispensationChange.keep
-        if let identified = try body.get(), !identified.dispensations.isEmpty {
-            try check(identified.dispensations, against: task, telematikID: telematikID)
-            identified.requireTask(task.id)
-            change = .replace(asStored(identified.dispensations))
+        if let dispensations = try body.get(), !dispensations.isEmpty {
+            try check(dispensations, against: task, telematikID: telematikID)
+            change = .replace(assignIDs(dispensations, task: task.id, ids: ids))
             next.lastMedicationDispense = now
             next.owner = telematikID
         } else if task.lastMedicationDispense == nil {
@@ -118,57 +98,24 @@ public enum DispenseRules {
         }
     }
 
-    /// Gives a request's dispensations the server's ids (A_26527, ARCHITECTURE decision 7):
     /// MedicationDispense ids `<PrescriptionID>`, `<PrescriptionID>-1`, …; each Medication a fresh
-    /// UUID, and the dispense's `medicationReference` rewritten to `urn:uuid:<uuid>`, so ids are
-    /// unique across an insurant's search results.
-    ///
-    /// Done before the task's transaction: the ids depend on nothing stored, and the store can then
-    /// serialise the resources outside its lock (``TaskStore/update(_:staging:_:)``). Each
-    /// dispensation keeps its location in the request body, which the checks' errors name.
-    public static func identify(_ dispensations: [Dispensation], task: PrescriptionID, ids: some IDGenerator) -> IdentifiedDispensations {
-        IdentifiedDispensations(task: task, dispensations: dispensations.enumerated().map { index, dispensation in
-            var identified = dispensation
-            identified.medicationDispense = dispensation.medicationDispense.settingResourceID(dispenseID(index, task: task))
-            if let medication = dispensation.medication {
-                let uuid = ids.uuid()
-                identified.medication = medication.settingResourceID(uuid)
-                identified.medicationDispense = identified.medicationDispense.settingMedicationReference("urn:uuid:\(uuid)")
-            }
-            return identified
-        })
-    }
-
-    /// The set as stored: from now on each resource is found by its id, no longer in a request body.
-    static func asStored(_ dispensations: [Dispensation]) -> [Dispensation] {
+    /// UUID, and the dispense's `medicationReference` rewritten to `urn:uuid:<uuid>` so ids are unique
+    /// across an insurant's search results.
+    static func assignIDs(_ dispensations: [Dispensation], task: PrescriptionID, ids: some IDGenerator) -> [Dispensation] {
         dispensations.enumerated().map { index, dispensation in
-            var stored = dispensation
-            stored.location = "MedicationDispense/\(dispensation.view.id ?? "")"
-            stored.medicationLocation = dispensation.medication.map { _ in "Medication" }
-            return stored
+            let dispenseID = index == 0 ? task.rawValue : "\(task.rawValue)-\(index)"
+            var md = dispensation.medicationDispense.settingResourceID(dispenseID)
+            var medication = dispensation.medication
+            if let current = medication {
+                let uuid = ids.uuid()
+                medication = current.settingResourceID(uuid)
+                md = md.settingMedicationReference("urn:uuid:\(uuid)")
+            }
+            return Dispensation(
+                medicationDispense: md, medication: medication,
+                location: "MedicationDispense/\(dispenseID)", medicationLocation: medication.map { _ in "Medication" }
+            )
         }
-    }
-
-    static func dispenseID(_ index: Int, task: PrescriptionID) -> String {
-        index == 0 ? task.rawValue : "\(task.rawValue)-\(index)"
-    }
-}
-
-/// A request's dispensations with the server's ids, for one task: made only by
-/// ``DispenseRules/identify(_:task:ids:)``, so a rule can rely on every id being the server's.
-public struct IdentifiedDispensations: Sendable, Hashable {
-    public let task: PrescriptionID
-    public let dispensations: [Dispensation]
-
-    fileprivate init(task: PrescriptionID, dispensations: [Dispensation]) {
-        self.task = task
-        self.dispensations = dispensations
-    }
-
-    /// Ids made for another task would be stored under the wrong PrescriptionID: a caller's bug,
-    /// never the request's, so it stops here rather than be reported to the pharmacy.
-    fileprivate func requireTask(_ id: PrescriptionID) {
-        precondition(task == id, "dispensations identified for another task")
     }
 }
 

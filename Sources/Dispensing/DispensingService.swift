@@ -56,25 +56,20 @@ public struct DispensingService: Sendable {
     /// ask the registry: nobody else can make it look an insurant up, or learn from the answer's
     /// timing. Deciding this on the transaction's snapshot, not on a read before it, costs a request
     /// whose decision is current nothing at all.
-    ///
-    /// The server's ids are assigned before the transaction, so the store can serialise what the
-    /// request will store while it waits for its lock, not while holding it.
     public func dispense(_ id: PrescriptionID, secret: String?, caller: Caller, body: Result<[Dispensation], any Error>) async throws -> [Dispensation] {
         let now = clock.now()
         let ids = self.ids
         let registry = objectionRegistry
-        let body = body.map { DispenseRules.identify($0, task: id, ids: ids) }
-        let staging = (try? body.get()).map { RegistryTransfers.resources(storing: $0.dispensations) } ?? []
         var mayAsk = true
         while true {
             do {
-                return try await store.update(id, staging: staging) { [mayAsk] snapshot in
+                return try await store.update(id) { [mayAsk] snapshot in
                     let task = snapshot.task
                     if mayAsk, let kvnr = task.kvnr, task.status == .inProgress, task.secret?.matches(secret) == true,
                        registry.needsRefresh(kvnr) {
                         throw RefreshFirst(kvnr: kvnr)
                     }
-                    var change = try DispenseRules.dispense(task, secret: secret, caller: caller, body: body, now: now,
+                    var change = try DispenseRules.dispense(task, secret: secret, caller: caller, body: body, now: now, ids: ids,
                                                             objected: { try task.kvnr.map { try !snapshot.objections($0).isEmpty } ?? false })
                     change.transfer = try RegistryTransfers.transfer(for: change, before: task, storedDispensations: snapshot.dispensations, ids: ids)
                     guard case .replace(let stored) = change.dispensations else { return (change, []) }
@@ -97,11 +92,10 @@ public struct DispensingService: Sendable {
     /// (the insurant gets the medicine, the pharmacy its receipt), but then nothing is transferred.
     public func close(_ id: PrescriptionID, secret: String?, caller: Caller, body: Result<[Dispensation]?, any Error>) async throws -> PrescriptionTask {
         let now = clock.now()
+        let ids = self.ids
         let issuer = receiptIssuer
-        let body = body.map { $0.map { DispenseRules.identify($0, task: id, ids: ids) } }
-        let staging = (try? body.get())?.map { RegistryTransfers.resources(storing: $0.dispensations) } ?? []
-        return try await update(id, staging: staging) { task in
-            try DispenseRules.close(task, secret: secret, caller: caller, body: body, now: now, receipt: issuer)
+        return try await update(id) { task in
+            try DispenseRules.close(task, secret: secret, caller: caller, body: body, now: now, ids: ids, receipt: issuer)
         }
     }
 
@@ -124,11 +118,9 @@ public struct DispensingService: Sendable {
 
     /// Runs a rule under the store's lock and adds the registry transfer its change calls for,
     /// unless the insurant has objected: then nothing about them goes to the registry.
-    private func update(
-        _ id: PrescriptionID, staging: [Element] = [], _ rule: @escaping @Sendable (PrescriptionTask) throws -> TaskChange
-    ) async throws -> PrescriptionTask {
+    private func update(_ id: PrescriptionID, _ rule: @escaping @Sendable (PrescriptionTask) throws -> TaskChange) async throws -> PrescriptionTask {
         let ids = self.ids
-        return try await store.update(id, staging: staging) { snapshot in
+        return try await store.update(id) { snapshot in
             var change = try rule(snapshot.task)
             // Objections are read only for a change the registry would learn of; the insurant is the
             // one after the change (`$activate` learns the KVNR from the prescription).

@@ -206,16 +206,6 @@ public protocol TaskStore: Sendable {
         _ decide: @escaping @Sendable (TaskSnapshot) throws -> (TaskChange, Outcome)
     ) async throws -> Outcome
 
-    /// `update`, told ahead which resources the change will probably store (a request's
-    /// dispensations, with their server ids). A store that serialises inside its lock can serialise
-    /// these before taking it. Only a hint: what is stored is always what `decide` returns, staged
-    /// or not.
-    func update<Outcome: Sendable>(
-        _ id: PrescriptionID,
-        staging: [Element],
-        _ decide: @escaping @Sendable (TaskSnapshot) throws -> (TaskChange, Outcome)
-    ) async throws -> Outcome
-
     func task(_ id: PrescriptionID) async throws -> PrescriptionTask?
     /// An insurant's tasks, newest first.
     func tasks(of kvnr: KVNR) async throws -> [PrescriptionTask]
@@ -236,15 +226,4 @@ public protocol TaskStore: Sendable {
     /// recorded before `recordedBefore`, when given); returns how many there were.
     @discardableResult
     func liftObjections(of kvnr: KVNR, sources: Set<ObjectionSource>, category: ObjectionCategory?, recordedBefore: Date?) async throws -> Int
-}
-
-extension TaskStore {
-    /// A store that gains nothing from staging ignores it.
-    public func update<Outcome: Sendable>(
-        _ id: PrescriptionID,
-        staging: [Element],
-        _ decide: @escaping @Sendable (TaskSnapshot) throws -> (TaskChange, Outcome)
-    ) async throws -> Outcome {
-        try await update(id, decide)
-    }
 }

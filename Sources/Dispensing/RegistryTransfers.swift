@@ -72,13 +72,6 @@ public enum RegistryTransfers {
             return nil
         }
     }
-
-    /// What a `$dispense` or `$close` storing `set` writes as resources: the set itself and the ePA
-    /// forms its transfer carries. Known before the transaction, so the store can serialise them
-    /// outside its lock (``TaskStore/update(_:staging:_:)``).
-    public static func resources(storing set: [Dispensation]) -> [Element] {
-        set.flatMap { [$0.medicationDispense] + ($0.medication.map { [$0] } ?? []) } + EpaPayload.resources(providing: set)
-    }
 }
 
 /// The ePA `*-erp` input Parameters (`epa-op-*-erp-input-parameters` 1.0.3). Resources are passed
@@ -94,10 +87,14 @@ enum EpaPayload {
         var parts = header(id, authoredOn: authoredOn)
         parts.append(Element(name: "part", children: [Element(name: "name", value: "status"), Element(name: "valueCode", value: status.rawValue)]))
         for dispensation in set {
-            parts.append(resourcePart("medicationDispense", medicationDispense(dispensation.medicationDispense)))
+            var md = dispensation.medicationDispense.settingProfile(profileBase + "epa-medication-dispense")
+            if let reference = md.descendant("medicationReference", "reference")?.value, reference.hasPrefix("urn:uuid:") {
+                md = md.settingMedicationReference("Medication/" + reference.dropFirst("urn:uuid:".count))
+            }
+            parts.append(resourcePart("medicationDispense", md))
         }
         for medication in set.compactMap(\.medication) {
-            parts.append(resourcePart("medication", self.medication(medication)))
+            parts.append(resourcePart("medication", medication.settingProfile(profileBase + "epa-medication")))
         }
         if let pharmacy {
             parts.append(resourcePart("organization", Element(name: "Organization", children: [
@@ -107,21 +104,6 @@ enum EpaPayload {
             ])))
         }
         return parameters("provide-dispensation-erp", [Element(name: "parameter", children: [Element(name: "name", value: "rxDispensation")] + parts)])
-    }
-
-    /// The resources a `provide-dispensation-erp` transfer of `set` carries, in its order.
-    static func resources(providing set: [Dispensation]) -> [Element] {
-        set.map { medicationDispense($0.medicationDispense) } + set.compactMap { $0.medication.map(medication) }
-    }
-
-    private static func medicationDispense(_ stored: Element) -> Element {
-        let md = stored.settingProfile(profileBase + "epa-medication-dispense")
-        guard let reference = md.descendant("medicationReference", "reference")?.value, reference.hasPrefix("urn:uuid:") else { return md }
-        return md.settingMedicationReference("Medication/" + reference.dropFirst("urn:uuid:".count))
-    }
-
-    private static func medication(_ stored: Element) -> Element {
-        stored.settingProfile(profileBase + "epa-medication")
     }
 
     /// `$provide-prescription-erp`: the prescription's MedicationRequest, Medication, Organization and

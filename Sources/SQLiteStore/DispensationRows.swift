@@ -1,5 +1,4 @@
 import Dispensing
-import FHIRFormats
 import FHIRModel
 import GRDB
 
@@ -14,7 +13,7 @@ enum DispensationRows {
     /// same, but would move every row to a new page and rewrite its entries in all three indexes;
     /// in place, a row whose id, insurant and handover date stay (the usual repeated `$dispense`:
     /// ids follow the position, decision 7) changes one table page and no index page.
-    static func apply(_ change: DispensationChange, of task: PrescriptionTask, reusing encoded: EncodedResources, in db: Database) throws {
+    static func apply(_ change: DispensationChange, of task: PrescriptionTask, in db: Database) throws {
         switch change {
         case .keep:
             return
@@ -40,8 +39,8 @@ enum DispensationRows {
                 guard let id = dispensation.view.id else { throw SQLiteStoreError.dispensationWithoutID }
                 let kvnr = task.kvnr?.rawValue ?? dispensation.view.subjectIdentifier?.value
                 let handedOver = dispensation.view.whenHandedOver.flatMap(CalendarDate.datePart(of:))
-                let resource = try StoredResource.value(dispensation.medicationDispense, reusing: encoded)
-                let medication = try StoredResource.value(dispensation.medication, reusing: encoded)
+                let resource = try StoredResource.value(dispensation.medicationDispense)
+                let medication = try StoredResource.value(dispensation.medication)
                 try overwrite.execute(arguments: arguments([resource, medication, task.id.rawValue, position, id, kvnr, handedOver]))
                 if db.changesCount == 0 {
                     try clear.execute(arguments: [task.id.rawValue, position, id, position])

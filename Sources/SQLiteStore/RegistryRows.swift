@@ -1,5 +1,4 @@
 import Dispensing
-import FHIRFormats
 import FHIRModel
 import Foundation
 import GRDB
@@ -58,14 +57,13 @@ enum ObjectionRows {
 /// as `sent`, `dead` or `dropped`; settled rows stay for the record, but the payload (personal
 /// data) of sent and dropped rows is cleared, since nobody needs it any more.
 enum OutboxRows {
-    static func insert(_ transfer: RegistryTransfer, at now: Date, reusing encoded: EncodedResources, in db: Database) throws {
-        let payload: Data = try StoredResource.value(transfer.payload, reusing: encoded)
+    static func insert(_ transfer: RegistryTransfer, at now: Date, in db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO outbox (task_id, kvnr, operation, payload, created_at, next_attempt_at, status, idempotency_key)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: arguments([
                 transfer.prescriptionID.rawValue, transfer.kvnr.rawValue, transfer.operation.rawValue,
-                payload, StoredDate.value(now), StoredDate.value(now),
+                try StoredResource.value(transfer.payload), StoredDate.value(now), StoredDate.value(now),
                 transfer.status?.rawValue, transfer.idempotencyKey,
             ]))
     }

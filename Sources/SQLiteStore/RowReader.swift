@@ -17,14 +17,13 @@ enum StoredDate {
 }
 
 /// How resources are stored: compact FHIR JSON, the form the codecs write and read back losslessly.
-/// `encoded` holds resources serialised ahead (staged before the writer's turn): those are copied.
 enum StoredResource {
-    static func value(_ resource: Element, reusing encoded: EncodedResources = EncodedResources()) throws -> Data {
-        Data(try FHIRJSONWriter().write(resource, reusing: encoded))
+    static func value(_ resource: Element) throws -> Data {
+        Data(try FHIRFormat.json.write(resource))
     }
 
-    static func value(_ resource: Element?, reusing encoded: EncodedResources = EncodedResources()) throws -> Data? {
-        try resource.map { try value($0, reusing: encoded) }
+    static func value(_ resource: Element?) throws -> Data? {
+        try resource.map { try value($0) }
     }
 }
 

@@ -1,6 +1,4 @@
 public import Dispensing
-import FHIRFormats
-public import FHIRModel
 public import Foundation
 import GRDB
 
@@ -85,19 +83,7 @@ public final class SQLiteTaskStore: TaskStore {
         _ id: PrescriptionID,
         _ decide: @escaping @Sendable (TaskSnapshot) throws -> (TaskChange, Outcome)
     ) async throws -> Outcome {
-        try await update(id, staging: [], decide)
-    }
-
-    /// Serialises `staging` on the caller's task, while it waits for the writer: encoding the
-    /// dispensations and their transfer inside took a fifth of the single writer's time per
-    /// `$dispense` (measured under load), time every other write waited for.
-    public func update<Outcome: Sendable>(
-        _ id: PrescriptionID,
-        staging: [Element],
-        _ decide: @escaping @Sendable (TaskSnapshot) throws -> (TaskChange, Outcome)
-    ) async throws -> Outcome {
         let prescriptions = self.prescriptions
-        let encoded = EncodedResources(staging)
         return try await writer.submit { db in
             guard let task = try TaskRows.fetch(id, in: db, prescriptions: prescriptions) else { throw DispensingError.taskNotFound }
             let snapshot = TaskSnapshot(
@@ -110,9 +96,9 @@ public final class SQLiteTaskStore: TaskStore {
             try TaskRows.update(change.task, replacing: task, in: db)
             // `$abort` deletes the prescription: its decoding leaves memory with it.
             if change.task.prescription == nil { prescriptions.forget(id.rawValue) }
-            try DispensationRows.apply(change.dispensations, of: change.task, reusing: encoded, in: db)
+            try DispensationRows.apply(change.dispensations, of: change.task, in: db)
             try AuditRows.insert(change.audit, in: db)
-            if let transfer = change.transfer { try OutboxRows.insert(transfer, at: change.audit.recorded, reusing: encoded, in: db) }
+            if let transfer = change.transfer { try OutboxRows.insert(transfer, at: change.audit.recorded, in: db) }
             return outcome
         }
     }

@@ -96,23 +96,4 @@ struct RegistryTransferTests {
                                               body: .success([FHIR.dispensation()]), now: Fixtures.now, ids: FixedIDs(), objected: objected)
         }
     }
-
-    /// What the service stages before the transaction must be every resource the change then
-    /// stores, in the outbox payload too, or the store encodes them again on its single writer.
-    @Test func theStagedResourcesAreEveryResourceADispenseStores() throws {
-        let task = Fixtures.task(.inProgress)
-        let body = (0..<2).map { FHIR.dispensation($0, dispense: FHIR.medicationDispense(medicationReference: "#med-\($0)"), medication: FHIR.medication(id: "med-\($0)")) }
-        let identified = DispenseRules.identify(body, task: task.id, ids: FixedIDs())
-        let staged = RegistryTransfers.resources(storing: identified.dispensations)
-        let change = try DispenseRules.dispense(task, secret: Fixtures.secret.rawValue, caller: Fixtures.pharmacy, body: .success(identified), now: Fixtures.now)
-        let stored = DispenseRulesTests.stored(change)
-        let transfer = try #require(try Self.transfer(change, before: task))
-        // The pharmacy's Organization (one identifier) is made in the transaction and too small to stage.
-        let carried = Self.parts(transfer.payload).compactMap { $0.child("resource")?.wrappedResource }.filter { $0.name != "Organization" }
-        #expect(carried.count == 4)
-        for resource in stored.flatMap({ [$0.medicationDispense] + ($0.medication.map { [$0] } ?? []) }) + carried {
-            #expect(staged.contains(resource), "\(resource.name) \(resource.value(of: "id") ?? "")")
-        }
-        #expect(stored.map(\.location) == [task.id.rawValue, "\(task.id.rawValue)-1"].map { "MedicationDispense/\($0)" })
-    }
 }

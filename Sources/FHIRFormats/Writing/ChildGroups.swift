@@ -73,8 +73,6 @@ struct ByteOutput {
     @inline(__always)
     mutating func append(_ byte: UInt8) { bytes.append(byte) }
 
-    mutating func append(contentsOf other: [UInt8]) { bytes.append(contentsOf: other) }
-
     @inline(__always)
     mutating func append(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }

@@ -12,14 +12,7 @@ public struct FHIRJSONWriter: Sendable {
     }
 
     public func write(_ resource: Element) throws(FHIRFormatError) -> [UInt8] {
-        try write(resource, reusing: EncodedResources())
-    }
-
-    /// Writes `resource`, copying the JSON of every resource in it (itself included) that `encoded`
-    /// holds. The copied bytes are exactly what this writer would write, compactly: a pretty writer
-    /// encodes everything.
-    public func write(_ resource: Element, reusing encoded: EncodedResources) throws(FHIRFormatError) -> [UInt8] {
-        var writer = JSONTreeWriter(definitions: definitions, pretty: pretty, encoded: pretty ? EncodedResources() : encoded)
+        var writer = JSONTreeWriter(definitions: definitions, pretty: pretty)
         try writer.resource(resource, indent: 0)
         if pretty { writer.output.append(0x0A) }
         return writer.output.bytes
@@ -29,17 +22,11 @@ public struct FHIRJSONWriter: Sendable {
 struct JSONTreeWriter {
     let definitions: TypeDefinitions
     let pretty: Bool
-    /// Resources already encoded (compactly): copied, not written again.
-    let encoded: EncodedResources
     var output = ByteOutput(capacity: 16 * 1024)
     var path = PathStack()
     var groups = ChildGroups()
 
     mutating func resource(_ resource: Element, indent: Int) throws(FHIRFormatError) {
-        if let json = encoded.json(for: resource) {
-            output.append(contentsOf: json)
-            return
-        }
         guard let typeIndex = definitions.resourceIndex(resource.name) else {
             throw FHIRFormatError(OperationOutcome.Issue(code: .structure, text: "Unknown resource type '\(resource.name)'"))
         }
