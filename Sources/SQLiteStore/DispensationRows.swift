@@ -101,12 +101,13 @@ enum DispensationRows {
         }
     }
 
-    private static let columns = "id, resource, medication"
+    private static let columnList = ["id", "resource", "medication"]
+    private static let columns = columnList.joined(separator: ", ")
 
     /// A stored dispensation, with the locations a response names it by (the request body it
     /// came in is long gone).
     private static func dispensation(from row: Row) throws -> Dispensation {
-        let reader = RowReader(row: row, table: "medication_dispense")
+        let reader = RowReader(row: row, table: "medication_dispense", columns: columnList)
         let id: String = try reader.value("id")
         let medication = try reader.resourceIfPresent("medication")
         return Dispensation(

@@ -32,12 +32,26 @@ enum StoredResource {
 ///
 /// GRDB's subscripts crash on a NULL or a wrong type, and its decoding errors print the whole row,
 /// personal data included; this reader does neither.
+///
+/// Given the query's column list, it finds a column by its position in that list: GRDB's lookup by
+/// name lower-cases every column name of the row for each lookup, which made reading a task row
+/// a tenth of the single writer's time per `$dispense` (measured under load).
 struct RowReader {
     let row: Row
     let table: String
+    /// The selected columns in order, when the query's list is known; else columns are found by name.
+    let columns: [String]?
+
+    init(row: Row, table: String, columns: [String]? = nil) {
+        self.row = row
+        self.table = table
+        // A row of another shape than the list says is read by name, so it can only fail cleanly.
+        self.columns = columns.flatMap { $0.count == row.count ? $0 : nil }
+    }
 
     func value<Value: DatabaseValueConvertible>(_ column: String, as type: Value.Type = Value.self) throws -> Value {
         do {
+            if let index = columns?.firstIndex(of: column) { return try row.decode(Value.self, atIndex: index) }
             return try row.decode(Value.self, forColumn: column)
         } catch {
             throw corrupt(column)
@@ -46,6 +60,7 @@ struct RowReader {
 
     func valueIfPresent<Value: DatabaseValueConvertible>(_ column: String, as type: Value.Type = Value.self) throws -> Value? {
         do {
+            if let index = columns?.firstIndex(of: column) { return try row.decode(Value?.self, atIndex: index) }
             return try row.decode(Value?.self, forColumn: column)
         } catch {
             throw corrupt(column)

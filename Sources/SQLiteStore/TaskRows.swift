@@ -91,7 +91,7 @@ enum TaskRows {
     }
 
     static func task(from row: Row, prescriptions: DecodedResourceCache?) throws -> PrescriptionTask {
-        let reader = RowReader(row: row, table: "task")
+        let reader = RowReader(row: row, table: "task", columns: columns)
         var task = PrescriptionTask(
             id: try reader.parsed("id", PrescriptionID.init),
             status: try reader.parsed("status", TaskStatus.init(rawValue:)),
