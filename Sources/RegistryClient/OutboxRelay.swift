@@ -155,7 +155,7 @@ public struct OutboxRelay: Service {
                 guard !stopping, free > 0, isTick || free >= max(1, limit / 4), unsettled.count + settling < limit * 4,
                       ContinuousClock.now >= quietUntil else { continue }
                 do {
-                    let starting = try await dueInsurants(excluding: busy, places: free, batchSize: configuration.batchSize)
+                    let starting = try await dueInsurants(excluding: busy, places: free, configuration: configuration)
                     guard !starting.isEmpty else { continue }
                     for entries in starting { busy.insert(entries[0].kvnr) }
                     working += starting.count
@@ -188,9 +188,11 @@ public struct OutboxRelay: Service {
     /// The next insurants to serve, at most `places`, each with their due transfers in order; rows
     /// that cannot be read are set aside first, as dead letters for an operator (like a payload the
     /// registry refuses), and the insurant's later transfers follow them.
-    private func dueInsurants(excluding busy: Set<KVNR>, places: Int, batchSize: Int) async throws -> [[OutboxEntry]] {
-        // A few rows per place: enough to fill the places, without reading payloads nobody sends yet.
-        let due = try await outbox.dueTransfers(now: clock.now(), limit: min(batchSize, places * 4), excluding: busy)
+    private func dueInsurants(excluding busy: Set<KVNR>, places: Int, configuration: RegistryConfiguration) async throws -> [[OutboxEntry]] {
+        // A call's worth of rows per place: enough to fill the places and their calls, without
+        // reading payloads nobody sends yet.
+        let rows = min(configuration.batchSize, places * max(4, configuration.transfersPerCall))
+        let due = try await outbox.dueTransfers(now: clock.now(), limit: rows, excluding: busy)
         if !due.unreadable.isEmpty {
             let setAside = due.unreadable.map { OutboxSettlement.deadLetter($0.id, reason: $0.reason) }
             try await outbox.settle(setAside, at: clock.now())

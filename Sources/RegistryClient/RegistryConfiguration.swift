@@ -29,6 +29,10 @@ public struct RegistryConfiguration: Sendable {
     /// time: with 16, on two cores shared with the load, it fell behind at about 3,400 `$dispense`
     /// per second (1.3 s lag and growing); with 32 it kept the lag under 0.1 s.
     public var batchSize: Int = 256
+    /// The most of one insurant's queued transfers (of one operation) sent in one call (A_25956);
+    /// 1 sends each on its own. Under load an insurant's transfers queue up while one call is out,
+    /// and the next call takes them together: one request instead of many.
+    public var transfersPerCall: Int = 16
     public var concurrency: Int = Self.defaultConcurrency
     public static let defaultConcurrency = 32
 

@@ -76,14 +76,33 @@ public struct RegistryHTTPClient: Sendable {
 
     /// `POST …/$<operation>` with the stored payload, the insurant and the transfer's idempotency key.
     public func send(_ entry: OutboxEntry, timeout: Duration) async throws -> TransferAnswer {
-        var request = HTTPClientRequest(url: configuration.baseURL + "/epa/medication/api/v1/fhir/$" + entry.operation.rawValue)
+        try await send(entry.operation, of: entry.kvnr, body: entry.payload, keys: [entry.idempotencyKey], timeout: timeout)
+    }
+
+    /// Several of one insurant's transfers of one operation in one call (A_25956), each its own
+    /// parameter, with their idempotency keys in the same order (`Idempotency-Key: k1, k2, …`), or
+    /// `nil` when their payloads cannot be joined (``CombinedPayload``). The registry applies them
+    /// in order, each once.
+    func send(_ entries: [OutboxEntry], timeout: Duration) async throws -> TransferAnswer? {
+        guard let head = entries.first else { return nil }
+        if entries.count == 1 { return try await send(head, timeout: timeout) }
+        guard entries.allSatisfy({ $0.operation == head.operation && $0.kvnr == head.kvnr }),
+              let body = CombinedPayload.join(entries.map(\.payload))
+        else { return nil }
+        return try await send(head.operation, of: head.kvnr, body: body, keys: entries.map(\.idempotencyKey), timeout: timeout)
+    }
+
+    private func send(
+        _ operation: RegistryTransfer.Operation, of kvnr: KVNR, body: [UInt8], keys: [String], timeout: Duration
+    ) async throws -> TransferAnswer {
+        var request = HTTPClientRequest(url: configuration.baseURL + "/epa/medication/api/v1/fhir/$" + operation.rawValue)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/fhir+json")
         request.headers.add(name: "Accept", value: "application/fhir+json, application/json")
-        request.headers.add(name: "x-insurantid", value: entry.kvnr.rawValue)
-        request.headers.add(name: "Idempotency-Key", value: entry.idempotencyKey)
+        request.headers.add(name: "x-insurantid", value: kvnr.rawValue)
+        request.headers.add(name: "Idempotency-Key", value: keys.joined(separator: ", "))
         request.headers.add(name: "User-Agent", value: "erx-relay")
-        request.body = .bytes(ByteBuffer(bytes: entry.payload))
+        request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await execute(request, timeout: timeout)
         let body = try await response.body.collect(upTo: 1024 * 1024)
         var errorCode: String?

@@ -4,7 +4,9 @@ import Foundation
 import Logging
 
 /// One insurant's due transfers, sent in order, and what the relay settles for each answer
-/// (dispense-spec.md §5.3, the production exporter's outcome table in §5.4).
+/// (dispense-spec.md §5.3, the production exporter's outcome table in §5.4). Consecutive transfers
+/// of one operation go together, up to ``RegistryConfiguration/transfersPerCall`` in one call
+/// (A_25956); an answer to a call answers for each transfer in it.
 struct TransferDispatch: Sendable {
     let client: RegistryHTTPClient
     let consent: ConsentCache
@@ -37,36 +39,55 @@ struct TransferDispatch: Sendable {
             return [.pause(head.kvnr, until: until, reason: "consent lookup failed: \(Self.describe(error))")]
         }
         var settlements: [OutboxSettlement] = []
-        for entry in entries {
+        var next = entries.startIndex
+        // Entries before this index go one call each: a joined call of them was refused (400), and
+        // the registry does not say for which.
+        var singlyUntil = entries.startIndex
+        while next < entries.endIndex {
+            let head = entries[next]
+            let limit = next < singlyUntil ? 1 : max(1, configuration.transfersPerCall)
+            let run = entries[next...].prefix(limit).prefix { $0.operation == head.operation }
+            var call = Array(run)
             let answer: RegistryHTTPClient.TransferAnswer
             do {
-                answer = try await client.send(entry, timeout: configuration.requestTimeout)
+                if let joined = try await client.send(call, timeout: configuration.requestTimeout) {
+                    answer = joined
+                } else {
+                    call = [head]
+                    answer = try await client.send(head, timeout: configuration.requestTimeout)
+                }
             } catch {
-                if !Self.isCancellation(error) { settlements.append(retryOrDead(entry, reason: Self.describe(error))) }
+                // A call that failed counts as an attempt of its first transfer, as that transfer's
+                // own call would have: the others were not refused, only not delivered yet.
+                if !Self.isCancellation(error) { settlements.append(retryOrDead(head, reason: Self.describe(error))) }
                 return settlements
             }
             switch answer.status {
             case 200..<300:
-                settlements.append(.sent(entry.id))
+                settlements.append(contentsOf: call.map { .sent($0.id) })
+            case 400 where call.count > 1:
+                singlyUntil = next + call.count
+                continue
             case 400:
                 // The registry will never accept this payload: keep it for an operator, go on.
-                settlements.append(.deadLetter(entry.id, reason: "registry answered 400 \(answer.errorCode ?? "")"))
+                settlements.append(.deadLetter(head.id, reason: "registry answered 400 \(answer.errorCode ?? "")"))
             case 404:
-                settlements.append(.drop(entry.kvnr, through: last.id, reason: "registry answered 404 (no health record)", objection: nil))
+                settlements.append(.drop(head.kvnr, through: last.id, reason: "registry answered 404 (no health record)", objection: nil))
                 return settlements
             case 409:
                 let until = clock.now().addingTimeInterval(configuration.conflictPause.seconds)
-                settlements.append(.pause(entry.kvnr, until: until, reason: "registry answered 409 \(answer.errorCode ?? "")"))
+                settlements.append(.pause(head.kvnr, until: until, reason: "registry answered 409 \(answer.errorCode ?? "")"))
                 return settlements
             case 423:
-                let objection = Objection(kvnr: entry.kvnr, category: .medication, source: .registryLocked, since: clock.now())
+                let objection = Objection(kvnr: head.kvnr, category: .medication, source: .registryLocked, since: clock.now())
                 try? await consent.recordLocked(objection)
-                settlements.append(.drop(entry.kvnr, through: last.id, reason: "registry answered 423 locked", objection: objection))
+                settlements.append(.drop(head.kvnr, through: last.id, reason: "registry answered 423 locked", objection: objection))
                 return settlements
             default:
-                settlements.append(retryOrDead(entry, reason: "registry answered \(answer.status)"))
+                settlements.append(retryOrDead(head, reason: "registry answered \(answer.status)"))
                 return settlements
             }
+            next += call.count
         }
         return settlements
     }

@@ -33,11 +33,16 @@ struct RegistryRoutes {
     }
 
     /// The checks in the order the brief fixes: headers, the per-KVNR faults, the random failure,
-    /// a slow insurant's delay, the body, and last the idempotency key, so a replay answers like the
-    /// first success.
+    /// a slow insurant's delay, the body, and last the idempotency keys, so a replay answers like
+    /// the first success.
+    ///
+    /// A call may carry several transfers of one insurant (A_25956), one parameter each, with one
+    /// idempotency key each: `Idempotency-Key: k1, k2, …` in the parameters' order. They are
+    /// applied in that order, each once; a fault answers for the whole call.
     private func transfer(_ operation: TransferOperation, _ request: Request, context: BasicRequestContext) async throws -> Response {
         let kvnr = try Self.kvnr(of: request)
-        guard let key = request.headers[Self.idempotencyHeader], !key.isEmpty else {
+        let keys = (request.headers[Self.idempotencyHeader] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !keys.isEmpty, keys.allSatisfy({ !$0.isEmpty }) else {
             throw SimulatorError.malformed("Header Idempotency-Key is missing")
         }
         let faults = await state.faults()
@@ -46,10 +51,15 @@ struct RegistryRoutes {
         if faults.errorRate > 0, Double.random(in: 0..<1) < faults.errorRate { throw SimulatorError.internalError }
         if let delay = faults.slow[kvnr], delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
 
-        let transfer = try await Self.readTransfer(request, as: operation)
-        let applied = await state.apply(transfer, kvnr: kvnr, idempotencyKey: key, at: Date())
-        context.logger.info("transfer", metadata: ["operation": .string(operation.rawValue), "replay": .stringConvertible(!applied)])
-        return try SimulatorAnswer.fhir(SimulatorAnswer.success(for: transfer))
+        let transfers = try await Self.readTransfers(request, as: operation)
+        guard transfers.count == keys.count else {
+            throw SimulatorError.malformed("Header Idempotency-Key must name one key per parameter (\(keys.count) for \(transfers.count))")
+        }
+        let applied = await state.apply(Array(zip(transfers, keys)), kvnr: kvnr, at: Date())
+        context.logger.info("transfer", metadata: [
+            "operation": .string(operation.rawValue), "transfers": .stringConvertible(transfers.count), "replays": .stringConvertible(transfers.count - applied),
+        ])
+        return try SimulatorAnswer.fhir(SimulatorAnswer.success(for: transfers))
     }
 
     static func kvnr(of request: Request) throws -> String {
@@ -65,7 +75,7 @@ struct RegistryRoutes {
             && bytes.dropFirst().allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
-    private static func readTransfer(_ request: Request, as operation: TransferOperation) async throws -> Transfer {
+    private static func readTransfers(_ request: Request, as operation: TransferOperation) async throws -> [Transfer] {
         let body = try await RegistrySimulator.collectBody(of: request)
         let resource: Element
         do {
@@ -74,7 +84,7 @@ struct RegistryRoutes {
             throw SimulatorError.badFormat("The body is not a readable FHIR JSON resource", diagnostics: error.issue.summary)
         }
         do {
-            return try Transfer(resource, as: operation)
+            return try Transfer.all(in: resource, as: operation)
         } catch {
             throw SimulatorError.badFormat(error.text, expression: error.expression)
         }

@@ -9,6 +9,7 @@ public actor SimulatorState {
     private var appliedKeys: Set<String> = []
     private var entries: [String: RegistryEntry] = [:]
     private var replayCount = 0
+    private var callCount = 0
 
     public init() {}
 
@@ -42,10 +43,22 @@ public actor SimulatorState {
         appliedKeys = []
         entries = [:]
         replayCount = 0
+        callCount = 0
     }
 
     /// Applies and records a transfer unless its idempotency key was applied already. Returns
     /// whether it was applied now; a replay changes nothing, which keeps a retrying relay exactly-once.
+    /// Applies the transfers of one call in order; returns how many were new (not replays).
+    func apply(_ transfers: [(Transfer, String)], kvnr: String, at date: Date) -> Int {
+        callCount += 1
+        return transfers.reduce(0) { count, pair in count + (apply(pair.0, kvnr: kvnr, idempotencyKey: pair.1, at: date) ? 1 : 0) }
+    }
+
+    /// How many calls brought transfers (a call may bring several of one insurant's, A_25956).
+    public func calls() -> Int {
+        callCount
+    }
+
     func apply(_ transfer: Transfer, kvnr: String, idempotencyKey: String, at date: Date) -> Bool {
         guard appliedKeys.insert(idempotencyKey).inserted else {
             replayCount += 1

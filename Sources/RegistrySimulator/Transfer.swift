@@ -9,7 +9,7 @@ enum TransferOperation: String, CaseIterable, Sendable {
 
     var path: String { "/epa/medication/api/v1/fhir/$\(rawValue)" }
 
-    /// The name of the one `parameter` the body carries (and the answer echoes).
+    /// The name of the `parameter`s the body carries (and the answer echoes), one per transfer.
     var parameterName: String {
         switch self {
         case .provideDispensation, .cancelDispensation: "rxDispensation"
@@ -38,17 +38,27 @@ struct Transfer: Sendable, Equatable {
         var expression: String
     }
 
-    /// Reads the parts the medication service keys its work by. Only the shape is checked, not the
-    /// ePA profiles of the embedded resources: the simulator tests the relay's plumbing, not its mapping.
-    init(_ resource: Element, as operation: TransferOperation) throws(ShapeError) {
+    /// The transfers of one call, in order: the ePA input takes its parameter 1..*, so a caller may
+    /// send several of one insurant's transfers at once (A_25956). Only the shape is checked, not
+    /// the ePA profiles of the embedded resources: the simulator tests the relay's plumbing, not its
+    /// mapping.
+    static func all(in resource: Element, as operation: TransferOperation) throws(ShapeError) -> [Transfer] {
         guard resource.name == "Parameters" else {
             throw ShapeError(text: "Expected a Parameters resource, found \(resource.name)", expression: resource.name)
         }
         let parameters = resource.children(named: "parameter")
-        guard parameters.count == 1, let parameter = parameters.first, parameter.value(of: "name") == operation.parameterName else {
-            throw ShapeError(text: "Expected exactly one parameter named \(operation.parameterName)", expression: "Parameters.parameter")
+        guard !parameters.isEmpty, parameters.allSatisfy({ $0.value(of: "name") == operation.parameterName }) else {
+            throw ShapeError(text: "Expected one or more parameters, each named \(operation.parameterName)", expression: "Parameters.parameter")
         }
-        let path = "Parameters.parameter[0]"
+        var transfers: [Transfer] = []
+        for (index, parameter) in parameters.enumerated() {
+            transfers.append(try Transfer(parameter, at: "Parameters.parameter[\(index)]", as: operation))
+        }
+        return transfers
+    }
+
+    /// Reads the parts the medication service keys its work by, from one parameter at `path`.
+    init(_ parameter: Element, at path: String, as operation: TransferOperation) throws(ShapeError) {
         let allParts = parameter.children(named: "part")
         func parts(_ name: String) -> [Element] { allParts.filter { $0.value(of: "name") == name } }
 

@@ -84,6 +84,10 @@ struct RegistryRelayTests {
             #expect(Set(received.map(\.idempotencyKey)).count == 200)
             #expect(try await harness.server.store.outboxStatistics().dead == 0)
             #expect(await harness.simulator.replays() == 0)
+            // Each insurant's 20 queued transfers went in a few calls, not 20 (A_25956): with the 10
+            // prescriptions' earlier transfers, well under a call per transfer.
+            let calls = await harness.simulator.calls()
+            #expect(calls <= 70, "calls: \(calls)")
         }
     }
 
@@ -179,6 +183,29 @@ struct RegistryRelayTests {
             try await harness.drained()
             #expect(try await harness.server.store.outboxStatistics().dead == 1)
             #expect(await harness.received().map(\.operation) == ["provide-prescription-erp", "provide-dispensation-erp"])
+        }
+    }
+
+    /// A call carrying several transfers that the registry refuses (400) does not say which one it
+    /// could not read: they go again one by one, so only that one becomes a dead letter.
+    @Test func aRefusedJoinedCallIsSplitAndOnlyTheBrokenTransferIsSetAside() async throws {
+        try await RelayHarness.run { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(401))
+            try await harness.drained()
+            await harness.simulator.setFaults(Faults(down: true))
+            // Joinable (the stored payloads' head) but without the parts the registry needs.
+            let head = #"{"resourceType":"Parameters","meta":{"profile":["https://gematik.de/fhir/epa-medication/StructureDefinition/epa-op-provide-dispensation-erp-input-parameters"]},"parameter":["#
+            try await harness.server.store.executeUnchecked(sql: """
+                INSERT INTO outbox (task_id, kvnr, operation, payload, created_at, next_attempt_at, status, idempotency_key)
+                VALUES ('\(task.id)', '\(task.kvnr)', 'provide-dispensation-erp', CAST('\(head){"name":"rxDispensation"}]}' AS BLOB), 0, 0, 'in-progress', 'broken-2')
+                """)
+            #expect(try await harness.dispense(task).status == .noContent)
+            #expect(try await harness.dispense(task).status == .noContent)
+            await harness.simulator.setFaults(Faults())
+            try await harness.drained()
+            #expect(try await harness.server.store.outboxStatistics().dead == 1)
+            #expect(await harness.received().map(\.operation) == ["provide-prescription-erp", "provide-dispensation-erp", "provide-dispensation-erp"])
+            #expect(await harness.simulator.replays() == 0)
         }
     }
 

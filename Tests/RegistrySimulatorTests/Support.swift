@@ -73,6 +73,13 @@ enum Payload {
         parameters("rxPrescription", [prescriptionId(id), part("authoredOn", Element(name: "valueDate", value: "2025-03-01"))])
     }
 
+    /// `parameters` with the first parameter's parts of this name taken out.
+    static func without(_ name: String, in parameters: Element) -> Element {
+        var parameters = parameters
+        parameters.children[0].children.removeAll { $0.value(of: "name") == name }
+        return parameters
+    }
+
     static func json(_ resource: Element) throws -> ByteBuffer {
         ByteBuffer(bytes: try FHIRFormat.json.write(resource))
     }

@@ -147,11 +147,7 @@ import Testing
 
     static let malformedBodies: [(String, String)] = {
         let id = "160.000.000.000.001.05"
-        func without(_ name: String, in parameters: Element) -> Element {
-            var parameters = parameters
-            parameters.children[0].children.removeAll { $0.value(of: "name") == name }
-            return parameters
-        }
+        func without(_ name: String, in parameters: Element) -> Element { Payload.without(name, in: parameters) }
         func json(_ element: Element) -> String { String(buffer: try! Payload.json(element)) }
         return [
             ("provide-dispensation-erp", "not json"),
@@ -190,6 +186,45 @@ import Testing
             let response = try await client.transfer("provide-dispensation-erp", body)
             #expect(response.status == .contentTooLarge)
             #expect(response.text.hasPrefix(#"{"errorCode":"malformedRequest""#))
+        }
+    }
+
+    /// Several of one insurant's transfers in one call (A_25956): one parameter and one key each,
+    /// applied and recorded in order, each once.
+    @Test func oneCallCarriesSeveralTransfersEachAppliedOnceInOrder() async throws {
+        let first = Payload.provideDispensation("160.000.000.000.001.37", status: "in-progress")
+        let second = Payload.provideDispensation("160.000.000.000.002.34")
+        let call = Element(name: "Parameters", children: first.children + second.children)
+        try await withSimulator { client in
+            let response = try await client.transfer("provide-dispensation-erp", try Payload.json(call), key: "k1, k2")
+            #expect(response.status == .ok)
+            let answer = try response.resource()
+            #expect(answer.children(named: "parameter").map { $0.children(named: "part").first?.descendant("valueIdentifier", "value")?.value }
+                == ["160.000.000.000.001.37", "160.000.000.000.002.34"])
+            var received = try await client.received()
+            #expect(received.map(\.idempotencyKey) == ["k1", "k2"])
+            #expect(received.map(\.prescriptionId) == ["160.000.000.000.001.37", "160.000.000.000.002.34"])
+            #expect(received.map(\.status) == ["in-progress", "completed"])
+            // Replayed whole, and with one of them new: only the new one is applied.
+            #expect(try await client.transfer("provide-dispensation-erp", try Payload.json(call), key: "k1, k2").status == .ok)
+            #expect(try await client.transfer("provide-dispensation-erp", try Payload.json(call), key: "k2, k3").status == .ok)
+            received = try await client.received()
+            #expect(received.map(\.idempotencyKey) == ["k1", "k2", "k3"])
+        }
+    }
+
+    @Test func aCallWhoseKeysDoNotMatchItsParametersOrWithOneBadParameterAppliesNothing() async throws {
+        let good = Payload.provideDispensation("160.000.000.000.001.37")
+        let bad = Payload.without("status", in: Payload.provideDispensation("160.000.000.000.002.34"))
+        try await withSimulator { client in
+            let two = Element(name: "Parameters", children: good.children + good.children)
+            #expect(try await client.transfer("provide-dispensation-erp", try Payload.json(two), key: "k1").status == .badRequest)
+            #expect(try await client.transfer("provide-dispensation-erp", try Payload.json(two), key: "k1, ").status == .badRequest)
+            let mixed = Element(name: "Parameters", children: good.children + bad.children)
+            let refused = try await client.transfer("provide-dispensation-erp", try Payload.json(mixed), key: "k1, k2")
+            #expect(refused.status == .badRequest)
+            #expect(try refused.resource().descendant("issue", "expression")?.value == "Parameters.parameter[1].part")
+            #expect(try await client.received().isEmpty)
         }
     }
 }
