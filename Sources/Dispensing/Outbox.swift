@@ -96,6 +96,13 @@ public protocol OutboxStore: Sendable {
     /// transfers of one insurant go out in order, never past an earlier one. Nor has an insurant in
     /// `excluding` (the relay is still sending their earlier ones). `limit` counts rows, readable or not.
     func dueTransfers(now: Date, limit: Int, excluding: Set<KVNR>) async throws -> DueTransfers
+    /// The due transfers of the insurants to serve next, for the relay: at most `insurants`
+    /// insurants, those whose oldest pending transfer is the oldest, each with up to `perInsurant`
+    /// of their pending transfers in write order (one registry call's worth, A_25956). An insurant
+    /// whose oldest pending transfer was written after `readyBefore` is left for later, unless
+    /// `perInsurant` are already pending: holding a young queue a moment lets one call carry
+    /// several. Deferred and excluded insurants are left out as in `dueTransfers`.
+    func dueInsurants(now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>) async throws -> DueTransfers
     /// Applies the settlements, in order, in one transaction.
     func settle(_ settlements: [OutboxSettlement], at: Date) async throws
     func outboxStatistics() async throws -> OutboxStatistics

@@ -191,8 +191,11 @@ public struct OutboxRelay: Service {
     private func dueInsurants(excluding busy: Set<KVNR>, places: Int, configuration: RegistryConfiguration) async throws -> [[OutboxEntry]] {
         // A call's worth of rows per place: enough to fill the places and their calls, without
         // reading payloads nobody sends yet.
-        let rows = min(configuration.batchSize, places * max(4, configuration.transfersPerCall))
-        let due = try await outbox.dueTransfers(now: clock.now(), limit: rows, excluding: busy)
+        let now = clock.now()
+        let due = try await outbox.dueInsurants(
+            now: now, insurants: places, perInsurant: max(1, min(configuration.transfersPerCall, configuration.batchSize)),
+            readyBefore: now.addingTimeInterval(-configuration.callHold.seconds), excluding: busy
+        )
         if !due.unreadable.isEmpty {
             let setAside = due.unreadable.map { OutboxSettlement.deadLetter($0.id, reason: $0.reason) }
             try await outbox.settle(setAside, at: clock.now())

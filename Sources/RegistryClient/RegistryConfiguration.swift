@@ -33,6 +33,10 @@ public struct RegistryConfiguration: Sendable {
     /// 1 sends each on its own. Under load an insurant's transfers queue up while one call is out,
     /// and the next call takes them together: one request instead of many.
     public var transfersPerCall: Int = 16
+    /// How long the relay leaves an insurant's newest transfers before it serves them, unless a
+    /// call's worth is queued: under load more of them go in one call, and the relay's lag grows
+    /// by at most this. Zero serves every transfer as soon as a place is free.
+    public var callHold: Duration = .zero
     public var concurrency: Int = Self.defaultConcurrency
     public static let defaultConcurrency = 32
 

@@ -84,10 +84,49 @@ enum OutboxRows {
             ) AND (kvnr IS NULL OR kvnr NOT IN (SELECT value FROM json_each(?)))
             ORDER BY id LIMIT ?
             """)
-        // KVNRs are `[A-Z][0-9]{9}`: nothing in them needs JSON escaping.
-        let excluded = "[" + excluding.map { "\"\($0.rawValue)\"" }.joined(separator: ",") + "]"
+        return try transfers(from: Row.fetchAll(statement, arguments: [StoredDate.value(now), jsonArray(excluding), limit]))
+    }
+
+    /// The pending transfers of the `insurants` insurants whose oldest pending transfer is oldest,
+    /// up to `perInsurant` each, in write order; the same insurants are left out as in ``due``,
+    /// and also those whose oldest pending transfer was written after `readyBefore` while they
+    /// have fewer than `perInsurant` pending. See `OutboxStore.dueInsurants`.
+    static func dueInsurants(
+        now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>, in db: Database
+    ) throws -> DueTransfers {
+        let statement = try db.cachedStatement(sql: """
+            WITH served AS (
+                SELECT kvnr FROM outbox AS o
+                WHERE state = 'pending' AND NOT EXISTS (
+                    SELECT 1 FROM outbox AS w
+                    WHERE w.kvnr = o.kvnr AND w.state = 'pending' AND w.next_attempt_at > w.created_at AND w.next_attempt_at > ?
+                ) AND (kvnr IS NULL OR kvnr NOT IN (SELECT value FROM json_each(?)))
+                GROUP BY kvnr
+                HAVING MIN(created_at) <= ? OR COUNT(*) >= ?
+                ORDER BY MIN(id) LIMIT ?
+            ), queued AS (
+                SELECT o.id, o.operation, o.kvnr, o.task_id, o.status, o.idempotency_key, o.payload, o.attempts, o.created_at,
+                       ROW_NUMBER() OVER (PARTITION BY o.kvnr ORDER BY o.id) AS position
+                FROM outbox AS o
+                WHERE o.state = 'pending' AND (o.kvnr IN (SELECT kvnr FROM served) OR (o.kvnr IS NULL AND EXISTS (SELECT 1 FROM served WHERE kvnr IS NULL)))
+            )
+            SELECT id, operation, kvnr, task_id, status, idempotency_key, payload, attempts, created_at
+            FROM queued WHERE position <= ? ORDER BY id
+            """)
+        return try transfers(from: Row.fetchAll(statement, arguments: [
+            StoredDate.value(now), jsonArray(excluding), StoredDate.value(readyBefore), perInsurant, insurants, perInsurant,
+        ]))
+    }
+
+    /// KVNRs as one JSON array for `json_each` (they are `[A-Z][0-9]{9}`: nothing needs escaping).
+    private static func jsonArray(_ kvnrs: Set<KVNR>) -> String {
+        "[" + kvnrs.map { "\"\($0.rawValue)\"" }.joined(separator: ",") + "]"
+    }
+
+    /// Outbox rows as transfers; a row that cannot be read is reported, not thrown.
+    private static func transfers(from rows: [Row]) throws -> DueTransfers {
         var due = DueTransfers(entries: [])
-        for row in try Row.fetchAll(statement, arguments: [StoredDate.value(now), excluded, limit]) {
+        for row in rows {
             let reader = RowReader(row: row, table: "outbox")
             // `id` is the INTEGER PRIMARY KEY: always readable.
             let id: Int64 = try reader.value("id")

@@ -147,6 +147,12 @@ extension SQLiteTaskStore: OutboxStore {
         try await pool.read { db in try OutboxRows.due(now: now, limit: limit, excluding: excluding, in: db) }
     }
 
+    public func dueInsurants(now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>) async throws -> DueTransfers {
+        try await pool.read { db in
+            try OutboxRows.dueInsurants(now: now, insurants: insurants, perInsurant: perInsurant, readyBefore: readyBefore, excluding: excluding, in: db)
+        }
+    }
+
     public func settle(_ settlements: [OutboxSettlement], at now: Date) async throws {
         guard !settlements.isEmpty else { return }
         try await writer.submit { db in

@@ -16,6 +16,7 @@ enum Schema {
         migrator.registerMigration("v2", migrate: v2)
         migrator.registerMigration("v3", migrate: v3)
         migrator.registerMigration("v4", migrate: v4)
+        migrator.registerMigration("v5", migrate: v5)
         return migrator
     }
 
@@ -156,6 +157,18 @@ enum Schema {
             DROP INDEX outbox_pending_by_kvnr;
             CREATE INDEX outbox_deferred_by_kvnr ON outbox (kvnr, next_attempt_at)
                 WHERE state = 'pending' AND next_attempt_at > created_at;
+            """)
+    }
+
+    /// The relay serves insurants by their oldest pending transfer and takes a call's worth of each
+    /// (`OutboxRows.dueInsurants`), so it groups pending rows by insurant. With the insurant in the
+    /// pending index that grouping reads the index alone, not every pending row with its payload
+    /// (`state` too: SQLite does not count the index's condition as a covered column).
+    /// The index stays keyed by id first, so a new transfer still only appends to its last page.
+    private static func v5(_ db: Database) throws {
+        try db.execute(sql: """
+            DROP INDEX outbox_pending;
+            CREATE INDEX outbox_pending ON outbox (id, created_at, kvnr, state) WHERE state = 'pending';
             """)
     }
 }

@@ -29,10 +29,19 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: "Milliseconds between the relay's looks at an idle outbox.")
     var relayPollMs: Int = 50
 
+    @Option(help: "Most of one insured person's queued transfers sent in one registry call (A_25956); 1 sends each alone.")
+    var relayTransfersPerCall: Int = 16
+
+    /// Not zero by default: a transfer is asynchronous for the pharmacy anyway, and under load a
+    /// quarter second lets one call carry several of an insured person's transfers (measured: about
+    /// four to six per call at 3.5 k `$dispense` per second, with the lag still under 0.4 s).
+    @Option(help: "Milliseconds the relay leaves an insured person's newest transfers, so one call carries more of them.")
+    var relayCallHoldMs: Int = 250
+
     func validate() throws {
         if let url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) { throw ValidationError("--registry must be an http(s) URL") }
         guard consentTTL >= 0, consentBudgetMs >= 0, registryTimeoutMs > 0, relayBackoffMs >= 0, relayMaxAttempts >= 1,
-              relayConflictPause >= 0, relayPollMs > 0
+              relayConflictPause >= 0, relayPollMs > 0, relayTransfersPerCall >= 1, relayCallHoldMs >= 0
         else { throw ValidationError("registry options must be positive") }
     }
 
@@ -47,6 +56,8 @@ struct RegistryOptions: ParsableArguments {
         configuration.maximumAttempts = relayMaxAttempts
         configuration.conflictPause = .milliseconds(Int64(relayConflictPause * 1000))
         configuration.pollInterval = .milliseconds(relayPollMs)
+        configuration.transfersPerCall = relayTransfersPerCall
+        configuration.callHold = .milliseconds(relayCallHoldMs)
         return RegistryHTTPClient(configuration: configuration, http: http)
     }
 }

@@ -186,6 +186,25 @@ struct RegistryRelayTests {
         }
     }
 
+    /// With a hold, an insurant's transfers written in quick succession wait for each other and go
+    /// in one call; without one, each goes as soon as it is written.
+    @Test(arguments: [true, false])
+    func aHoldLetsOneCallCarryAnInsurantsQuickSuccession(_ holds: Bool) async throws {
+        try await RelayHarness.run(configure: { $0.callHold = holds ? .seconds(1) : .zero }) { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(402))
+            try await harness.drained()
+            let before = await harness.simulator.calls()
+            for _ in 0..<3 {
+                #expect(try await harness.dispense(task).status == .noContent)
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await harness.drained()
+            #expect(await harness.dispensationsReceived(task.kvnr) == 3)
+            let calls = await harness.simulator.calls() - before
+            #expect(holds ? calls == 1 : calls == 3, "calls: \(calls)")
+        }
+    }
+
     /// A call carrying several transfers that the registry refuses (400) does not say which one it
     /// could not read: they go again one by one, so only that one becomes a dead letter.
     @Test func aRefusedJoinedCallIsSplitAndOnlyTheBrokenTransferIsSetAside() async throws {

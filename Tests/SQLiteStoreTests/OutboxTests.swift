@@ -55,6 +55,33 @@ struct OutboxTests {
         }
     }
 
+    /// The relay's read: whole insurants, oldest first, a call's worth each; a young queue waits
+    /// unless it already fills a call.
+    @Test func dueInsurantsTakesTheOldestInsurantsACallsWorthEachAndHoldsYoungShortQueues() async throws {
+        try await withTemporaryStore { store async throws in
+            try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a1", "a2", "a3"])
+            try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["b1"])
+            let now = Date()
+            func keys(insurants: Int, perInsurant: Int, readyBefore: Date = now, excluding: Set<KVNR> = [], at time: Date = now) async throws -> [String] {
+                try await store.dueInsurants(now: time, insurants: insurants, perInsurant: perInsurant, readyBefore: readyBefore, excluding: excluding)
+                    .entries.map(\.idempotencyKey)
+            }
+            #expect(try await keys(insurants: 1, perInsurant: 2) == ["a1", "a2"])
+            #expect(try await keys(insurants: 2, perInsurant: 2) == ["a1", "a2", "b1"])
+            #expect(try await keys(insurants: 2, perInsurant: 16) == ["a1", "a2", "a3", "b1"])
+            // Written after `readyBefore`: only a queue that fills a call goes now.
+            let young = Fixtures.created.addingTimeInterval(-1)
+            #expect(try await keys(insurants: 2, perInsurant: 2, readyBefore: young) == ["a1", "a2"])
+            #expect(try await keys(insurants: 2, perInsurant: 4, readyBefore: young).isEmpty)
+            #expect(try await keys(insurants: 2, perInsurant: 2, excluding: [Fixtures.kvnr]) == ["b1"])
+            // An insurant with a transfer not yet due has none due.
+            let first = try await store.dueTransfers(now: now, limit: 1)
+            try await store.settle([.retry(first[0].id, at: now.addingTimeInterval(60), reason: "registry answered 500")], at: now)
+            #expect(try await keys(insurants: 2, perInsurant: 2) == ["b1"])
+            #expect(try await keys(insurants: 2, perInsurant: 2, at: now.addingTimeInterval(61)) == ["a1", "a2", "b1"])
+        }
+    }
+
     @Test func settlementsSendDeadLetterPauseAndDropOnlyWhatTheyName() async throws {
         try await withTemporaryStore { store async throws in
             try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a1", "a2", "a3"])
