@@ -155,7 +155,7 @@ public struct OutboxRelay: Service {
                 guard !stopping, free > 0, isTick || free >= max(1, limit / 4), unsettled.count + settling < limit * 4,
                       ContinuousClock.now >= quietUntil else { continue }
                 do {
-                    let starting = try await dueInsurants(excluding: busy, places: free, configuration: configuration)
+                    let starting = try await nextInsurants(excluding: busy, places: free, configuration: configuration)
                     guard !starting.isEmpty else { continue }
                     for entries in starting { busy.insert(entries[0].kvnr) }
                     working += starting.count
@@ -188,12 +188,12 @@ public struct OutboxRelay: Service {
     /// The next insurants to serve, at most `places`, each with their due transfers in order; rows
     /// that cannot be read are set aside first, as dead letters for an operator (like a payload the
     /// registry refuses), and the insurant's later transfers follow them.
-    private func dueInsurants(excluding busy: Set<KVNR>, places: Int, configuration: RegistryConfiguration) async throws -> [[OutboxEntry]] {
+    private func nextInsurants(excluding busy: Set<KVNR>, places: Int, configuration: RegistryConfiguration) async throws -> [[OutboxEntry]] {
         // A call's worth of rows per place: enough to fill the places and their calls, without
         // reading payloads nobody sends yet.
         let now = clock.now()
         let due = try await outbox.dueInsurants(
-            now: now, insurants: places, perInsurant: max(1, min(configuration.transfersPerCall, configuration.batchSize)),
+            now: now, insurants: places, perInsurant: max(1, configuration.transfersPerCall),
             readyBefore: now.addingTimeInterval(-configuration.callHold.seconds), excluding: busy
         )
         if !due.unreadable.isEmpty {

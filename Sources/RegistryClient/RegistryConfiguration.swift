@@ -24,19 +24,17 @@ public struct RegistryConfiguration: Sendable {
     public var conflictPause: Duration = .seconds(24 * 3600)
     /// How often an idle relay looks for new transfers: the relay's lag when nothing else wakes it.
     public var pollInterval: Duration = .milliseconds(50)
-    /// The most transfers one read of the outbox takes, and how many insurants are served at once. Each
-    /// transfer is one round trip, so the relay's pace is `concurrency` ÷ the registry's answer
-    /// time: with 16, on two cores shared with the load, it fell behind at about 3,400 `$dispense`
-    /// per second (1.3 s lag and growing); with 32 it kept the lag under 0.1 s.
-    public var batchSize: Int = 256
     /// The most of one insurant's queued transfers (of one operation) sent in one call (A_25956);
-    /// 1 sends each on its own. Under load an insurant's transfers queue up while one call is out,
-    /// and the next call takes them together: one request instead of many.
+    /// 1 sends each on its own. A read of the outbox takes at most this many per insurant.
     public var transfersPerCall: Int = 16
     /// How long the relay leaves an insurant's newest transfers before it serves them, unless a
     /// call's worth is queued: under load more of them go in one call, and the relay's lag grows
     /// by at most this. Zero serves every transfer as soon as a place is free.
     public var callHold: Duration = .zero
+    /// How many insurants are served at once. Each call is one round trip, so the relay's pace is
+    /// `concurrency` ÷ the registry's answer time: with 16 and one transfer per call, on two cores
+    /// shared with the load, it fell behind at about 3,400 `$dispense` per second (1.3 s lag and
+    /// growing); with 32 it kept the lag under 0.1 s.
     public var concurrency: Int = Self.defaultConcurrency
     public static let defaultConcurrency = 32
 
