@@ -72,6 +72,8 @@ public struct RegistryHTTPClient: Sendable {
         public var status: Int
         /// `errorCode` of the ePA JSON error body (`locked`, `statusMismatch`, …), if any.
         public var errorCode: String?
+        /// For a call of several transfers answered 2xx: whether the answer confirms each one.
+        public var confirmsEach = true
     }
 
     /// `POST …/$<operation>` with the stored payload, the insurant and the transfer's idempotency key.
@@ -105,11 +107,32 @@ public struct RegistryHTTPClient: Sendable {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await execute(request, timeout: timeout)
         let body = try await response.body.collect(upTo: 1024 * 1024)
-        var errorCode: String?
+        var answer = TransferAnswer(status: Int(response.status.code))
         if response.status.code >= 400,
            let document = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any] {
-            errorCode = document["errorCode"] as? String
+            answer.errorCode = document["errorCode"] as? String
         }
-        return TransferAnswer(status: Int(response.status.code), errorCode: errorCode)
+        if keys.count > 1, (200..<300).contains(answer.status) {
+            answer.confirmsEach = Self.confirmsEach(of: keys.count, Data(body.readableBytesView))
+        }
+        return answer
+    }
+
+    /// Whether the output Parameters of a call with `count` transfers answers each of them, in
+    /// order, without an `error` or `fatal` issue in its `operationOutcome`: a registry may answer
+    /// 200 and refuse some of a call's transfers.
+    static func confirmsEach(of count: Int, _ body: Data) -> Bool {
+        guard let document = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+              document["resourceType"] as? String == "Parameters",
+              let parameters = document["parameter"] as? [[String: Any]], parameters.count == count
+        else { return false }
+        return parameters.allSatisfy { parameter in
+            let outcomes = (parameter["part"] as? [[String: Any]] ?? []).filter { $0["name"] as? String == "operationOutcome" }
+            guard outcomes.count == 1, let outcome = outcomes[0]["resource"] as? [String: Any],
+                  outcome["resourceType"] as? String == "OperationOutcome"
+            else { return false }
+            let issues = outcome["issue"] as? [[String: Any]] ?? []
+            return issues.allSatisfy { !["error", "fatal"].contains($0["severity"] as? String ?? "") }
+        }
     }
 }

@@ -40,56 +40,77 @@ struct TransferDispatch: Sendable {
         }
         var settlements: [OutboxSettlement] = []
         var next = entries.startIndex
-        // Entries before this index go one call each: a joined call of them was refused (400), and
-        // the registry does not say for which.
+        // Entries before this index go one call each: a joined call of them was not answered with
+        // a confirmation of each (any failure but 404 and 423, which concern the person), and only
+        // a call of one says for which transfer an answer holds. A joined call is never counted as
+        // an attempt: the transfers' own calls are.
         var singlyUntil = entries.startIndex
         while next < entries.endIndex {
             let head = entries[next]
             let limit = next < singlyUntil ? 1 : max(1, configuration.transfersPerCall)
-            let run = entries[next...].prefix(limit).prefix { $0.operation == head.operation }
-            var call = Array(run)
+            let run = Array(entries[next...].prefix(limit).prefix { $0.operation == head.operation })
+            if run.count > 1 {
+                let answer: RegistryHTTPClient.TransferAnswer?
+                do {
+                    answer = try await client.send(run, timeout: configuration.requestTimeout)
+                } catch {
+                    if Self.isCancellation(error) { return settlements }
+                    answer = nil
+                }
+                if let answer {
+                    if (200..<300).contains(answer.status), answer.confirmsEach {
+                        settlements.append(contentsOf: run.map { .sent($0.id) })
+                        next += run.count
+                        continue
+                    }
+                    if answer.status == 404 || answer.status == 423 {
+                        return settlements + [await settle(answer, for: head, through: last)]
+                    }
+                }
+                // Not joinable (`nil` without an error), or answered otherwise: one by one.
+                singlyUntil = next + run.count
+                continue
+            }
             let answer: RegistryHTTPClient.TransferAnswer
             do {
-                if let joined = try await client.send(call, timeout: configuration.requestTimeout) {
-                    answer = joined
-                } else {
-                    call = [head]
-                    answer = try await client.send(head, timeout: configuration.requestTimeout)
-                }
+                answer = try await client.send(head, timeout: configuration.requestTimeout)
             } catch {
-                // A call that failed counts as an attempt of its first transfer, as that transfer's
-                // own call would have: the others were not refused, only not delivered yet.
                 if !Self.isCancellation(error) { settlements.append(retryOrDead(head, reason: Self.describe(error))) }
                 return settlements
             }
-            switch answer.status {
-            case 200..<300:
-                settlements.append(contentsOf: call.map { .sent($0.id) })
-            case 400 where call.count > 1:
-                singlyUntil = next + call.count
-                continue
-            case 400:
-                // The registry will never accept this payload: keep it for an operator, go on.
-                settlements.append(.deadLetter(head.id, reason: "registry answered 400 \(answer.errorCode ?? "")"))
-            case 404:
-                settlements.append(.drop(head.kvnr, through: last.id, reason: "registry answered 404 (no health record)", objection: nil))
-                return settlements
-            case 409:
-                let until = clock.now().addingTimeInterval(configuration.conflictPause.seconds)
-                settlements.append(.pause(head.kvnr, until: until, reason: "registry answered 409 \(answer.errorCode ?? "")"))
-                return settlements
-            case 423:
-                let objection = Objection(kvnr: head.kvnr, category: .medication, source: .registryLocked, since: clock.now())
-                try? await consent.recordLocked(objection)
-                settlements.append(.drop(head.kvnr, through: last.id, reason: "registry answered 423 locked", objection: objection))
-                return settlements
-            default:
-                settlements.append(retryOrDead(head, reason: "registry answered \(answer.status)"))
+            let settlement = await settle(answer, for: head, through: last)
+            settlements.append(settlement)
+            guard case .sent = settlement else {
+                if case .deadLetter = settlement, answer.status == 400 { next += 1; continue }
                 return settlements
             }
-            next += call.count
+            next += 1
         }
         return settlements
+    }
+
+    /// What one call's answer settles: for the transfer (`head`) or, for 404, 409 and 423, for the
+    /// person's queue through `last`.
+    private func settle(_ answer: RegistryHTTPClient.TransferAnswer, for head: OutboxEntry, through last: OutboxEntry) async -> OutboxSettlement {
+        let configuration = client.configuration
+        switch answer.status {
+        case 200..<300:
+            return .sent(head.id)
+        case 400:
+            // The registry will never accept this payload: keep it for an operator, go on.
+            return .deadLetter(head.id, reason: "registry answered 400 \(answer.errorCode ?? "")")
+        case 404:
+            return .drop(head.kvnr, through: last.id, reason: "registry answered 404 (no health record)", objection: nil)
+        case 409:
+            let until = clock.now().addingTimeInterval(configuration.conflictPause.seconds)
+            return .pause(head.kvnr, until: until, reason: "registry answered 409 \(answer.errorCode ?? "")")
+        case 423:
+            let objection = Objection(kvnr: head.kvnr, category: .medication, source: .registryLocked, since: clock.now())
+            try? await consent.recordLocked(objection)
+            return .drop(head.kvnr, through: last.id, reason: "registry answered 423 locked", objection: objection)
+        default:
+            return retryOrDead(head, reason: "registry answered \(answer.status)")
+        }
     }
 
     /// A passing failure: again after the back-off, or to the dead letters once attempts run out.

@@ -45,6 +45,7 @@ struct RegistryRoutes {
         guard !keys.isEmpty, keys.allSatisfy({ !$0.isEmpty }) else {
             throw SimulatorError.malformed("Header Idempotency-Key is missing")
         }
+        guard Set(keys).count == keys.count else { throw SimulatorError.malformed("Header Idempotency-Key names a key twice") }
         let faults = await state.faults()
         if faults.locked.contains(kvnr) { throw SimulatorError.locked }
         if faults.conflict.contains(kvnr) { throw SimulatorError.statusMismatch }

@@ -25,13 +25,13 @@ enum SimulatorAnswer {
         return Response(status: status, headers: [.contentType: "application/fhir+json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// The success answer of an operation: the echoed prescriptionId and an OperationOutcome with
-    /// `MEDSVC_OPERATION_SUCCESS`, as `epa-op-rx-dispensation-erp-output-parameters` has it.
     /// The output Parameters of a call: one parameter per transfer, in order, each with its outcome.
     static func success(for transfers: [Transfer]) -> Element {
         Element(name: "Parameters", children: transfers.map { success(for: $0).children[0] })
     }
 
+    /// The success answer of an operation: the echoed prescriptionId and an OperationOutcome with
+    /// `MEDSVC_OPERATION_SUCCESS`, as `epa-op-rx-dispensation-erp-output-parameters` has it.
     static func success(for transfer: Transfer) -> Element {
         let identifier = Element(name: "valueIdentifier", children: [
             Element(name: "system", value: Transfer.prescriptionIdSystem), Element(name: "value", value: transfer.prescriptionId),

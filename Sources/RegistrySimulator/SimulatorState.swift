@@ -46,8 +46,6 @@ public actor SimulatorState {
         callCount = 0
     }
 
-    /// Applies and records a transfer unless its idempotency key was applied already. Returns
-    /// whether it was applied now; a replay changes nothing, which keeps a retrying relay exactly-once.
     /// Applies the transfers of one call in order; returns how many were new (not replays).
     func apply(_ transfers: [(Transfer, String)], kvnr: String, at date: Date) -> Int {
         callCount += 1
@@ -59,6 +57,8 @@ public actor SimulatorState {
         callCount
     }
 
+    /// Applies and records a transfer unless its idempotency key was applied already. Returns
+    /// whether it was applied now; a replay changes nothing, which keeps a retrying relay exactly-once.
     func apply(_ transfer: Transfer, kvnr: String, idempotencyKey: String, at date: Date) -> Bool {
         guard appliedKeys.insert(idempotencyKey).inserted else {
             replayCount += 1

@@ -91,30 +91,39 @@ enum OutboxRows {
     /// up to `perInsurant` each, in write order; the same insurants are left out as in ``due``,
     /// and also those whose oldest pending transfer was written after `readyBefore` while they
     /// have fewer than `perInsurant` pending. See `OutboxStore.dueInsurants`.
+    ///
+    /// Only the oldest eligible rows are looked at, a few calls' worth per place (`window`): the
+    /// pending index yields them in id order and the scan stops there, so after an outage with
+    /// millions of pending rows a read costs what it costs with a few hundred. The counts behind
+    /// the hold are taken within that window. A row written "after now" (the clock stepped back)
+    /// does not hold its insurant.
     static func dueInsurants(
         now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>, in db: Database
     ) throws -> DueTransfers {
         let statement = try db.cachedStatement(sql: """
-            WITH served AS (
-                SELECT kvnr FROM outbox AS o
+            WITH eligible AS MATERIALIZED (
+                SELECT id, kvnr, created_at FROM outbox AS o
                 WHERE state = 'pending' AND NOT EXISTS (
                     SELECT 1 FROM outbox AS w
-                    WHERE w.kvnr = o.kvnr AND w.state = 'pending' AND w.next_attempt_at > w.created_at AND w.next_attempt_at > ?
-                ) AND (kvnr IS NULL OR kvnr NOT IN (SELECT value FROM json_each(?)))
+                    WHERE w.kvnr = o.kvnr AND w.state = 'pending' AND w.next_attempt_at > w.created_at AND w.next_attempt_at > ?1
+                ) AND (kvnr IS NULL OR kvnr NOT IN (SELECT value FROM json_each(?2)))
+                ORDER BY id LIMIT ?6
+            ), served AS (
+                SELECT kvnr FROM eligible
                 GROUP BY kvnr
-                HAVING MIN(created_at) <= ? OR COUNT(*) >= ?
-                ORDER BY MIN(id) LIMIT ?
+                HAVING MIN(created_at) <= ?3 OR MAX(created_at) > ?1 OR COUNT(*) >= ?4
+                ORDER BY MIN(id) LIMIT ?5
             ), queued AS (
-                SELECT o.id, o.operation, o.kvnr, o.task_id, o.status, o.idempotency_key, o.payload, o.attempts, o.created_at,
-                       ROW_NUMBER() OVER (PARTITION BY o.kvnr ORDER BY o.id) AS position
-                FROM outbox AS o
-                WHERE o.state = 'pending' AND (o.kvnr IN (SELECT kvnr FROM served) OR (o.kvnr IS NULL AND EXISTS (SELECT 1 FROM served WHERE kvnr IS NULL)))
+                SELECT id, ROW_NUMBER() OVER (PARTITION BY kvnr ORDER BY id) AS position FROM eligible
+                WHERE kvnr IN (SELECT kvnr FROM served) OR (kvnr IS NULL AND EXISTS (SELECT 1 FROM served WHERE kvnr IS NULL))
             )
-            SELECT id, operation, kvnr, task_id, status, idempotency_key, payload, attempts, created_at
-            FROM queued WHERE position <= ? ORDER BY id
+            SELECT o.id, o.operation, o.kvnr, o.task_id, o.status, o.idempotency_key, o.payload, o.attempts, o.created_at
+            FROM queued AS q JOIN outbox AS o ON o.id = q.id
+            WHERE q.position <= ?4 ORDER BY o.id
             """)
+        let window = max(1, insurants) * max(1, perInsurant) * 8
         return try transfers(from: Row.fetchAll(statement, arguments: [
-            StoredDate.value(now), jsonArray(excluding), StoredDate.value(readyBefore), perInsurant, insurants, perInsurant,
+            StoredDate.value(now), jsonArray(excluding), StoredDate.value(readyBefore), perInsurant, insurants, window,
         ]))
     }
 

@@ -196,12 +196,34 @@ struct RegistryRelayTests {
             let before = await harness.simulator.calls()
             for _ in 0..<3 {
                 #expect(try await harness.dispense(task).status == .noContent)
-                try await Task.sleep(for: .milliseconds(100))
+                try await Task.sleep(for: .milliseconds(300))
             }
             try await harness.drained()
             #expect(await harness.dispensationsReceived(task.kvnr) == 3)
             let calls = await harness.simulator.calls() - before
             #expect(holds ? calls == 1 : calls == 3, "calls: \(calls)")
+        }
+    }
+
+    /// While the registry is down, only the first transfer's own calls count as attempts: a joined
+    /// call that fails is counted against none of its transfers, which go again one by one.
+    @Test func aFailedJoinedCallChargesNoTransferButTheFirstsOwnCall() async throws {
+        try await RelayHarness.run { harness in
+            let task = try await harness.inProgressTask(kvnr: testKVNR(403))
+            try await harness.drained()
+            await harness.simulator.setFaults(Faults(down: true))
+            for _ in 0..<3 { #expect(try await harness.dispense(task).status == .noContent) }
+            // The relay has tried while the registry was down.
+            try await waitUntil { try await harness.server.store.readUnchecked(sql: "SELECT count(*) FROM outbox WHERE attempts > 0") == ["1"] }
+            await harness.simulator.setFaults(Faults())
+            try await harness.drained()
+            #expect(await harness.dispensationsReceived(task.kvnr) == 3)
+            let attempts = try await harness.server.store.readUnchecked(sql: """
+                SELECT attempts FROM outbox WHERE operation = 'provide-dispensation-erp' ORDER BY id
+                """)
+            #expect(attempts.count == 3)
+            #expect(attempts.dropFirst().allSatisfy { $0 == "0" }, "attempts: \(attempts)")
+            #expect(attempts.first != "0")
         }
     }
 

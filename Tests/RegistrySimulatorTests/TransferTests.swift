@@ -220,6 +220,7 @@ import Testing
             let two = Element(name: "Parameters", children: good.children + good.children)
             #expect(try await client.transfer("provide-dispensation-erp", try Payload.json(two), key: "k1").status == .badRequest)
             #expect(try await client.transfer("provide-dispensation-erp", try Payload.json(two), key: "k1, ").status == .badRequest)
+            #expect(try await client.transfer("provide-dispensation-erp", try Payload.json(two), key: "k1, k1").status == .badRequest)
             let mixed = Element(name: "Parameters", children: good.children + bad.children)
             let refused = try await client.transfer("provide-dispensation-erp", try Payload.json(mixed), key: "k1, k2")
             #expect(refused.status == .badRequest)

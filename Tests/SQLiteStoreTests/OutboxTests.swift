@@ -13,12 +13,12 @@ struct OutboxTests {
     }
 
     /// Stores a task and one outbox row per key, each with its own update.
-    static func write(_ store: SQLiteTaskStore, _ id: PrescriptionID, kvnr: KVNR = Fixtures.kvnr, keys: [String]) async throws {
+    static func write(_ store: SQLiteTaskStore, _ id: PrescriptionID, kvnr: KVNR = Fixtures.kvnr, keys: [String], at written: Date = Fixtures.created) async throws {
         let task = Fixtures.task(id, kvnr: kvnr)
         _ = try await store.insert(task, audit: Fixtures.createAudit(task))
         for key in keys {
             try await store.update(id) { snapshot in
-                (TaskChange(task: snapshot.task, audit: Fixtures.audit(.dispense, id, at: Fixtures.created), transfer: transfer(id, kvnr: kvnr, key: key)), ())
+                (TaskChange(task: snapshot.task, audit: Fixtures.audit(.dispense, id, at: written), transfer: transfer(id, kvnr: kvnr, key: key)), ())
             }
         }
     }
@@ -79,6 +79,25 @@ struct OutboxTests {
             try await store.settle([.retry(first[0].id, at: now.addingTimeInterval(60), reason: "registry answered 500")], at: now)
             #expect(try await keys(insurants: 2, perInsurant: 2) == ["b1"])
             #expect(try await keys(insurants: 2, perInsurant: 2, at: now.addingTimeInterval(61)) == ["a1", "a2", "b1"])
+        }
+    }
+
+    /// Insurants come by their oldest transfer, not by KVNR; an old one goes while a young one is
+    /// held; a transfer "written later than now" (the clock stepped back) is not held.
+    @Test func dueInsurantsOrdersByOldestTransferAndHoldsOnlyTheYoung() async throws {
+        try await withTemporaryStore { store async throws in
+            let now = Date()
+            try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["y1"])
+            try await Self.write(store, Fixtures.prescriptionID(1), keys: ["x1"], at: now)
+            func keys(readyBefore: Date, at time: Date = now) async throws -> [String] {
+                try await store.dueInsurants(now: time, insurants: 1, perInsurant: 2, readyBefore: readyBefore, excluding: [])
+                    .entries.map(\.idempotencyKey)
+            }
+            #expect(try await keys(readyBefore: now) == ["y1"])
+            #expect(try await store.dueInsurants(now: now, insurants: 2, perInsurant: 2, readyBefore: now.addingTimeInterval(-1), excluding: [Fixtures.otherKVNR])
+                .entries.isEmpty)
+            #expect(try await store.dueInsurants(now: now.addingTimeInterval(-10), insurants: 2, perInsurant: 2, readyBefore: now.addingTimeInterval(-11),
+                                                 excluding: [Fixtures.otherKVNR]).entries.map(\.idempotencyKey) == ["x1"])
         }
     }
 
