@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "RegistryClient",
             dependencies: [
-                "Dispensing", "FHIRModel",
+                "Dispensing", "FHIRModel", "FHIRFormats",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -52,17 +52,17 @@ struct JoinedCallTests {
         #expect(CombinedPayload.join([]) == nil)
     }
 
-    static func answer(_ severities: [String]) -> Data {
+    static func answer(_ severities: [String]) -> [UInt8] {
         let parameters = severities.map { severity in
             #"{"name":"rxDispensation","part":[{"name":"operationOutcome","resource":{"resourceType":"OperationOutcome","issue":[{"severity":"\#(severity)","code":"informational"}]}}]}"#
         }
-        return Data(#"{"resourceType":"Parameters","parameter":[\#(parameters.joined(separator: ","))]}"#.utf8)
+        return Array(#"{"resourceType":"Parameters","parameter":[\#(parameters.joined(separator: ","))]}"#.utf8)
     }
 
     @Test func aJoinedCallsAnswerMustConfirmEachTransfer() {
         #expect(RegistryHTTPClient.confirmsEach(of: 2, Self.answer(["information", "warning"])))
         #expect(!RegistryHTTPClient.confirmsEach(of: 3, Self.answer(["information", "information"])))
         #expect(!RegistryHTTPClient.confirmsEach(of: 2, Self.answer(["information", "error"])))
-        #expect(!RegistryHTTPClient.confirmsEach(of: 2, Data("{}".utf8)))
+        #expect(!RegistryHTTPClient.confirmsEach(of: 2, Array("{}".utf8)))
     }
 }
