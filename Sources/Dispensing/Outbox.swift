@@ -101,7 +101,9 @@ public protocol OutboxStore: Sendable {
     /// of their pending transfers in write order (one registry call's worth, A_25956). An insurant
     /// whose oldest pending transfer was written after `readyBefore` is left for later, unless
     /// `perInsurant` are already pending: holding a young queue a moment lets one call carry
-    /// several. Deferred and excluded insurants are left out as in `dueTransfers`.
+    /// several. Deferred and excluded insurants are left out as in `dueTransfers`. A store may look
+    /// only at the oldest eligible rows, a few calls' worth per insurant, so that a large backlog
+    /// costs no more to read than a small one.
     func dueInsurants(now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>) async throws -> DueTransfers
     /// Applies the settlements, in order, in one transaction.
     func settle(_ settlements: [OutboxSettlement], at: Date) async throws
