@@ -78,12 +78,9 @@ struct TransferDispatch: Sendable {
                 if !Self.isCancellation(error) { settlements.append(retryOrDead(head, reason: Self.describe(error))) }
                 return settlements
             }
-            let settlement = await settle(answer, for: head, through: last)
-            settlements.append(settlement)
-            guard case .sent = settlement else {
-                if case .deadLetter = settlement, answer.status == 400 { next += 1; continue }
-                return settlements
-            }
+            settlements.append(await settle(answer, for: head, through: last))
+            // Sent, or (400) set aside for good: the next one follows. Anything else makes it wait.
+            guard (200..<300).contains(answer.status) || answer.status == 400 else { return settlements }
             next += 1
         }
         return settlements
