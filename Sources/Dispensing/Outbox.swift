@@ -91,19 +91,16 @@ public struct OutboxStatistics: Sendable, Hashable {
 /// The relay's side of the store. Rows are written by `TaskStore.update` with the change they
 /// report; the relay only reads them and settles them.
 public protocol OutboxStore: Sendable {
-    /// Pending transfers that may be sent now, in the order they were written, at most `limit`.
-    /// An insurant with a transfer that is not yet due (backing off, paused) has none due at all:
-    /// transfers of one insurant go out in order, never past an earlier one. Nor has an insurant in
-    /// `excluding` (the relay is still sending their earlier ones). `limit` counts rows, readable or not.
-    func dueTransfers(now: Date, limit: Int, excluding: Set<KVNR>) async throws -> DueTransfers
     /// The due transfers of the insurants to serve next, for the relay: at most `insurants`
     /// insurants, those whose oldest pending transfer is the oldest, each with up to `perInsurant`
     /// of their pending transfers in write order (one registry call's worth, A_25956). An insurant
-    /// whose oldest pending transfer was written after `readyBefore` is left for later, unless
-    /// `perInsurant` are already pending: holding a young queue a moment lets one call carry
-    /// several. Deferred and excluded insurants are left out as in `dueTransfers`. A store may look
-    /// only at the oldest eligible rows, a few calls' worth per insurant, so that a large backlog
-    /// costs no more to read than a small one.
+    /// with a transfer that is not yet due (backing off, paused) has none due at all: transfers of
+    /// one insurant go out in order, never past an earlier one. Nor has an insurant in `excluding`
+    /// (the relay is still sending their earlier ones). An insurant whose oldest pending transfer
+    /// was written after `readyBefore` is left for later, unless `perInsurant` are already pending:
+    /// holding a young queue a moment lets one call carry several. A store may look only at the
+    /// oldest eligible rows, a few calls' worth per insurant, so that a large backlog costs no more
+    /// to read than a small one. Unreadable rows are reported, not thrown.
     func dueInsurants(now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>) async throws -> DueTransfers
     /// Applies the settlements, in order, in one transaction.
     func settle(_ settlements: [OutboxSettlement], at: Date) async throws
@@ -111,9 +108,10 @@ public protocol OutboxStore: Sendable {
 }
 
 extension OutboxStore {
-    /// Every insurant's due transfers.
+    /// What is due now, without the relay's hold (for inspection): the `limit` insurants served
+    /// next, up to `limit` transfers each, in write order.
     public func dueTransfers(now: Date, limit: Int) async throws -> DueTransfers {
-        try await dueTransfers(now: now, limit: limit, excluding: [])
+        try await dueInsurants(now: now, insurants: limit, perInsurant: limit, readyBefore: now, excluding: [])
     }
 }
 

@@ -68,29 +68,15 @@ enum OutboxRows {
             ]))
     }
 
-    /// Pending rows in write order, skipping every insurant that has a pending row not yet due.
+    /// The pending transfers of the `insurants` insurants whose oldest pending transfer is oldest,
+    /// up to `perInsurant` each, in write order, skipping every insurant that has a pending row not
+    /// yet due or is excluded, and those whose oldest pending transfer was written after
+    /// `readyBefore` while they have fewer than `perInsurant` pending. See `OutboxStore.dueInsurants`.
     ///
     /// A row is due when written (`next_attempt_at = created_at`) until a retry or a pause defers
     /// it; the `next_attempt_at > created_at` term names exactly those deferred rows, so the
     /// subquery reads the small partial index `outbox_deferred_by_kvnr` (schema v4). The excluded
     /// insurants go in as one JSON array, as in `ObjectionRows.fetchAll(of:in:)` for several insurants.
-    static func due(now: Date, limit: Int, excluding: Set<KVNR>, in db: Database) throws -> DueTransfers {
-        let statement = try db.cachedStatement(sql: """
-            SELECT id, operation, kvnr, task_id, status, idempotency_key, payload, attempts, created_at
-            FROM outbox AS o
-            WHERE state = 'pending' AND NOT EXISTS (
-                SELECT 1 FROM outbox AS w
-                WHERE w.kvnr = o.kvnr AND w.state = 'pending' AND w.next_attempt_at > w.created_at AND w.next_attempt_at > ?
-            ) AND (kvnr IS NULL OR kvnr NOT IN (SELECT value FROM json_each(?)))
-            ORDER BY id LIMIT ?
-            """)
-        return try transfers(from: Row.fetchAll(statement, arguments: [StoredDate.value(now), jsonArray(excluding), limit]))
-    }
-
-    /// The pending transfers of the `insurants` insurants whose oldest pending transfer is oldest,
-    /// up to `perInsurant` each, in write order; the same insurants are left out as in ``due``,
-    /// and also those whose oldest pending transfer was written after `readyBefore` while they
-    /// have fewer than `perInsurant` pending. See `OutboxStore.dueInsurants`.
     ///
     /// Only the oldest eligible rows are looked at, a few calls' worth per place (`window`): the
     /// pending index yields them in id order and the scan stops there, so after an outage with

@@ -143,10 +143,6 @@ public final class SQLiteTaskStore: TaskStore {
 }
 
 extension SQLiteTaskStore: OutboxStore {
-    public func dueTransfers(now: Date, limit: Int, excluding: Set<KVNR>) async throws -> DueTransfers {
-        try await pool.read { db in try OutboxRows.due(now: now, limit: limit, excluding: excluding, in: db) }
-    }
-
     public func dueInsurants(now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>) async throws -> DueTransfers {
         try await pool.read { db in
             try OutboxRows.dueInsurants(now: now, insurants: insurants, perInsurant: perInsurant, readyBefore: readyBefore, excluding: excluding, in: db)
