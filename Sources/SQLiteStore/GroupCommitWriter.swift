@@ -1,4 +1,5 @@
 import GRDB
+import Synchronization
 
 /// The store's single writer: every write waits in one queue, and all writes that queued up while
 /// the previous transaction was committing share the next one (group commit).
@@ -20,103 +21,135 @@ import GRDB
 ///
 /// A submitted write is never withdrawn: cancelling the caller's task does not stop it, because
 /// by the time the caller could notice, the batch may already be committed.
-actor GroupCommitWriter {
+///
+/// The loop that takes batch after batch runs on GRDB's writer thread itself, and callers are
+/// resumed from there before it takes the next batch. It used to be an actor: each turn of its
+/// loop then waited on the two-thread concurrency pool behind the very callers the last commit had
+/// just resumed, and the writer stood idle meanwhile (under load it was busy two thirds of the
+/// time while requests queued for it).
+final class GroupCommitWriter: Sendable {
     /// The most writes one transaction takes, so a long queue still commits (and answers its
     /// callers) every few milliseconds instead of holding everyone until the queue is empty.
     static let maximumBatchSize = 256
 
+    private struct State {
+        var queue: [PendingWrite] = []
+        var isDraining = false
+        var isClosed = false
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        var statistics = GroupCommitStatistics()
+    }
+
     private let pool: DatabasePool
-    private var queue: [PendingWrite] = []
-    private var isDraining = false
-    private var isClosed = false
-    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
-    private(set) var statistics = GroupCommitStatistics()
+    private let state = Mutex(State())
 
     init(pool: DatabasePool) {
         self.pool = pool
     }
+
+    /// How many transactions the writes so far took.
+    var statistics: GroupCommitStatistics { state.withLock(\.statistics) }
 
     /// Queues `work` for the next batch and returns its result once that batch is committed.
     ///
     /// `work` runs on GRDB's writer thread inside a savepoint, with the write lock held: it may
     /// read and write freely, and must not block on anything else.
     func submit<Value: Sendable>(_ work: @escaping @Sendable (Database) throws -> Value) async throws -> Value {
-        guard !isClosed else { throw SQLiteStoreError.closed }
-        // The body runs synchronously on this actor (the continuation's isolation), so the write
-        // is queued in the order callers reached the actor.
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.append(PendingWrite(work: work, continuation: continuation))
-            guard !isDraining else { return }
-            isDraining = true
-            // Unstructured on purpose: draining serves every queued caller, so it must not belong to
-            // (or be cancelled with) the one caller that happened to find the writer idle. It ends
-            // when the queue is empty.
-            Task { await self.drain() }
+        try await withCheckedThrowingContinuation { continuation in
+            let write = PendingWrite(work: work, continuation: continuation)
+            // Queued in the order callers take the lock.
+            let admission = state.withLock { state -> Admission in
+                guard !state.isClosed else { return .refused }
+                state.queue.append(write)
+                guard !state.isDraining else { return .queued }
+                state.isDraining = true
+                return .startsDraining
+            }
+            switch admission {
+            case .refused:
+                continuation.resume(throwing: SQLiteStoreError.closed)
+            case .queued:
+                break
+            case .startsDraining:
+                // Serves every queued caller until the queue is empty, whoever started it.
+                pool.asyncWriteWithoutTransaction { [self] db in drain(db) }
+            }
         }
+    }
+
+    private enum Admission {
+        case refused, queued, startsDraining
     }
 
     /// Refuses new writes and returns once the queued ones are committed.
     func close() async {
-        isClosed = true
-        guard isDraining else { return }
-        await withCheckedContinuation { idleWaiters.append($0) }
-    }
-
-    /// Commits batch after batch until the queue is empty. Writes that arrive while a batch
-    /// commits (the actor is free during the `await`) form the next one.
-    private func drain() async {
-        while !queue.isEmpty {
-            let size = min(queue.count, Self.maximumBatchSize)
-            let batch = Array(queue.prefix(size))
-            queue.removeFirst(size)
-            statistics.record(batchOf: size)
-            await Self.commit(batch, in: pool)
-        }
-        // Same actor turn as the emptiness check, so no write can queue unseen in between.
-        isDraining = false
-        let waiters = idleWaiters
-        idleWaiters = []
-        for waiter in waiters { waiter.resume() }
-    }
-
-    /// Runs one batch in one IMMEDIATE transaction and resumes every caller exactly once: from the
-    /// settlements the transaction produced, or, if the writer could not run it at all, with the
-    /// writer's error.
-    private static func commit(_ batch: [PendingWrite], in pool: DatabasePool) async {
-        let resumptions: [@Sendable () -> Void]
-        do {
-            resumptions = try await pool.writeWithoutTransaction { db in
-                var settlements: [Settlement] = []
-                settlements.reserveCapacity(batch.count)
-                do {
-                    try db.inTransaction(.immediate) {
-                        for write in batch {
-                            // SQLite rolls the whole transaction back on some errors (disk full,
-                            // I/O): later writes must not run outside it, each in a transaction of
-                            // its own. The commit below then fails for the batch.
-                            guard db.isInsideTransaction else { break }
-                            settlements.append(write.run(db))
-                        }
-                        return .commit
-                    }
-                    return settlements.map(\.committed)
-                } catch {
-                    // BEGIN or COMMIT failed: nothing of this batch is stored.
-                    return batch.indices.map { index in
-                        if index < settlements.count {
-                            let settlement = settlements[index]
-                            return { settlement.rolledBack(error) }
-                        }
-                        let write = batch[index]
-                        return { write.abandon(error) }
-                    }
-                }
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let isIdle = state.withLock { state -> Bool in
+                state.isClosed = true
+                guard state.isDraining else { return true }
+                state.idleWaiters.append(waiter)
+                return false
             }
-        } catch {
-            // The closure never ran (a closed connection): nobody has been settled.
-            resumptions = batch.map { write in { write.abandon(error) } }
+            if isIdle { waiter.resume() }
         }
-        for resume in resumptions { resume() }
+    }
+
+    /// Commits batch after batch until the queue is empty, on the writer thread. Writes that
+    /// arrive while a batch commits form the next one.
+    private func drain(_ db: Database) {
+        while let batch = nextBatch() {
+            for resume in Self.commit(batch, in: db) { resume() }
+        }
+    }
+
+    /// The next batch, or nil when the queue is empty: then draining ends in the same critical
+    /// section as the emptiness check, so no write can queue unseen in between.
+    private func nextBatch() -> [PendingWrite]? {
+        let (batch, waiters) = state.withLock { state -> ([PendingWrite]?, [CheckedContinuation<Void, Never>]) in
+            guard state.queue.isEmpty else {
+                let size = min(state.queue.count, Self.maximumBatchSize)
+                let batch = Array(state.queue.prefix(size))
+                state.queue.removeFirst(size)
+                state.statistics.record(batchOf: size)
+                return (batch, [])
+            }
+            state.isDraining = false
+            defer { state.idleWaiters = [] }
+            return (nil, state.idleWaiters)
+        }
+        for waiter in waiters { waiter.resume() }
+        return batch
+    }
+
+    /// Runs one batch in one IMMEDIATE transaction and says how to resume every caller exactly
+    /// once: from the settlements the transaction produced, or with the error of a BEGIN or
+    /// COMMIT that failed.
+    private static func commit(_ batch: [PendingWrite], in db: Database) -> [@Sendable () -> Void] {
+        var settlements: [Settlement] = []
+        settlements.reserveCapacity(batch.count)
+        do {
+            try db.inTransaction(.immediate) {
+                for write in batch {
+                    // SQLite rolls the whole transaction back on some errors (disk full, I/O):
+                    // later writes must not run outside it, each in a transaction of its own. The
+                    // commit below then fails for the batch.
+                    guard db.isInsideTransaction else { break }
+                    settlements.append(write.run(db))
+                }
+                return .commit
+            }
+            return settlements.map(\.committed)
+        } catch {
+            // BEGIN or COMMIT failed: nothing of this batch is stored.
+            return batch.indices.map { index in
+                if index < settlements.count {
+                    let settlement = settlements[index]
+                    return { settlement.rolledBack(error) }
+                }
+                let write = batch[index]
+                return { write.abandon(error) }
+            }
+        }
     }
 }
 

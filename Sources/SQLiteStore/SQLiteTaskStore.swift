@@ -179,7 +179,7 @@ extension SQLiteTaskStore {
     /// How many transactions the writes so far took (tests prove group commit with it; a
     /// metrics endpoint may export it).
     package func groupCommitStatistics() async -> GroupCommitStatistics {
-        await writer.statistics
+        writer.statistics
     }
 
     /// `PRAGMA synchronous`, `journal_mode` and `foreign_keys` as the writer connection has them.
