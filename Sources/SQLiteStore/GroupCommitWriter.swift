@@ -42,9 +42,12 @@ final class GroupCommitWriter: Sendable {
 
     private let pool: DatabasePool
     private let state = Mutex(State())
+    /// Told the size of each batch once it has ended (the background checkpointer counts them).
+    private let afterBatch: @Sendable (Int) -> Void
 
-    init(pool: DatabasePool) {
+    init(pool: DatabasePool, afterBatch: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.pool = pool
+        self.afterBatch = afterBatch
     }
 
     /// How many transactions the writes so far took.
@@ -99,6 +102,7 @@ final class GroupCommitWriter: Sendable {
     private func drain(_ db: Database) {
         while let batch = nextBatch() {
             for resume in Self.commit(batch, in: db) { resume() }
+            afterBatch(batch.count)
         }
     }
 

@@ -12,12 +12,28 @@ import GRDB
 public final class SQLiteTaskStore: TaskStore {
     private let pool: DatabasePool
     private let writer: GroupCommitWriter
+    private let checkpointer: WALCheckpointer
     /// The writer's decoded prescriptions (see ``DecodedResourceCache``): 512 tasks in dispensing.
     private let prescriptions = DecodedResourceCache(capacity: 512)
+
+    /// How many writes the background checkpointer lets pass between its checkpoints (about 4,500
+    /// WAL pages at three pages per `$dispense`). Measured under load against 300, 2,500 and
+    /// 5,000: as fast as the larger ones, with the lowest p99 after 300.
+    static let checkpointInterval = 1_500
+    /// The WAL size (in pages) at which the writer checkpoints itself, as a backstop: the
+    /// background checkpoints leave it the last frames to copy, and only a checkpoint on the writer
+    /// (no write can come in between) lets the WAL start over. 32 MB of WAL at 4 KB pages.
+    static let writerCheckpointPages = 8_000
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public convenience init(path: String) throws {
         try self.init(path: path, migrating: true)
+    }
+
+    /// As ``init(path:)``, with the background checkpoint every `checkpointInterval` writes
+    /// (tests make it run after a few).
+    package convenience init(path: String, checkpointInterval: Int) throws {
+        try self.init(path: path, migrating: true, checkpointInterval: checkpointInterval)
     }
 
     /// Opens the database at `path` only if it exists and has exactly the schema of this build:
@@ -28,7 +44,7 @@ public final class SQLiteTaskStore: TaskStore {
         return try SQLiteTaskStore(path: path, migrating: false)
     }
 
-    private init(path: String, migrating: Bool) throws {
+    private init(path: String, migrating: Bool, checkpointInterval: Int = checkpointInterval) throws {
         var configuration = Configuration()
         configuration.label = "erx.SQLiteTaskStore"
         configuration.foreignKeysEnabled = true
@@ -45,6 +61,7 @@ public final class SQLiteTaskStore: TaskStore {
         // check makes a SQLite build that ignores it fail loudly instead of silently.
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.writerCheckpointPages)")
             let level = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             guard level == 2 else { throw SQLiteStoreError.durabilityUnavailable(synchronous: level) }
         }
@@ -56,13 +73,16 @@ public final class SQLiteTaskStore: TaskStore {
             }
             guard current else { throw SQLiteStoreError.otherSchemaVersion }
         }
-        writer = GroupCommitWriter(pool: pool)
+        let checkpointer = try WALCheckpointer(path: path, interval: checkpointInterval)
+        self.checkpointer = checkpointer
+        writer = GroupCommitWriter(pool: pool, afterBatch: { checkpointer.committed(writes: $0) })
     }
 
     /// Commits the writes already submitted, refuses new ones, and closes the connections. Reads
     /// after this throw. Optional: the connections also close when the store is released.
     public func close() async throws {
         await writer.close()
+        try checkpointer.close()
         try pool.close()
     }
 
@@ -176,19 +196,24 @@ extension SQLiteTaskStore {
     /// How often the writer reused a decoded prescription, and how often it decoded one.
     package var prescriptionCacheStatistics: (hits: Int, decodes: Int) { prescriptions.statistics }
 
+    /// How often the background checkpointer copied the WAL into the database file.
+    package var walCheckpointStatistics: WALCheckpointStatistics { checkpointer.statistics }
+
     /// How many transactions the writes so far took (tests prove group commit with it; a
     /// metrics endpoint may export it).
     package func groupCommitStatistics() async -> GroupCommitStatistics {
         writer.statistics
     }
 
-    /// `PRAGMA synchronous`, `journal_mode` and `foreign_keys` as the writer connection has them.
-    package func writerPragmas() async throws -> (synchronous: Int, journalMode: String, foreignKeys: Bool) {
+    /// `PRAGMA synchronous`, `journal_mode`, `foreign_keys` and `wal_autocheckpoint` as the writer
+    /// connection has them.
+    package func writerPragmas() async throws -> (synchronous: Int, journalMode: String, foreignKeys: Bool, walAutocheckpoint: Int) {
         try await pool.writeWithoutTransaction { db in
             (
                 try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1,
                 try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
-                try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false
+                try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false,
+                try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? -1
             )
         }
     }

@@ -88,6 +88,8 @@ import Testing
             #expect(pragmas.synchronous == 2)
             #expect(pragmas.journalMode == "wal")
             #expect(pragmas.foreignKeys)
+            // The background checkpointer does the copying; the writer's is the backstop.
+            #expect(pragmas.walAutocheckpoint == 8_000)
         }
     }
 
