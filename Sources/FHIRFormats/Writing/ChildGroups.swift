@@ -80,8 +80,10 @@ struct ByteOutput {
 
     @inline(__always)
     mutating func append(raw text: String) {
-        var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
+        if text.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            var text = text
+            text.withUTF8 { bytes.append(contentsOf: $0) }
+        }
     }
 
     mutating func newline(indent: Int) {
