@@ -16,10 +16,12 @@ public final class SQLiteTaskStore: TaskStore {
     /// The writer's decoded prescriptions (see ``DecodedResourceCache``): 512 tasks in dispensing.
     private let prescriptions = DecodedResourceCache(capacity: 512)
 
-    /// How many writes the background checkpointer lets pass between its checkpoints (about 4,500
-    /// WAL pages at three pages per `$dispense`). Measured under load against 300, 2,500 and
-    /// 5,000: as fast as the larger ones, with the lowest p99 after 300.
-    static let checkpointInterval = 1_500
+    /// How many writes the background checkpointer lets pass between its checkpoints (about 300
+    /// WAL pages at three pages per `$dispense`). Small passes keep each fsync of the database file
+    /// short, and a commit's fsync waits behind it: measured with `scripts/bench-dispense.sh`, p99
+    /// 7.8 / 9.0 ms (JSON / XML) at 100, 11.9 / 15.5 ms at 300, 18.4 / 32.8 ms at 1,500, at about
+    /// the same throughput.
+    static let checkpointInterval = 100
     /// The WAL size (in pages) at which the writer checkpoints itself, as a backstop: the
     /// background checkpoints leave it the last frames to copy, and only a checkpoint on the writer
     /// (no write can come in between) lets the WAL start over. 32 MB of WAL at 4 KB pages.
