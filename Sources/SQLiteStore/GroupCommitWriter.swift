@@ -98,7 +98,9 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// Commits batch after batch until the queue is empty, on the writer thread. Writes that
-    /// arrive while a batch commits form the next one.
+    /// arrive while a batch commits form the next one. It holds GRDB's writer queue meanwhile, so
+    /// anything that goes to the pool's writer directly waits for a quiet moment: the store's own
+    /// writes all come through here.
     private func drain(_ db: Database) {
         while let batch = nextBatch() {
             for resume in Self.commit(batch, in: db) { resume() }

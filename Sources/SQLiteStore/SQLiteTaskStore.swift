@@ -22,9 +22,10 @@ public final class SQLiteTaskStore: TaskStore {
     /// 7.8 / 9.0 ms (JSON / XML) at 100, 11.9 / 15.5 ms at 300, 18.4 / 32.8 ms at 1,500, at about
     /// the same throughput.
     static let checkpointInterval = 100
-    /// The WAL size (in pages) at which the writer checkpoints itself, as a backstop: the
-    /// background checkpoints leave it the last frames to copy, and only a checkpoint on the writer
-    /// (no write can come in between) lets the WAL start over. 32 MB of WAL at 4 KB pages.
+    /// The WAL size (in pages, copied or not) past which the writer checkpoints after its commits,
+    /// as a backstop: the background passes leave it the last frames to copy, and under steady load
+    /// a checkpoint on the writer (no write can come in between) is what lets the WAL start over.
+    /// 32 MB of WAL at 4 KB pages.
     static let writerCheckpointPages = 8_000
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
@@ -84,8 +85,10 @@ public final class SQLiteTaskStore: TaskStore {
     /// after this throw. Optional: the connections also close when the store is released.
     public func close() async throws {
         await writer.close()
-        try checkpointer.close()
+        // The pool closes even when the checkpointer's connection would not; the first error wins.
+        let checkpointerClosed = Result { try checkpointer.close() }
         try pool.close()
+        try checkpointerClosed.get()
     }
 
     public func insert(_ task: PrescriptionTask, audit: AuditEntry) async throws -> Bool {
