@@ -14,8 +14,9 @@ import Synchronization
 /// write after a checkpoint that copied every frame; under steady load the writer's next commit
 /// usually comes first, so the writer keeps SQLite's automatic checkpoint as the backstop, at a
 /// larger limit (see ``SQLiteTaskStore``): past it, the writer copies what the last pass left after
-/// its commits until the WAL starts over. The WAL stays near that limit unless a long read pins it. Measured under load, interleaved 15 s runs against the writer checkpointing alone at
-/// 1,000 pages: 7.6 k against 7.3–7.7 k `$dispense`/s, p99 8 ms against 10 ms.
+/// its commits until the WAL starts over. The WAL stays near that limit unless a long read pins
+/// it. Measured under load, interleaved 15 s runs against the writer checkpointing alone at 1,000
+/// pages: 7.6 k against 7.3–7.7 k `$dispense`/s, p99 8 ms against 10 ms.
 ///
 /// Durability is unchanged: a checkpoint syncs the WAL before copying and the database after
 /// (this connection runs with `synchronous=FULL` too), and no commit waits for one.
