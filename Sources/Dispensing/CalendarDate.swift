@@ -27,7 +27,9 @@ public enum CalendarDate {
     /// `date` plus whole days or months (month ends clamp: 2025-01-31 + 1 month = 2025-02-28).
     public static func adding(days: Int = 0, months: Int = 0, to date: String) -> String? {
         let fields = date.split(separator: "-").compactMap { Int($0) }
-        guard fields.count == 3,
+        // Foundation's calendar arithmetic traps on years far out of range: only real dates go in.
+        guard fields.count == 3, (1...9999).contains(fields[0]), (1...12).contains(fields[1]), (1...31).contains(fields[2]),
+              (-100_000...100_000).contains(days), (-10_000...10_000).contains(months),
               let start = calendar.date(from: DateComponents(year: fields[0], month: fields[1], day: fields[2], hour: 12)),
               let end = calendar.date(byAdding: DateComponents(month: months, day: days), to: start)
         else { return nil }

@@ -12,11 +12,7 @@ public enum DispenseRules {
         _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<[Dispensation], any Error>,
         now: Date, ids: some IDGenerator, objected: () throws -> Bool = { false }
     ) throws -> TaskChange {
-        guard let stored = task.secret, stored.matches(secret) else { throw DispensingError.secretMismatch }
-        guard task.status == .inProgress else {
-            throw DispensingError.wrongStatus(current: task.status, required: [.inProgress])
-        }
-        guard let telematikID = caller.telematikID else { throw DispensingError.telematikIDMissing }
+        let telematikID = try admitDispense(task, secret: secret, caller: caller)
         // After the secret: only the pharmacy holding the prescription learns of the objection.
         if try objected() { throw DispensingError.insurantObjected }
         let dispensations = try body.get()
@@ -33,6 +29,29 @@ public enum DispenseRules {
         )
     }
 
+    /// The checks of `$dispense` that need no body (dispense-spec.md §2, checks 4–6: secret, status,
+    /// Telematik-ID), in the production service's order. The server runs them before it reads a
+    /// large body, so that nobody without the secret can make it parse and validate one; `dispense`
+    /// runs them again inside the transaction. Returns the caller's Telematik-ID.
+    @discardableResult
+    public static func admitDispense(_ task: PrescriptionTask, secret: String?, caller: Caller) throws(DispensingError) -> TelematikID {
+        guard let stored = task.secret, stored.matches(secret) else { throw .secretMismatch }
+        guard task.status == .inProgress else { throw .wrongStatus(current: task.status, required: [.inProgress]) }
+        guard let telematikID = caller.telematikID else { throw .telematikIDMissing }
+        return telematikID
+    }
+
+    /// The checks of `$close` that need no body (cancelled, status, secret, Telematik-ID), as
+    /// ``admitDispense(_:secret:caller:)`` for `$dispense`.
+    @discardableResult
+    public static func admitClose(_ task: PrescriptionTask, secret: String?, caller: Caller) throws(DispensingError) -> TelematikID {
+        if task.status == .cancelled { throw .taskCancelled }
+        guard task.status == .inProgress else { throw .wrongStatus(current: task.status, required: [.inProgress]) }
+        guard let stored = task.secret, stored.matches(secret) else { throw .secretMismatch }
+        guard let telematikID = caller.telematikID else { throw .telematikIDMissing }
+        return telematikID
+    }
+
     /// `$close`: completes the task (A_19232) and makes the receipt. A body replaces the stored set
     /// (A_26481); without one (`body` is `.success(nil)`) a set must have been dispensed before
     /// (A_24287-01). Check order as in the production service: cancelled, status, secret.
@@ -40,12 +59,7 @@ public enum DispenseRules {
         _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<[Dispensation]?, any Error>,
         now: Date, ids: some IDGenerator, receipt: (PrescriptionTask) throws -> Element
     ) throws -> TaskChange {
-        if task.status == .cancelled { throw DispensingError.taskCancelled }
-        guard task.status == .inProgress else {
-            throw DispensingError.wrongStatus(current: task.status, required: [.inProgress])
-        }
-        guard let stored = task.secret, stored.matches(secret) else { throw DispensingError.secretMismatch }
-        guard let telematikID = caller.telematikID else { throw DispensingError.telematikIDMissing }
+        let telematikID = try admitClose(task, secret: secret, caller: caller)
         var next = task
         var change = DispensationChange.keep
         if let dispensations = try body.get(), !dispensations.isEmpty {

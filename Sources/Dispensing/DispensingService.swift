@@ -109,6 +109,26 @@ public struct DispensingService: Sendable {
         _ = try await update(id) { task in try TaskRules.abort(task, secret: secret, accessCode: accessCode, caller: caller, now: now) }
     }
 
+    /// The operations whose checks that need no body the server runs before it reads the body.
+    public enum BodyOperation: Sendable {
+        case activate(accessCode: String?)
+        case dispense(secret: String?)
+        case close(secret: String?)
+    }
+
+    /// Runs the checks of `operation` that need no body on the stored task, as its rule runs them
+    /// (404, 403, 410 in the production service's order), so that a caller without the task's
+    /// credential never makes the server parse and validate a body. Only a first look: the
+    /// operation itself checks again inside its transaction.
+    public func admit(_ id: PrescriptionID, for operation: BodyOperation, caller: Caller) async throws {
+        guard let task = try await store.task(id) else { throw DispensingError.taskNotFound }
+        switch operation {
+        case .activate(let accessCode): try TaskRules.admitActivate(task, accessCode: accessCode)
+        case .dispense(let secret): try DispenseRules.admitDispense(task, secret: secret, caller: caller)
+        case .close(let secret): try DispenseRules.admitClose(task, secret: secret, caller: caller)
+        }
+    }
+
     /// `GET /Task/{id}`: the task if the caller may read it.
     public func readTask(_ id: PrescriptionID, secret: String?, accessCode: String?, caller: Caller) async throws -> PrescriptionTask {
         guard let task = try await store.task(id) else { throw DispensingError.taskNotFound }

@@ -20,9 +20,7 @@ public enum TaskRules {
     public static func activate(
         _ task: PrescriptionTask, accessCode: String?, prescription: PrescriptionBundle, caller: Caller, now: Date
     ) throws(DispensingError) -> TaskChange {
-        if task.status == .cancelled { throw .taskCancelled }
-        guard let stored = task.accessCode, stored.matches(accessCode) else { throw .accessCodeMismatch }
-        guard task.status == .draft else { throw .wrongStatus(current: task.status, required: [.draft]) }
+        try admitActivate(task, accessCode: accessCode)
         guard prescription.prescriptionID == task.id.rawValue else {
             throw .prescriptionIDMismatchInPrescription(expression: "Bundle.identifier")
         }
@@ -40,6 +38,14 @@ public enum TaskRules {
         }
         next.lastModified = now
         return TaskChange(task: next, audit: audit(.activate, next, caller, now))
+    }
+
+    /// The checks of `$activate` that need no prescription (cancelled, AccessCode, status): the
+    /// server runs them before it reads a large body; `activate` runs them again in the transaction.
+    public static func admitActivate(_ task: PrescriptionTask, accessCode: String?) throws(DispensingError) {
+        if task.status == .cancelled { throw .taskCancelled }
+        guard let stored = task.accessCode, stored.matches(accessCode) else { throw .accessCodeMismatch }
+        guard task.status == .draft else { throw .wrongStatus(current: task.status, required: [.draft]) }
     }
 
     /// `$accept`: a pharmacy takes the prescription; it gets the Secret and becomes the owner.

@@ -141,7 +141,7 @@ extension FHIRPathEvaluator {
             let characters = Array(text)
             guard start >= 0, start < characters.count else { return [] }
             var end = characters.count
-            if arguments.count > 1, case .integer(let length)? = try argument(1).first { end = min(end, start + max(0, length)) }
+            if arguments.count > 1, case .integer(let length)? = try argument(1).first { end = start + min(max(0, length), end - start) }
             return [.string(String(characters[start..<end]))]
         case .split:
             guard let text = try singleString() else { return [] }
@@ -195,10 +195,57 @@ extension FHIRPathEvaluator {
         return kept
     }
 
+    /// The items without repeats, in first-seen order. When every item is of one kind whose
+    /// FHIRPath equality is plain value equality (complex nodes, strings, numbers, booleans), they
+    /// are told apart by hashing: the pairwise comparison made a union of n dosage instructions cost
+    /// n² deep comparisons (issue 19). Anything else (dates of mixed precision, strings beside
+    /// numbers) keeps the pairwise comparison, whose answers are not an equivalence.
     func distinct(_ items: [FHIRPathItem]) -> [FHIRPathItem] {
+        if items.count > 8, let keys = distinctKeys(items) {
+            var seen = Set<DistinctKey>(minimumCapacity: items.count)
+            var result: [FHIRPathItem] = []
+            for (item, key) in zip(items, keys) where seen.insert(key).inserted { result.append(item) }
+            return result
+        }
         var result: [FHIRPathItem] = []
         for item in items where !result.contains(where: { equal($0, item) == true }) { result.append(item) }
         return result
+    }
+
+    enum DistinctKey: Hashable {
+        case node(Element), string(String), number(Double), boolean(Bool)
+
+        var kind: Int {
+            switch self {
+            case .node: 0
+            case .string: 1
+            case .number: 2
+            case .boolean: 3
+            }
+        }
+    }
+
+    /// Keys under which `equal` is key equality, or `nil` when the items are not all of one such kind.
+    private func distinctKeys(_ items: [FHIRPathItem]) -> [DistinctKey]? {
+        var keys: [DistinctKey] = []
+        keys.reserveCapacity(items.count)
+        for item in items {
+            let key: DistinctKey
+            if case .node(let element, .type) = item {
+                key = .node(element)
+            } else {
+                switch systemValue(item) {
+                case .string(let text)?: key = .string(text)
+                case .boolean(let value)?: key = .boolean(value)
+                case .integer(let value)?: key = .number(Double(value))
+                case .decimal(let value)?: key = .number(value)
+                default: return nil
+                }
+            }
+            if let first = keys.first, first.kind != key.kind { return nil }
+            keys.append(key)
+        }
+        return keys
     }
 
     /// `resolve()` within the document: see ``Element/resolveReference(_:)``.

@@ -85,8 +85,9 @@ extension FHIRPathEvaluator {
             case .plus: return [.integer(x &+ y)]
             case .minus: return [.integer(x &- y)]
             case .times: return [.integer(x &* y)]
-            case .div: return y == 0 ? [] : [.integer(x / y)]
-            default: return y == 0 ? [] : [.integer(x % y)]
+            // `Int.min div -1` overflows: FHIRPath has no answer for a result out of range (empty).
+            case .div: return y == 0 || (x == .min && y == -1) ? [] : [.integer(x / y)]
+            default: return y == 0 || (x == .min && y == -1) ? [] : [.integer(x % y)]
             }
         }
         guard let x = number(a), let y = number(b) else { throw FHIRPathError("'\(op.rawValue)' needs numbers") }
@@ -95,7 +96,10 @@ extension FHIRPathEvaluator {
         case .minus: return [.decimal(x - y)]
         case .times: return [.decimal(x * y)]
         case .divide: return y == 0 ? [] : [.decimal(x / y)]
-        case .div: return y == 0 ? [] : [.integer(Int(x / y))]
+        case .div:
+            // A quotient beyond the integers (or NaN) has no integer answer: empty, never a trap.
+            guard y != 0, let quotient = Int(exactly: (x / y).rounded(.towardZero)) else { return [] }
+            return [.integer(quotient)]
         default: return y == 0 ? [] : [.decimal(x.truncatingRemainder(dividingBy: y))]
         }
     }

@@ -42,6 +42,8 @@ public struct FHIRPathEvaluator: Sendable {
         var rootResource: FHIRPathItem
         /// The outermost resource (a Bundle or Parameters), where `resolve()` looks.
         var document: FHIRPathItem
+        /// The values of a ``FHIRPathProgram``'s hoisted parts, when a program is evaluated.
+        var hoisted: HoistedValues? = nil
     }
 
     /// Evaluates `expression` on `resource` (a resource tree); the result collection.
@@ -76,6 +78,15 @@ public struct FHIRPathEvaluator: Sendable {
                                                                  document: document))
     }
 
+    /// Evaluates a prepared program (its hoisted parts once each) on a node inside a resource.
+    public func evaluate(_ program: FHIRPathProgram, on item: FHIRPathItem, resource: FHIRPathItem,
+                         rootResource: FHIRPathItem, document: FHIRPathItem) throws(FHIRPathError) -> [FHIRPathItem]
+    {
+        let hoisted = program.hoisted.isEmpty ? nil : HoistedValues(program.hoisted)
+        return try evaluate(program.expression, focus: [item], context: Context(
+            resource: resource, root: item, rootResource: rootResource, document: document, hoisted: hoisted))
+    }
+
     /// Whether an invariant holds: true, or empty (FHIR treats an empty result as not failing).
     public func holds(_ expression: FHIRPathExpression, on resource: Element) throws(FHIRPathError) -> Bool {
         let result = try evaluate(expression, on: resource)
@@ -102,7 +113,15 @@ public struct FHIRPathEvaluator: Sendable {
             case "ucum": return [.string("http://unitsofmeasure.org")]
             case "sct": return [.string("http://snomed.info/sct")]
             case "loinc": return [.string("http://loinc.org")]
-            default: throw FHIRPathError("unsupported variable %\(name)")
+            default:
+                if let index = FHIRPathProgram.hoistedIndex(name), let table = context.hoisted, table.expressions.indices.contains(index) {
+                    if let value = table.values[index] { return value }
+                    // A hoisted part reads no focus: the one given is as good as any.
+                    let value = try evaluate(table.expressions[index], focus: focus, context: context)
+                    table.values[index] = value
+                    return value
+                }
+                throw FHIRPathError("unsupported variable %\(name)")
             }
         case .member(let base, let name):
             let input = try base.map { (base) throws(FHIRPathError) in try evaluate(base, focus: focus, context: context) } ?? focus

@@ -13,7 +13,7 @@ enum ConsentRoutes {
         [
             Route(.post, "/Consent", professions: [.insurant], resource: "Consent", interaction: .create) { request, context in
                 let caller = try Routes.caller(context)
-                let body = try await RequestBodyReader.requiredResource(of: request, context: &context, expected: "Consent")
+                let body = try await RequestBodyReader.requiredResource(of: request, limits: env.limits, expected: "Consent")
                 let category = try ConsentResource.category(of: body, caller: caller)
                 if try await env.objections.objections(caller: caller).contains(where: { $0.source == .consentResource && $0.category == category }) {
                     throw RequestError.objectionExists

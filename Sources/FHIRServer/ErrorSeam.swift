@@ -117,6 +117,11 @@ public enum ErrorSeam {
             return make(.badRequest, .invalid, "The body must claim exactly one versioned profile \(admitted).", tiflow: "SVC_VALIDATION_FAILED", expression: expression)
         case .validationFailed(let issues):
             return Answer(status: .badRequest, outcome: OperationOutcome(issues: issues), headers: [:])
+        case .bodyTooCostly(.tooManyElements(let limit)):
+            // Ours (issue 19): the production service has no such limit short of its 1 MiB.
+            return make(.badRequest, .tooCostly, "The body holds more than \(limit) elements.")
+        case .bodyTooCostly(.tooManyRepeats(let expression, let limit)):
+            return make(.badRequest, .tooCostly, "An element repeats more than \(limit) times.", expression: expression)
         case .invalidSearchParameter(let name):
             return make(.badRequest, .invalid, "The search parameter \(name) has a value that cannot be used.", expression: name)
         case .routeNotFound:

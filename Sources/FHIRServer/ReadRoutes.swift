@@ -62,8 +62,14 @@ enum ReadRoutes {
 }
 
 /// `GET /MedicationDispense` parameters: `identifier=<system>|<PrescriptionID>`, `whenhandedover=`
-/// (with `eq`/`ne`/`lt`/`le`/`gt`/`ge`, repeatable), `_count` (1…100, default 50) and `__offset`.
+/// (with `eq`/`ne`/`lt`/`le`/`gt`/`ge`, repeatable), `_count` (1…100, default 50) and `__offset`
+/// (0…``maximumOffset``).
 enum DispensationSearch {
+    /// The largest `__offset` taken: far beyond any insurant's dispensations, and small enough that
+    /// `offset + count` (the next page's link) can never overflow.
+    static let maximumOffset = 1_000_000
+
+
     static func query(_ request: Request, kvnr: KVNR) throws(RequestError) -> DispensationQuery {
         var query = DispensationQuery(kvnr: kvnr)
         let parameters = request.uri.queryParameters
@@ -78,7 +84,9 @@ enum DispensationSearch {
             let text = String(raw)
             let prefix = DateComparison.Prefix(rawValue: String(text.prefix(2)))
             let date = prefix == nil ? text : String(text.dropFirst(2))
-            guard date.utf8.count == 10, CalendarDate.datePart(of: date) == date else { throw .invalidSearchParameter(name: "whenhandedover") }
+            guard date.utf8.count == 10, CalendarDate.datePart(of: date) == date, PrimitiveType.date.isValid(date) else {
+                throw .invalidSearchParameter(name: "whenhandedover")
+            }
             query.whenHandedOver.append(DateComparison(prefix: prefix ?? .eq, date: date))
         }
         if let count = parameters["_count"] {
@@ -86,7 +94,7 @@ enum DispensationSearch {
             query.count = value
         }
         if let offset = parameters["__offset"] {
-            guard let value = Int(offset), value >= 0 else { throw .invalidSearchParameter(name: "__offset") }
+            guard let value = Int(offset), (0...maximumOffset).contains(value) else { throw .invalidSearchParameter(name: "__offset") }
             query.offset = value
         }
         return query

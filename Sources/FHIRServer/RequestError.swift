@@ -8,8 +8,10 @@ public enum RequestError: Error, Sendable, Hashable {
     /// The token's profession may not call this route.
     case professionNotAllowed
     case negotiation(ContentNegotiation.Failure)
-    /// A body over `RequestBodyReader.maximumBodySize`.
+    /// A body over ``RequestLimits/maximumBodyBytes``.
     case bodyTooLarge
+    /// The body holds more elements, or more repeats of one, than ``RequestLimits`` admits.
+    case bodyTooCostly(ElementBudget.Exceeded)
     /// The operation needs a body and there is none.
     case bodyMissing(expectedResource: String)
     /// The body is not FHIR in the declared format (the reader's issue, with its location).

@@ -22,11 +22,14 @@ public struct ServerEnvironment: Sendable {
     public var registryReachable: (@Sendable () -> Bool)?
     /// Where `/metrics` reads from, and request metrics go; `nil`: no metrics.
     public var metrics: RequestMetrics?
+    /// What one request may make the server do (body size, elements, repeats, the large-body lane).
+    public var limits: RequestLimits
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
                 databaseReady: @escaping @Sendable () async -> Bool = { true }, registryReachable: (@Sendable () -> Bool)? = nil,
-                metrics: RequestMetrics? = nil) {
+                metrics: RequestMetrics? = nil, limits: RequestLimits = RequestLimits()) {
+        self.limits = limits
         self.signedPrescriptions = signedPrescriptions
         self.service = service
         self.dispensationParameters = dispensationParameters
@@ -48,7 +51,7 @@ enum WorkflowRoutes {
         let prescribers = Profession.prescribers
         return [
             Route(.post, "/Task/$create", professions: prescribers, resource: "Task", interaction: .operation("create")) { request, context in
-                let body = try await RequestBodyReader.requiredResource(of: request, context: &context, expected: "Parameters")
+                let body = try await RequestBodyReader.requiredResource(of: request, limits: env.limits, expected: "Parameters")
                 let flowType = try CreateParameters.flowType(in: body)
                 let task = try await env.service.create(flowType: flowType, caller: Routes.caller(context))
                 return try Routes.respond(TaskResource.element(task, visible: [.accessCode]), request, context, status: .created,
@@ -57,10 +60,14 @@ enum WorkflowRoutes {
             Route(.post, "/Task/{id}/$activate", professions: prescribers, resource: "Task", interaction: .operation("activate")) { request, context in
                 let caller = try Routes.caller(context)
                 let id = try Routes.prescriptionID(context)
-                let body = try await RequestBodyReader.requiredResource(of: request, context: &context, expected: "Parameters")
+                let accessCode = Routes.accessCode(request)
+                if RequestBodyReader.mayBeLarge(request, limits: env.limits) {
+                    try await env.service.admit(id, for: .activate(accessCode: accessCode), caller: caller)
+                }
+                let body = try await RequestBodyReader.requiredResource(of: request, limits: env.limits, expected: "Parameters")
                 let bundle = try await PrescriptionInput.bundle(in: body, acceptUnsigned: env.acceptUnsigned, signed: env.signedPrescriptions)
                 let prescription = try PrescriptionBundle(bundle)
-                let task = try await env.service.activate(id, accessCode: Routes.accessCode(request), prescription: prescription, caller: caller)
+                let task = try await env.service.activate(id, accessCode: accessCode, prescription: prescription, caller: caller)
                 return try Routes.respond(TaskResource.element(task, visible: [.accessCode]), request, context)
             },
             Route(.post, "/Task/{id}/$accept", professions: pharmacies, resource: "Task", interaction: .operation("accept")) { request, context in
@@ -72,30 +79,41 @@ enum WorkflowRoutes {
             Route(.post, "/Task/{id}/$dispense", professions: pharmacies, resource: "Task", interaction: .operation("dispense")) { request, context in
                 let caller = try Routes.caller(context)
                 let id = try Routes.prescriptionID(context)
+                let secret = Routes.query(request, "secret")
+                // Cost before trust: a large body is read only for the holder of the secret.
+                if RequestBodyReader.mayBeLarge(request, limits: env.limits) {
+                    try await env.service.admit(id, for: .dispense(secret: secret), caller: caller)
+                }
+                let parameters = env.dispensationParameters
                 let body: Result<[Dispensation], any Error>
                 do {
-                    let resource = try await RequestBodyReader.requiredResource(of: request, context: &context, expected: "Parameters")
-                    body = .success(try env.dispensationParameters.dispensations(in: resource, for: .dispense))
+                    body = .success(try await RequestBodyReader.decode(request, limits: env.limits) { resource in
+                        guard let resource else { throw RequestError.bodyMissing(expectedResource: "Parameters") }
+                        return try parameters.dispensations(in: resource, for: .dispense)
+                    })
                 } catch {
                     body = .failure(error)
                 }
-                let stored = try await env.service.dispense(id, secret: Routes.query(request, "secret"), caller: caller, body: body)
+                let stored = try await env.service.dispense(id, secret: secret, caller: caller, body: body)
                 return try dispenseAnswer(stored, request, context, env)
             },
             Route(.post, "/Task/{id}/$close", professions: pharmacies, resource: "Task", interaction: .operation("close")) { request, context in
                 let caller = try Routes.caller(context)
                 let id = try Routes.prescriptionID(context)
+                let secret = Routes.query(request, "secret")
+                if RequestBodyReader.mayBeLarge(request, limits: env.limits) {
+                    try await env.service.admit(id, for: .close(secret: secret), caller: caller)
+                }
+                let parameters = env.dispensationParameters
                 let body: Result<[Dispensation]?, any Error>
                 do {
-                    if let resource = try await RequestBodyReader.resource(of: request, context: &context) {
-                        body = .success(try env.dispensationParameters.dispensations(in: resource, for: .close))
-                    } else {
-                        body = .success(nil)
-                    }
+                    body = .success(try await RequestBodyReader.decode(request, limits: env.limits) { resource in
+                        try resource.map { try parameters.dispensations(in: $0, for: .close) }
+                    })
                 } catch {
                     body = .failure(error)
                 }
-                let task = try await env.service.close(id, secret: Routes.query(request, "secret"), caller: caller, body: body)
+                let task = try await env.service.close(id, secret: secret, caller: caller, body: body)
                 guard let receipt = task.receipt else { throw RequestError.routeNotFound }
                 return try Routes.respond(receipt, request, context)
             },

@@ -25,8 +25,18 @@ extension ProfileValidator {
             case .native(let check, let expression):
                 holds = check(element, scope.container)
                     ?? evaluate(compiled, expression, on: element, type: type, path: path, scope: scope, run: &run)
-            case .fhirPath(let expression):
-                holds = evaluate(compiled, expression, on: element, type: type, path: path, scope: scope, run: &run)
+            case .fhirPath(let program) where !program.dependsOnElement:
+                // The same answer on every element of the resource: evaluated once per resource (the
+                // dosage invariants, declared on each dosage instruction, read all of them).
+                let key = Run.InvariantKey(invariant: ObjectIdentifier(compiled), scope: scope.serial)
+                if let known = run.resourceInvariants[key] {
+                    holds = known
+                } else {
+                    holds = evaluate(compiled, program, on: element, type: type, path: path, scope: scope, run: &run)
+                    run.resourceInvariants[key] = holds
+                }
+            case .fhirPath(let program):
+                holds = evaluate(compiled, program, on: element, type: type, path: path, scope: scope, run: &run)
             case .unusable(let error):
                 reportUnevaluable(compiled, error, at: path, run: &run)
                 holds = nil
@@ -45,6 +55,18 @@ extension ProfileValidator {
                           type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope, run: inout Run) -> Bool? {
         do throws(FHIRPathError) {
             let items = try evaluator.evaluate(expression, on: .node(element, type), resource: scope.resourceItem,
+                                               rootResource: scope.containerItem, document: run.document)
+            return try FHIRPathEvaluator.boolean(items) ?? false
+        } catch {
+            reportUnevaluable(invariant, error, at: path, run: &run)
+            return nil
+        }
+    }
+
+    private func evaluate(_ invariant: CompiledInvariant, _ program: FHIRPathProgram, on element: Element,
+                          type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope, run: inout Run) -> Bool? {
+        do throws(FHIRPathError) {
+            let items = try evaluator.evaluate(program, on: .node(element, type), resource: scope.resourceItem,
                                                rootResource: scope.containerItem, document: run.document)
             return try FHIRPathEvaluator.boolean(items) ?? false
         } catch {

@@ -49,6 +49,20 @@ public struct ProfileValidator: Sendable {
         /// The packages of the first profile the root resource is checked against: unversioned canonicals
         /// resolve to their versions first, as the validation context of that package version would.
         var context = ResolutionContext.none
+        /// The answers of invariants that read no element but their resource, by resource scope.
+        var resourceInvariants: [InvariantKey: Bool?] = [:]
+        private var scopes = 0
+
+        struct InvariantKey: Hashable {
+            let invariant: ObjectIdentifier
+            let scope: Int
+        }
+
+        /// A number for a new resource scope, unique within the validation.
+        mutating func newScope() -> Int {
+            scopes += 1
+            return scopes
+        }
 
         init(rootResource: Element, definitions: TypeDefinitions) {
             self.rootResource = rootResource
@@ -79,8 +93,11 @@ public struct ProfileValidator: Sendable {
         /// once per resource, not looked up by name for every invariant.
         let resourceItem: FHIRPathItem
         let containerItem: FHIRPathItem
+        /// Which resource scope this is within the validation (``Run/newScope()``).
+        let serial: Int
 
-        init(resource: Element, container: Element, profile: CompiledProfile, definitions: TypeDefinitions) {
+        init(resource: Element, container: Element, profile: CompiledProfile, definitions: TypeDefinitions, serial: Int) {
+            self.serial = serial
             self.resource = resource
             self.container = container
             self.profile = profile
@@ -94,6 +111,7 @@ public struct ProfileValidator: Sendable {
             self.profile = profile
             resourceItem = scope.resourceItem
             containerItem = scope.containerItem
+            serial = scope.serial
         }
 
         func with(_ profile: CompiledProfile) -> Scope {
@@ -148,8 +166,10 @@ public struct ProfileValidator: Sendable {
         if chosen.isEmpty { use(SnapshotGenerator.coreURL(resource.name), isRequired: true) }
         guard let typeIndex = definitions.resourceTypeIndex(resource.name) else { return }
         for profile in chosen {
+            let serial = run.newScope()
             validate(resource, node: profile.root, type: .type(typeIndex), path: path,
-                     scope: Scope(resource: resource, container: container ?? resource, profile: profile, definitions: definitions), run: &run)
+                     scope: Scope(resource: resource, container: container ?? resource, profile: profile, definitions: definitions,
+                                  serial: serial), run: &run)
         }
     }
 
@@ -350,8 +370,10 @@ public struct ProfileValidator: Sendable {
             // A contained resource's `%rootResource` is its container; an entry or parameter stands alone.
             let container = child.element.name == "contained" ? scope.container : inner
             if let index = definitions.resourceTypeIndex(inner.name) {
+                let serial = run.newScope()
                 checkInvariants(of: node, on: inner, type: .type(index), path: child.path,
-                                scope: Scope(resource: inner, container: container, profile: scope.profile, definitions: definitions),
+                                scope: Scope(resource: inner, container: container, profile: scope.profile, definitions: definitions,
+                                             serial: serial),
                                 run: &run)
             }
             validateResource(inner, path: child.path, required: wanted.flatMap(\.profiles), container: container, run: &run)

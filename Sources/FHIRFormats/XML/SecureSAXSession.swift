@@ -53,6 +53,15 @@ class SecureSAXSession {
             failure = ReadFailure(code: .structure, message: problem, line: 1, column: 1)
             return
         }
+        // XML 1.0 allows no NUL character anywhere; libxml2 takes one as the end of the input, so
+        // without this check a document followed by a NUL and anything at all would be accepted.
+        if let nul = buffer.firstIndex(of: 0) {
+            let before = buffer[..<nul]
+            let line = before.count { $0 == 0x0A } + 1
+            let column = nul - (before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+            failure = ReadFailure(code: .structure, message: "XML must not contain a NUL character", line: line, column: column)
+            return
+        }
         guard buffer.count < Int(Int32.max), let base = buffer.baseAddress,
             let context = base.withMemoryRebound(to: CChar.self, capacity: buffer.count, {
                 xmlCreateMemoryParserCtxt($0, Int32(buffer.count))
@@ -77,7 +86,10 @@ class SecureSAXSession {
             guard let userData, let error else { return }
             let session = Unmanaged<SecureSAXSession>.fromOpaque(userData).takeUnretainedValue()
             guard session.failure == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
-            var message = error.pointee.message.map { String(cString: $0) } ?? "malformed XML"
+            // libxml2's first line names the problem (and at most element names); later lines may
+            // quote input bytes ("Bytes: 0x…"), which an answer must not carry.
+            let full = error.pointee.message.map { String(cString: $0) } ?? "malformed XML"
+            var message = String(full.prefix { $0 != "\n" }.prefix(160))
             while message.last?.isWhitespace == true { message.removeLast() }
             session.failure = ReadFailure(code: .structure, message: "Malformed XML: \(message)",
                                           line: Int(error.pointee.line), column: Int(error.pointee.int2),
@@ -126,7 +138,7 @@ class SecureSAXSession {
         let quotes: Set<Character> = ["\"", "'"]
         let rest = declaration[encoding.upperBound...].drop { $0 == " " || $0 == "=" || quotes.contains($0) }
         let name = String(rest.prefix { !quotes.contains($0) }).lowercased()
-        return name == "utf-8" || name == "utf8" ? nil : "FHIR XML must be UTF-8, the document declares '\(name)'"
+        return name == "utf-8" || name == "utf8" ? nil : "FHIR XML must be UTF-8; the document declares another encoding"
     }
 }
 

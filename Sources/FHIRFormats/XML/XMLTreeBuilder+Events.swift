@@ -35,7 +35,7 @@ extension XMLTreeBuilder {
         switch parent.kind {
         case .resourceWrapper:
             guard inFHIRNamespace, let resourceIndex = definitions.resourceIndex(nameBytes) else {
-                if recover(.structure, "Unknown resource type '\(String(decoding: nameBytes, as: UTF8.self))'") { skipDepth = 1 }
+                if recover(.structure, "Unknown resource type '\(displayName(nameBytes))'") { skipDepth = 1 }
                 return
             }
             guard pending.count == parent.childStart else {
@@ -50,7 +50,7 @@ extension XMLTreeBuilder {
         }
         let type = definitions.types[typeIndex]
         guard let element = type.resolve(nameBytes) else {
-            if recover(.structure, "Unknown element '\(String(decoding: nameBytes, as: UTF8.self))' in \(type.name)") {
+            if recover(.structure, "Unknown element '\(displayName(nameBytes))' in \(type.name)") {
                 skipDepth = 1
             }
             return
@@ -126,7 +126,7 @@ extension XMLTreeBuilder {
                 let start = attribute[3], let end = attribute[4]
             else { continue }
             let attributeBytes = xmlBytes(attributeName)
-            var attributeText: String { String(decoding: attributeBytes, as: UTF8.self) }
+            var attributeText: String { displayName(attributeBytes) }
             guard attribute[2] == nil else {
                 _ = recover(.structure, "Attribute '\(attributeText)' in another namespace is not allowed on '\(name)'")
                 continue

@@ -70,7 +70,29 @@ public struct OperationOutcome: Sendable, Hashable {
         issues.contains { $0.severity == .error || $0.severity == .fatal }
     }
 
-    /// The resource as a tree, ready for either writer.
+    /// `text` as a FHIR `string` that both writers can carry: characters XML 1.0 and FHIR do not
+    /// allow (control characters but tab, line feed and carriage return; U+FFFE, U+FFFF) replaced
+    /// by U+FFFD, at most `limit` characters, never empty. Error texts may name input (an element
+    /// name, a resource type), so an answer is always writable whatever the input held (issue 19).
+    public static func writable(_ text: String, limit: Int = 2_000) -> String {
+        func allowed(_ scalar: Unicode.Scalar) -> Bool {
+            let value = scalar.value
+            return value >= 0x20 ? value != 0xFFFE && value != 0xFFFF : value == 0x09 || value == 0x0A || value == 0x0D
+        }
+        if !text.isEmpty, text.utf8.count <= limit, text.unicodeScalars.allSatisfy(allowed) { return text }
+        guard !text.isEmpty else { return "(none)" }
+        var result = String.UnicodeScalarView()
+        for (count, scalar) in text.unicodeScalars.enumerated() {
+            guard count < limit else {
+                result.append("…")
+                break
+            }
+            result.append(allowed(scalar) ? scalar : "\u{FFFD}")
+        }
+        return String(result)
+    }
+
+    /// The resource as a tree, ready for either writer. Every text goes through ``writable(_:limit:)``.
     public var element: Element {
         var children: [Element] = []
         if let id { children.append(Element(name: "id", value: id)) }
@@ -85,14 +107,14 @@ public struct OperationOutcome: Sendable, Hashable {
                     Element(name: "system", value: coding.system), Element(name: "code", value: coding.code),
                 ]))
             }
-            details.append(Element(name: "text", value: issue.text))
+            details.append(Element(name: "text", value: Self.writable(issue.text)))
             parts.append(Element(name: "details", children: details))
-            if let diagnostics = issue.diagnostics { parts.append(Element(name: "diagnostics", value: diagnostics)) }
+            if let diagnostics = issue.diagnostics { parts.append(Element(name: "diagnostics", value: Self.writable(diagnostics))) }
             // `location` is deprecated in R4 but is where the HL7 validator reports line and column.
             if let line = issue.line, let column = issue.column {
                 parts.append(Element(name: "location", value: "Line[\(line)] Col[\(column)]"))
             }
-            for path in issue.expression { parts.append(Element(name: "expression", value: path)) }
+            for path in issue.expression { parts.append(Element(name: "expression", value: Self.writable(path, limit: 500))) }
             children.append(Element(name: "issue", children: parts))
         }
         return Element(name: "OperationOutcome", children: children)

@@ -6,7 +6,9 @@ import FHIRPath
 /// reason, reported as a warning).
 enum InvariantEvaluation: Sendable {
     case native(NativeInvariants.Check, FHIRPathExpression)
-    case fhirPath(FHIRPathExpression)
+    /// Hoisted (``FHIRPathProgram``): linear where the expression as written iterates over the
+    /// resource inside an iteration.
+    case fhirPath(FHIRPathProgram)
     case unusable(FHIRPathError)
 }
 
@@ -74,7 +76,7 @@ public final class ProfileNode: Sendable {
                 if usesNativeInvariants, let native = NativeInvariants.check(for: invariant) {
                     return CompiledInvariant(invariant, .native(native, expression))
                 }
-                return CompiledInvariant(invariant, .fhirPath(expression))
+                return CompiledInvariant(invariant, .fhirPath(FHIRPathProgram(expression)))
             } catch {
                 return CompiledInvariant(invariant, .unusable(error))
             }
