@@ -10,9 +10,25 @@ struct AccessTokenClaims: JWTPayload {
     var idNummer: String?
     var exp: ExpirationClaim
     var iat: IssuedAtClaim?
+    var nbf: NotBeforeClaim?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
+    }
+}
+
+/// What a token must meet beyond its signature and `exp` (issue 19): the times it claims are not in
+/// the future beyond a small clock skew, and it lives no longer than a maximum.
+public struct TokenPolicy: Sendable, Hashable {
+    /// How far a token's `iat` or `nbf` may lie in the future (clocks of issuers drift).
+    public var clockSkew: TimeInterval
+    /// The longest lifetime taken: `exp` minus `iat` (or minus now, without `iat`). The TI's IDP
+    /// issues access tokens for 5 minutes; `erx token` issues development tokens for 12 hours.
+    public var maximumLifetime: TimeInterval
+
+    public init(clockSkew: TimeInterval = 60, maximumLifetime: TimeInterval = 24 * 3600) {
+        self.clockSkew = clockSkew
+        self.maximumLifetime = maximumLifetime
     }
 }
 
@@ -22,24 +38,26 @@ public struct AccessTokenVerifier: Sendable {
     /// Tokens already verified: a pharmacy sends the same token with every request for minutes,
     /// and checking its ECDSA signature each time cost more than parsing a `$dispense` body.
     let verified = VerifiedTokens(capacity: 4096)
+    let policy: TokenPolicy
 
-    init(keys: JWTKeyCollection) {
+    init(keys: JWTKeyCollection, policy: TokenPolicy) {
         self.keys = keys
+        self.policy = policy
     }
 
     /// Accepts tokens signed by any key of a JWKS file (`--auth jwks:FILE`).
-    public static func jwks(file: URL) async throws -> AccessTokenVerifier {
+    public static func jwks(file: URL, policy: TokenPolicy = TokenPolicy()) async throws -> AccessTokenVerifier {
         let json = try String(contentsOf: file, encoding: .utf8)
         let keys = JWTKeyCollection()
         try await keys.add(jwksJSON: json)
-        return AccessTokenVerifier(keys: keys)
+        return AccessTokenVerifier(keys: keys, policy: policy)
     }
 
     /// Accepts tokens signed by the development key (`--auth dev`).
-    public static func development(_ key: DevelopmentSigningKey) async -> AccessTokenVerifier {
+    public static func development(_ key: DevelopmentSigningKey, policy: TokenPolicy = TokenPolicy()) async -> AccessTokenVerifier {
         let keys = JWTKeyCollection()
         await keys.add(ecdsa: key.privateKey.publicKey, kid: JWKIdentifier(string: DevelopmentSigningKey.keyID))
-        return AccessTokenVerifier(keys: keys)
+        return AccessTokenVerifier(keys: keys, policy: policy)
     }
 
     /// The caller of an `Authorization: Bearer …` header. Any failure is `unauthenticated`; a valid
@@ -49,13 +67,18 @@ public struct AccessTokenVerifier: Sendable {
             throw .unauthenticated
         }
         let token = Self.trimmingBlanks(authorization.utf8.dropFirst(7))
-        if let caller = verified.caller(of: token, at: Date()) { return caller }
+        let now = Date()
+        if let caller = verified.caller(of: token, at: now) { return caller }
         let claims: AccessTokenClaims
         do {
+            // The header and the signature's form first: JWTKit would take another `alg` than the
+            // key's, an unknown `crit`, and a high-S signature.
+            guard TokenForm.isAcceptable(token) else { throw RequestError.unauthenticated }
             claims = try await keys.verify(token, as: AccessTokenClaims.self)
         } catch {
             throw .unauthenticated
         }
+        guard policy.admits(claims, at: now) else { throw .unauthenticated }
         guard let profession = Profession(rawValue: claims.professionOID) else { throw .professionNotAllowed }
         let caller = profession == .insurant
             ? Caller(profession: profession, kvnr: claims.idNummer.flatMap(KVNR.init))
@@ -134,6 +157,6 @@ public struct DevelopmentSigningKey: Sendable {
             professionOID: profession, idNummer: idNummer,
             exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)), iat: IssuedAtClaim(value: now)
         )
-        return try await keys.sign(claims, kid: JWKIdentifier(string: Self.keyID))
+        return TokenForm.lowS(try await keys.sign(claims, kid: JWKIdentifier(string: Self.keyID)))
     }
 }
