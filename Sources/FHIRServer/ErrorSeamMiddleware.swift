@@ -11,7 +11,11 @@ import Foundation
 public struct ErrorSeamMiddleware: RouterMiddleware {
     public typealias Context = ErxRequestContext
 
-    public init() {}
+    let limits: RequestLimits
+
+    public init(limits: RequestLimits = RequestLimits()) {
+        self.limits = limits
+    }
 
     public func handle(_ request: Request, context: ErxRequestContext, next: (Request, ErxRequestContext) async throws -> Response) async throws -> Response {
         var context = context
@@ -20,7 +24,16 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         var response: Response
         do {
+            // A declared length over the limit is refused before anything else, and the connection
+            // closed after the answer, so none of that body is ever read (issue 19).
+            if let declared = request.headers[.contentLength], declared.utf8.count > 18 || (Int(declared) ?? 0) > limits.maximumBodyBytes {
+                response = FHIRResponse.answer(ErrorSeam.answer(for: RequestError.bodyTooLarge), format: Self.errorFormat(request, context))
+                response.headers[.connection] = "close"
+                throw EarlyAnswer(response: response)
+            }
             response = try await next(request, context)
+        } catch let early as EarlyAnswer {
+            response = early.response
         } catch {
             let answer: ErrorSeam.Answer
             switch error {
@@ -45,6 +58,11 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
             "ms": .stringConvertible(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000),
         ])
         return response
+    }
+
+    /// Carries an answer given before the route ran past the catch below, to the log line.
+    private struct EarlyAnswer: Error {
+        let response: Response
     }
 
     /// The type only: an error's description may hold personal data.

@@ -12,7 +12,7 @@ public enum ErxServer {
 
     public static func router(_ env: ServerEnvironment, verifier: AccessTokenVerifier) -> Router<ErxRequestContext> {
         let router = Router(context: ErxRequestContext.self)
-        router.add(middleware: ErrorSeamMiddleware())
+        router.add(middleware: ErrorSeamMiddleware(limits: env.limits))
         for route in routes(env) {
             router.on(RouterPath(route.path), method: route.method) { request, context in
                 await Routes.run(route, verifier: verifier, metrics: env.metrics, request: request, context: context)
@@ -23,10 +23,12 @@ public enum ErxServer {
 
     public static func application(
         _ env: ServerEnvironment, verifier: AccessTokenVerifier, host: String, port: Int, logger: Logger,
+        connections: ConnectionLimits = ConnectionLimits(),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
             router: router(env, verifier: verifier),
+            server: .guardedHTTP1(connections),
             configuration: .init(address: .hostname(host, port: port), serverName: "erx"),
             onServerRunning: onServerRunning,
             logger: logger

@@ -43,6 +43,10 @@ struct RegistryOptions: ParsableArguments {
         guard consentTTL >= 0, consentBudgetMs >= 0, registryTimeoutMs > 0, relayBackoffMs >= 0, relayMaxAttempts >= 1,
               relayConflictPause >= 0, relayPollMs > 0, relayTransfersPerCall >= 1, relayCallHoldMs >= 0
         else { throw ValidationError("registry options must be positive") }
+        // Seconds become milliseconds in 64 bits: bounded, so no value can trap the conversion.
+        guard consentTTL.isFinite, relayConflictPause.isFinite, consentTTL <= 31_536_000, relayConflictPause <= 31_536_000 else {
+            throw ValidationError("--consent-ttl and --relay-conflict-pause must be at most a year")
+        }
     }
 
     func client(http: HTTPClient) -> RegistryHTTPClient? {

@@ -44,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var registry: RegistryOptions
 
+    @OptionGroup var hardening: HardeningOptions
+
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "erx")
@@ -51,7 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: data, isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
-        let verifier = try await Self.verifier(auth, directory: directory)
+        let verifier = try await Self.verifier(auth, directory: directory, policy: hardening.tokenPolicy)
         let store = try SQLiteTaskStore(path: directory.appendingPathComponent("erx.sqlite").path)
         let receipts = try ReceiptIssuer.loadOrCreate(in: directory)
         let repository = try ErxProfiles.repository(adding: profileDirectories.map { URL(fileURLWithPath: $0) })
@@ -77,9 +79,11 @@ struct ServeCommand: AsyncParsableCommand {
                 do { _ = try await store.task(PrescriptionID(flowType: .gkvPharmacy, serial: 0)); return true } catch { return false }
             },
             registryReachable: reachable,
-            metrics: RequestMetrics(registry: metricsRegistry)
+            metrics: RequestMetrics(registry: metricsRegistry),
+            limits: hardening.requestLimits
         )
-        let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger) { channel in
+        let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
+                                        connections: hardening.connectionLimits()) { channel in
             let port = channel.localAddress?.port ?? port
             // Written unbuffered: scripts wait for this line.
             let line = "erx listening on http://\(host):\(port) (data: \(directory.path), auth: \(auth.hasPrefix("jwks:") ? "jwks" : "dev"))\n"
@@ -98,12 +102,12 @@ struct ServeCommand: AsyncParsableCommand {
         try await http.shutdown()
     }
 
-    static func verifier(_ auth: String, directory: URL) async throws -> AccessTokenVerifier {
+    static func verifier(_ auth: String, directory: URL, policy: TokenPolicy) async throws -> AccessTokenVerifier {
         if auth == "dev" {
-            return await AccessTokenVerifier.development(try DevelopmentSigningKey.loadOrCreate(in: directory))
+            return await AccessTokenVerifier.development(try DevelopmentSigningKey.loadOrCreate(in: directory), policy: policy)
         }
         if auth.hasPrefix("jwks:") {
-            return try await AccessTokenVerifier.jwks(file: URL(fileURLWithPath: String(auth.dropFirst(5))))
+            return try await AccessTokenVerifier.jwks(file: URL(fileURLWithPath: String(auth.dropFirst(5))), policy: policy)
         }
         throw ValidationError("--auth must be 'dev' or 'jwks:FILE'")
     }

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+
+/// Every `erx serve` option also comes from an environment variable, as operators expect:
+/// `--max-body-bytes 1000` is `ERX_MAX_BODY_BYTES=1000`, a flag is set by `ERX_ACCEPT_UNSIGNED=1`
+/// (or `true`), and the repeatable `--profiles` takes a `:`-separated list. What the command line
+/// says wins. The variables become arguments before parsing, so validation and help are the same
+/// for both.
+enum ServeEnvironment {
+    /// The long names of `serve`'s options that take a value. A test checks this list against the
+    /// command's help, so an option cannot be added without its variable.
+    static let options = [
+        "host", "port", "data", "auth", "trust-anchors", "profiles", "base-url",
+        "registry", "consent-ttl", "consent-budget-ms", "registry-timeout-ms", "relay-backoff-ms", "relay-max-attempts",
+        "relay-conflict-pause", "relay-poll-ms", "relay-transfers-per-call", "relay-call-hold-ms",
+        "max-body-bytes", "max-elements", "max-repeats", "large-body-bytes", "idle-timeout", "header-timeout",
+        "body-read-timeout", "max-connections", "max-header-bytes", "token-clock-skew", "token-max-lifetime",
+    ]
+    static let flags = ["accept-unsigned"]
+    static let repeatable: Set<String> = ["profiles"]
+
+    static func variable(_ option: String) -> String {
+        "ERX_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
+    /// `arguments` (after `serve`) with an argument added for each variable set whose option the
+    /// command line does not give.
+    static func merged(_ arguments: [String], environment: [String: String]) -> [String] {
+        let given = Set(arguments.compactMap { argument -> String? in
+            guard argument.hasPrefix("--") else { return nil }
+            return String(argument.dropFirst(2).prefix { $0 != "=" })
+        })
+        var result = arguments
+        for option in options where !given.contains(option) {
+            guard let value = environment[variable(option)], !value.isEmpty else { continue }
+            let values = repeatable.contains(option) ? value.split(separator: ":").map(String.init) : [value]
+            // One argument each, `--option=value`: a value may start with `-`.
+            for value in values { result.append("--\(option)=\(value)") }
+        }
+        for flag in flags where !given.contains(flag) {
+            if let value = environment[variable(flag)]?.lowercased(), ["1", "true", "yes"].contains(value) { result.append("--\(flag)") }
+        }
+        return result
+    }
+}
