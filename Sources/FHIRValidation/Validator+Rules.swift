@@ -23,8 +23,9 @@ extension ProfileValidator {
             let holds: Bool?
             switch compiled.evaluation {
             case .native(let check, let expression):
+                // The shapes a native check leaves to the engine are rare: the program is made here.
                 holds = check(element, scope.container)
-                    ?? evaluate(compiled, expression, on: element, type: type, path: path, scope: scope, run: &run)
+                    ?? evaluate(compiled, FHIRPathProgram(expression), on: element, type: type, path: path, scope: scope, run: &run)
             case .fhirPath(let program) where !program.dependsOnElement:
                 // The same answer on every element of the resource: evaluated once per resource (the
                 // dosage invariants, declared on each dosage instruction, read all of them).
@@ -51,18 +52,6 @@ extension ProfileValidator {
     /// Evaluates an invariant's FHIRPath: whether it holds, or `nil` (reported as a warning) when the
     /// engine cannot evaluate it. An empty result fails, as in the HL7 validator (`evaluateToBoolean` of
     /// nothing is false).
-    private func evaluate(_ invariant: CompiledInvariant, _ expression: FHIRPathExpression, on element: Element,
-                          type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope, run: inout Run) -> Bool? {
-        do throws(FHIRPathError) {
-            let items = try evaluator.evaluate(expression, on: .node(element, type), resource: scope.resourceItem,
-                                               rootResource: scope.containerItem, document: run.document)
-            return try FHIRPathEvaluator.boolean(items) ?? false
-        } catch {
-            reportUnevaluable(invariant, error, at: path, run: &run)
-            return nil
-        }
-    }
-
     private func evaluate(_ invariant: CompiledInvariant, _ program: FHIRPathProgram, on element: Element,
                           type: FHIRPathItem.NodeType, path: ElementPath, scope: Scope, run: inout Run) -> Bool? {
         do throws(FHIRPathError) {
