@@ -29,8 +29,12 @@ scratch=.build-fuzz
 if [ $build = 1 ]; then
   start=$(date +%s)
   # -sanitize=fuzzer instruments every Swift module for coverage and links libFuzzer; erx-fuzz's own
-  # main hands over to LLVMFuzzerRunDriver, so libFuzzer's main stays out of the link.
-  swift build -c release --product erx-fuzz --scratch-path $scratch \
+  # main hands over to LLVMFuzzerRunDriver, so libFuzzer's main stays out of the link. The toolchain's
+  # lld links it: gold (SwiftPM's default on Linux) stops with an internal error on this binary.
+  mkdir -p $scratch
+  printf '{"schemaVersion": "1.0", "linker": {"path": "%s"}}\n' \
+    "$(dirname "$(readlink -f "$(command -v swift)")")/ld.lld" >$scratch/toolset.json
+  swift build -c release --product erx-fuzz --scratch-path $scratch --toolset $scratch/toolset.json \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
   echo "fuzz build: $(( $(date +%s) - start )) s"
 fi
