@@ -79,7 +79,9 @@ for target in "${targets[@]}"; do
   # profiles compile, so that its suppression matches.
   asan=$ASAN_OPTIONS
   case $target in validator|request) asan+=":malloc_context_size=255" ;; esac
-  ASAN_OPTIONS=$asan ERX_FUZZ_TARGET=$target "$binary" "$corpus" "$seeds" -dict=$dict -detect_leaks="${ERX_FUZZ_DETECT_LEAKS:-1}" \
+  # The saved regressions run first with the sanitizers (the plain test replays them without).
+  regressions=(); [ -d fuzz/regressions/$target ] && regressions=(fuzz/regressions/$target)
+  ASAN_OPTIONS=$asan ERX_FUZZ_TARGET=$target "$binary" "$corpus" "$seeds" "${regressions[@]}" -dict=$dict -detect_leaks="${ERX_FUZZ_DETECT_LEAKS:-1}" \
     -max_total_time="$seconds" -timeout="$(timeout_for $target)" -rss_limit_mb=4096 -max_len="$(max_len $target)" \
     -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1 || status=$?
   last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
