@@ -85,8 +85,14 @@ extension FHIRPathEvaluator {
             case .plus: return [.integer(x &+ y)]
             case .minus: return [.integer(x &- y)]
             case .times: return [.integer(x &* y)]
-            case .div: return y == 0 ? [] : [.integer(x / y)]
-            default: return y == 0 ? [] : [.integer(x % y)]
+            // `Int.min div -1` and `Int.min mod -1` overflow: empty, as FHIRPath answers arithmetic
+            // it cannot represent (found by fuzzing; `/` and `%` would trap).
+            case .div:
+                let (quotient, overflow) = x.dividedReportingOverflow(by: y)
+                return y == 0 || overflow ? [] : [.integer(quotient)]
+            default:
+                let (remainder, overflow) = x.remainderReportingOverflow(dividingBy: y)
+                return y == 0 || overflow ? [] : [.integer(remainder)]
             }
         }
         guard let x = number(a), let y = number(b) else { throw FHIRPathError("'\(op.rawValue)' needs numbers") }
@@ -95,7 +101,8 @@ extension FHIRPathEvaluator {
         case .minus: return [.decimal(x - y)]
         case .times: return [.decimal(x * y)]
         case .divide: return y == 0 ? [] : [.decimal(x / y)]
-        case .div: return y == 0 ? [] : [.integer(Int(x / y))]
+        // A quotient beyond Int (or not finite) has no integer: empty rather than a trapping `Int(_:)`.
+        case .div: return y == 0 ? [] : Int(exactly: (x / y).rounded(.towardZero)).map { [.integer($0)] } ?? []
         default: return y == 0 ? [] : [.decimal(x.truncatingRemainder(dividingBy: y))]
         }
     }
