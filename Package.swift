@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "erx-codegen", targets: ["erx-codegen"]),
         .executable(name: "erx-bench", targets: ["CodecBenchmarks"]),
         .executable(name: "erx-validation-bench", targets: ["ValidationBenchmarks"]),
+        .executable(name: "erx-fuzz", targets: ["erx-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -151,6 +152,26 @@ let package = Package(
             path: "Benchmarks/ValidationBenchmarks",
             swiftSettings: strictSettings
         ),
+        /// Fuzz targets (issue 19): one entry function per target that traps on a violated property.
+        /// Plain code: `swift test` replays the saved regressions through it without sanitizers.
+        .target(
+            name: "ErxFuzzing",
+            dependencies: [
+                "FHIRModel", "FHIRFormats", "FHIRPath", "FHIRValidation", "ErxProfiles",
+                "Dispensing", "SQLiteStore", "FHIRServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        /// `erx-fuzz`: libFuzzer's driver when built with `-sanitize=fuzzer -DFUZZING` (scripts/fuzz.sh),
+        /// otherwise a replayer of input files through one target.
+        .executableTarget(name: "erx-fuzz", dependencies: ["ErxFuzzing"], swiftSettings: strictSettings),
+        .testTarget(name: "ErxFuzzingTests", dependencies: ["ErxFuzzing"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRModelTests", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
         .testTarget(
             name: "FHIRFormatsTests",

@@ -85,9 +85,14 @@ extension FHIRPathEvaluator {
             case .plus: return [.integer(x &+ y)]
             case .minus: return [.integer(x &- y)]
             case .times: return [.integer(x &* y)]
-            // `Int.min div -1` overflows: FHIRPath has no answer for a result out of range (empty).
-            case .div: return y == 0 || (x == .min && y == -1) ? [] : [.integer(x / y)]
-            default: return y == 0 || (x == .min && y == -1) ? [] : [.integer(x % y)]
+            // `Int.min div -1` and `Int.min mod -1` overflow: empty, as FHIRPath answers arithmetic
+            // it cannot represent (found by fuzzing; `/` and `%` would trap).
+            case .div:
+                let (quotient, overflow) = x.dividedReportingOverflow(by: y)
+                return y == 0 || overflow ? [] : [.integer(quotient)]
+            default:
+                let (remainder, overflow) = x.remainderReportingOverflow(dividingBy: y)
+                return y == 0 || overflow ? [] : [.integer(remainder)]
             }
         }
         guard let x = number(a), let y = number(b) else { throw FHIRPathError("'\(op.rawValue)' needs numbers") }

@@ -219,9 +219,15 @@ public struct FHIRPathParser {
                 let start = index + 1
                 index += 1
                 if index < characters.count && characters[index] == "`" {
-                    guard case .identifier(let quoted)? = try tokenize(String(String.UnicodeScalarView(characters[index...]))).first
+                    // Only the quoted name is tokenized again: tokenizing the whole rest of the text
+                    // made every later `%`name`` do the same, exponential in their number (found by
+                    // fuzzing). Ending after the closing backtick also counts escapes right.
+                    var end = index + 1
+                    while end < characters.count && characters[end] != "`" { end += characters[end] == "\\" ? 2 : 1 }
+                    guard end < characters.count,
+                        case .identifier(let quoted)? = try tokenize(String(String.UnicodeScalarView(characters[index...end]))).first
                     else { throw FHIRPathError("bad variable in \(text)") }
-                    index += quoted.unicodeScalars.count + 2
+                    index = end + 1
                     tokens.append(.variable(quoted))
                     continue
                 }

@@ -122,6 +122,9 @@ extension XMLTreeBuilder {
         var frame = XMLFrame(kind: kind, name: name, value: nil, order: order, childStart: pending.count)
         frame.pushedPath = !isNestedResource
         for index in 0..<attributeCount {
+            // A strict refusal of an earlier attribute stopped the parser, and stopping frees libxml2's
+            // input buffer that the remaining attribute pointers point into (found by fuzzing).
+            guard failure == nil else { return }
             guard let attribute = attributes?.advanced(by: index * 5), let attributeName = attribute[0],
                 let start = attribute[3], let end = attribute[4]
             else { continue }

@@ -47,6 +47,13 @@ public final class CompiledProfiles: Sendable {
     /// Canonical resolutions per context: the validator asks for the same type profiles for every element.
     private let resolutions = Mutex<[ResolutionKey: CompiledProfile?]>([:])
 
+    /// The most canonical resolutions remembered: every profile of every loaded package under a
+    /// few contexts and spellings (with and without `|version`) fits many times over.
+    static let maximumResolutions = 20_000
+
+    /// How many resolutions are remembered (for tests).
+    public var rememberedResolutions: Int { resolutions.withLock { $0.count } }
+
     struct ResolutionKey: Hashable {
         let context: ObjectIdentifier
         let canonical: String
@@ -105,9 +112,13 @@ public final class CompiledProfiles: Sendable {
         let key = ResolutionKey(context: ObjectIdentifier(context), canonical: canonical)
         if let hit = resolutions.withLock({ $0[key] }) { return hit }
         let result = try compile(repository.structureDefinition(canonical, preferring: context.packages))
+        // Canonicals come from the input (`meta.profile`): a miss is not remembered, and the table
+        // stops growing at a size no set of loaded packages reaches, so no caller can make it grow
+        // without bound (found by fuzzing, issue 19). A miss costs a dictionary lookup again.
+        guard result != nil else { return nil }
         return resolutions.withLock { resolutions in
             if let existing = resolutions[key] { return existing }
-            resolutions[key] = .some(result)
+            if resolutions.count < Self.maximumResolutions { resolutions[key] = .some(result) }
             return result
         }
     }
