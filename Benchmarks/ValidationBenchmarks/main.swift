@@ -82,3 +82,32 @@ for workload in workloads {
     ])
     print("| \(workload.name) | \(bytes.count) | \(String(format: "%.1f", times[0])) | \(String(format: "%.1f", times[1])) | \(String(format: "%.2f×", times[1] / times[0])) | \(errors) |")
 }
+
+// Validation time against body size (issue 19): the two-dispensation body with its first
+// MedicationDispense holding n dosage instructions of ~900 characters each, up to about 1 MiB. The
+// dosage invariants iterate over all of a resource's dosages; linear means µs per KB stays flat.
+print()
+print("| dosage instructions | bytes | JSON parse µs | validate µs | validate µs per KB |")
+print("|---|---|---|---|---|")
+let template = try FHIRJSONReader().read(Array(try Data(contentsOf: ownBodies.appendingPathComponent("dispense-1.6-two.json")))).resource
+func withDosages(_ count: Int, in element: Element, done: inout Bool) -> Element {
+    var copy = element
+    if !done, copy.name == "MedicationDispense", let first = copy.children.firstIndex(where: { $0.name == "dosageInstruction" }) {
+        done = true
+        let text = String(repeating: "1-0-1 ", count: 150)
+        let dosage = Element(name: "dosageInstruction", children: [Element(name: "text", value: text)])
+        copy.children.removeAll { $0.name == "dosageInstruction" }
+        copy.children.insert(contentsOf: Array(repeating: dosage, count: count), at: first)
+        return copy
+    }
+    copy.children = copy.children.map { withDosages(count, in: $0, done: &done) }
+    return copy
+}
+for count in [10, 100, 250, 500, 1_000] {
+    var done = false
+    let bytes = try FHIRFormat.json.write(withDosages(count, in: template, done: &done))
+    let resource = try FHIRJSONReader().read(bytes).resource
+    _ = ours.validate(resource)
+    let times = try measure([{ _ = try FHIRJSONReader().read(bytes) }, { _ = ours.validate(resource) }])
+    print("| \(count) | \(bytes.count) | \(String(format: "%.0f", times[0])) | \(String(format: "%.0f", times[1])) | \(String(format: "%.1f", times[1] / (Double(bytes.count) / 1024))) |")
+}
