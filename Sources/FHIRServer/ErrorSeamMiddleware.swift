@@ -23,17 +23,12 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
         context.logger[metadataKey: "request_id"] = .string(requestID)
         let started = ContinuousClock.now
         var response: Response
+        // A declared length over the limit is refused before anything else, and the connection
+        // closed after the answer, so none of that body is ever read (issue 19).
+        let refusedUnread = RequestBodyReader.declaredLength(request).map { $0 > limits.maximumBodyBytes } ?? false
         do {
-            // A declared length over the limit is refused before anything else, and the connection
-            // closed after the answer, so none of that body is ever read (issue 19).
-            if let declared = request.headers[.contentLength], declared.utf8.count > 18 || (Int(declared) ?? 0) > limits.maximumBodyBytes {
-                response = FHIRResponse.answer(ErrorSeam.answer(for: RequestError.bodyTooLarge), format: Self.errorFormat(request, context))
-                response.headers[.connection] = "close"
-                throw EarlyAnswer(response: response)
-            }
+            if refusedUnread { throw RequestError.bodyTooLarge }
             response = try await next(request, context)
-        } catch let early as EarlyAnswer {
-            response = early.response
         } catch {
             let answer: ErrorSeam.Answer
             switch error {
@@ -49,6 +44,7 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
             }
             response = FHIRResponse.answer(answer, format: Self.errorFormat(request, context))
         }
+        if refusedUnread { response.headers[.connection] = "close" }
         response.headers[.init("X-Request-ID")!] = requestID
         let elapsed = ContinuousClock.now - started
         context.logger.info("request", metadata: [
@@ -58,11 +54,6 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
             "ms": .stringConvertible(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000),
         ])
         return response
-    }
-
-    /// Carries an answer given before the route ran past the catch below, to the log line.
-    private struct EarlyAnswer: Error {
-        let response: Response
     }
 
     /// The type only: an error's description may hold personal data.

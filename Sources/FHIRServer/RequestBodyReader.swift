@@ -15,9 +15,16 @@ public enum RequestBodyReader {
     /// Whether the body may be larger than ``RequestLimits/largeBodyBytes``: declared so, or of no
     /// declared length (chunked). Such a body waits for the checks that need none.
     public static func mayBeLarge(_ request: Request, limits: RequestLimits) -> Bool {
-        guard let declared = request.headers[.contentLength] else { return true }
-        guard let length = Int(declared) else { return true }
+        guard let length = declaredLength(request) else { return true }
         return length > limits.largeBodyBytes
+    }
+
+    /// The declared `Content-Length`: `nil` without one (or an unreadable one), `Int.max` for one
+    /// of more digits than an `Int` holds.
+    static func declaredLength(_ request: Request) -> Int? {
+        guard let declared = request.headers[.contentLength] else { return nil }
+        if declared.utf8.count > 18, declared.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) { return .max }
+        return Int(declared)
     }
 
     /// Decodes the body (`nil` when empty) and hands it to `use`; both run on the large-body lane

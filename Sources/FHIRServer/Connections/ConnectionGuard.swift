@@ -19,8 +19,6 @@ final class OpenConnections: Sendable {
     }
 
     func release() { count.subtract(1, ordering: .relaxed) }
-
-    var current: Int { count.load(ordering: .relaxed) }
 }
 
 /// Where a connection is in its request cycle, as its two handlers see it: bytes arriving (before
