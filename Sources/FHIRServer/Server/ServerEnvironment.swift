@@ -1,0 +1,41 @@
+public import Dispensing
+import Foundation
+
+/// What the handlers need besides the request.
+public struct ServerEnvironment: Sendable {
+    public var service: DispensingService
+    public var dispensationParameters: DispensationParameters
+    /// The public base URL (`http://127.0.0.1:8080`), for `fullUrl`s, `Location` and paging links.
+    public var baseURL: String
+    /// Accept an unsigned KBV bundle at `$activate` (development and conformance runs only).
+    public var acceptUnsigned: Bool
+    /// How `$activate` reads CMS-signed prescriptions (and whether it verifies them).
+    public var signedPrescriptions: SignedPrescription
+    /// Whether the database answers (`/health/ready`).
+    public var databaseReady: @Sendable () async -> Bool
+    /// Whether the registry answered its last request (`/health/ready` reports `degraded`, not down,
+    /// when it did not: transfers wait in the outbox); `nil` when no registry is configured.
+    public var registryReachable: (@Sendable () -> Bool)?
+    /// Where `/metrics` reads from, and request metrics go; `nil`: no metrics.
+    public var metrics: RequestMetrics?
+    /// What one request may make the server do (body size, elements, repeats, the large-body lane).
+    public var limits: RequestLimits
+
+    public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
+                acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
+                databaseReady: @escaping @Sendable () async -> Bool = { true }, registryReachable: (@Sendable () -> Bool)? = nil,
+                metrics: RequestMetrics? = nil, limits: RequestLimits = RequestLimits()) {
+        self.limits = limits
+        self.signedPrescriptions = signedPrescriptions
+        self.service = service
+        self.dispensationParameters = dispensationParameters
+        self.baseURL = baseURL
+        self.acceptUnsigned = acceptUnsigned
+        self.databaseReady = databaseReady
+        self.registryReachable = registryReachable
+        self.metrics = metrics
+    }
+
+    /// The insurant's own objections, on the same store and clock as the workflow.
+    public var objections: ObjectionService { ObjectionService(store: service.store, clock: service.clock) }
+}

@@ -1,0 +1,25 @@
+public import Dispensing
+import FHIRModel
+public import Hummingbird
+import Foundation
+
+extension TaskRoutes {
+    /// `GET /Task/{id}`: the task for the insurant (with the prescription) or the pharmacy (with its
+    /// Secret and, once closed, the receipt).
+    static func read(_ env: ServerEnvironment) -> Route {
+        Route(.get, "/Task/{id}", professions: Profession.pharmacies.union([.insurant]), resource: "Task", interaction: .read) { request, context in
+            let caller = try Routes.caller(context)
+            let task = try await env.service.readTask(Routes.prescriptionID(context), secret: Routes.query(request, "secret"),
+                                                      accessCode: Routes.accessCode(request), caller: caller)
+            var entries: [Element] = [.entry(
+                fullURL: "\(env.baseURL)/Task/\(task.id.rawValue)",
+                resource: TaskResource.element(task, visible: caller.profession == .insurant ? [.accessCode] : [.secret])
+            )]
+            if let receipt = task.receipt, caller.profession != .insurant {
+                entries.append(.entry(fullURL: "\(env.baseURL)/Bundle/\(task.id.rawValue)", resource: receipt))
+            }
+            let bundle = Element.complex("Bundle", [.primitive("id", RandomIDGenerator.randomUUID()), .primitive("type", "collection")] + entries)
+            return try Routes.respond(bundle, request, context)
+        }
+    }
+}

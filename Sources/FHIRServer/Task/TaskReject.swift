@@ -1,0 +1,17 @@
+public import Dispensing
+import FHIRModel
+import FHIRFormats
+public import Hummingbird
+public import HTTPTypes
+import Foundation
+
+extension TaskRoutes {
+    /// `POST /Task/{id}/$reject` (pharmacies): hands the task back; it is ready again.
+    static func reject(_ env: ServerEnvironment) -> Route {
+        Route(.post, "/Task/{id}/$reject", professions: Profession.pharmacies, resource: "Task", interaction: .operation("reject")) { request, context in
+            let caller = try Routes.caller(context)
+            try await env.service.reject(Routes.prescriptionID(context), secret: Routes.query(request, "secret"), caller: caller)
+            return Response(status: .noContent)
+        }
+    }
+}
