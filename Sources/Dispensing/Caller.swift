@@ -7,11 +7,16 @@ public struct Caller: Sendable, Hashable {
     public let telematikID: TelematikID?
     /// The KVNR of an insurant, or `nil` for institutions.
     public let kvnr: KVNR?
+    /// The name the audit trail shows for this caller (A_19391-01, A_22217): the institution's
+    /// `organizationName`, or the insurant's `display_name` (else `given_name family_name`) from
+    /// the token; `nil` when the token names none.
+    public let name: String?
 
-    public init(profession: Profession, telematikID: TelematikID? = nil, kvnr: KVNR? = nil) {
+    public init(profession: Profession, telematikID: TelematikID? = nil, kvnr: KVNR? = nil, name: String? = nil) {
         self.profession = profession
         self.telematikID = telematikID
         self.kvnr = kvnr
+        self.name = name
     }
 }
 

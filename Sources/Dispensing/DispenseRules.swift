@@ -112,13 +112,14 @@ public enum DispenseRules {
         }
     }
 
-    /// MedicationDispense ids `<PrescriptionID>`, `<PrescriptionID>-1`, …; each Medication a fresh
+    /// MedicationDispense ids `<PrescriptionID>`, `<PrescriptionID>-1`, …, each pointing to its
+    /// Task by `supportingInformation` (A_27052, A_27051); each Medication a fresh
     /// UUID, and the dispense's `medicationReference` rewritten to `urn:uuid:<uuid>` so ids are unique
     /// across an insurant's search results.
     static func assignIDs(_ dispensations: [Dispensation], task: PrescriptionID, ids: some IDGenerator) -> [Dispensation] {
         dispensations.enumerated().map { index, dispensation in
             let dispenseID = index == 0 ? task.rawValue : "\(task.rawValue)-\(index)"
-            var md = dispensation.medicationDispense.settingResourceID(dispenseID)
+            var md = dispensation.medicationDispense.settingResourceID(dispenseID).addingSupportingTask(task)
             var medication = dispensation.medication
             if let current = medication {
                 let uuid = ids.uuid()
@@ -142,6 +143,15 @@ extension Element {
         } else {
             copy.children.insert(Element(name: "id", value: id), at: 0)
         }
+        return copy
+    }
+
+    /// A MedicationDispense with `supportingInformation` `Task/<id>`, unless it already has it.
+    func addingSupportingTask(_ task: PrescriptionID) -> Element {
+        let reference = "Task/\(task.rawValue)"
+        guard !children.contains(where: { $0.name == "supportingInformation" && $0.child("reference")?.value == reference }) else { return self }
+        var copy = self
+        copy.children.append(Element(name: "supportingInformation", children: [Element(name: "reference", value: reference)]))
         return copy
     }
 

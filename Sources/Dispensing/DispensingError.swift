@@ -29,8 +29,16 @@ public enum DispensingError: Error, Sendable, Hashable {
     case telematikIDMissing
     /// An insurant acting on a task that is not theirs.
     case notTheInsurantsTask
-    /// `GET /Task/{id}?ac=` by a pharmacy that is not the task's owner.
+    /// `GET /Task/{id}?ac=` by a pharmacy that is not the task's owner (A_24176-01: 412).
     case notTheOwner
+    /// A pharmacy's `GET /Task/{id}` with neither `?ac=` nor `?secret=`.
+    case readCredentialMissing
+    /// An insurant's `GET /Task/{id}` of a draft.
+    case draftNotReadable
+    /// A KVNR verification (test) identity reading a real insurant's task or vice versa (A_20753).
+    case verificationIdentityMismatch
+    /// A representative reading a directly assigned task (flows 169, 209; A_26148).
+    case representativeOfDirectAssignment
     /// `GET /Task/{id}?ac=` before the task was accepted or after it ended (A_24178-02).
     case taskNotAccepted
     /// The prescription bundle given at `$activate` is unusable (what is wrong, and where).

@@ -129,11 +129,20 @@ public struct DispensingService: Sendable {
         }
     }
 
-    /// `GET /Task/{id}`: the task if the caller may read it.
-    public func readTask(_ id: PrescriptionID, secret: String?, accessCode: String?, caller: Caller) async throws -> PrescriptionTask {
+    /// `GET /Task/{id}`: the task if the caller may read it, and how they were let in. The read is
+    /// audited (events 1–3) before the task is handed out.
+    public func readTask(_ id: PrescriptionID, secret: String?, accessCode: String?, caller: Caller) async throws -> (PrescriptionTask, ReadRules.Access) {
+        try ReadRules.admit(secret: secret, accessCode: accessCode, caller: caller)
         guard let task = try await store.task(id) else { throw DispensingError.taskNotFound }
-        try TaskRules.authorizeRead(task, secret: secret, accessCode: accessCode, caller: caller)
-        return task
+        let access = try ReadRules.read(task, secret: secret, accessCode: accessCode, caller: caller)
+        try await store.record([ReadRules.audit(access, task, caller: caller, now: clock.now())])
+        return (task, access)
+    }
+
+    /// Records that an insurant read their dispensations (event 12): of one task when the search
+    /// named exactly one, else of none.
+    public func auditDispensationRead(of kvnr: KVNR, prescriptionID: PrescriptionID?, caller: Caller) async throws {
+        try await store.record([AuditEntry(action: .readDispensations, prescriptionID: prescriptionID, caller: caller, kvnr: kvnr, recorded: clock.now())])
     }
 
     /// Runs a rule under the store's lock and adds the registry transfer its change calls for,

@@ -81,28 +81,69 @@ public struct RandomIDGenerator: IDGenerator {
     }
 }
 
-/// What an operation did, for the audit trail (who, what, when; never a body).
+/// What an operation did, for the audit trail (who, what, when; never a body). The insurant reads
+/// the entries about them as AuditEvents (A_19284-14); the server renders them.
 public struct AuditEntry: Sendable, Hashable {
     public enum Action: String, Sendable, Hashable, CaseIterable {
         case create, activate, accept, dispense, close, reject, abort, read
+        /// `GET /MedicationDispense` (event 12): names no single task unless the search did.
+        case readDispensations = "read-dispensations"
+        /// A registry transfer that succeeded or finally failed (A_25962, events 33–40).
+        case registryProvidePrescription = "registry-provide-prescription"
+        case registryCancelPrescription = "registry-cancel-prescription"
+        case registryProvideDispensation = "registry-provide-dispensation"
+        case registryCancelDispensation = "registry-cancel-dispensation"
+
+        /// The registry transfer's action for an operation of the outbox.
+        public static func registry(_ operation: RegistryTransfer.Operation) -> Action {
+            switch operation {
+            case .providePrescription: .registryProvidePrescription
+            case .cancelPrescription: .registryCancelPrescription
+            case .provideDispensation: .registryProvideDispensation
+            case .cancelDispensation: .registryCancelDispensation
+            }
+        }
     }
 
     public var action: Action
-    public var prescriptionID: PrescriptionID
+    /// The task it was about; `nil` for a search over several (`GET /MedicationDispense`).
+    public var prescriptionID: PrescriptionID?
     public var agentProfession: Profession
     /// The caller's Telematik-ID, or the insurant's KVNR for insurants.
     public var agentID: String?
+    /// The caller's name from the token (`organizationName`, or the insurant's name).
+    public var agentName: String?
+    /// An insurant acting for another one with the task's AccessCode (events 2 and 10).
+    public var representative: Bool
+    /// A registry transfer that finally failed (the even events 34, 36, 38, 40).
+    public var failed: Bool
     /// Whose data it was (the insurant reads their own audit trail by it).
     public var kvnr: KVNR?
     public var recorded: Date
 
-    public init(action: Action, prescriptionID: PrescriptionID, caller: Caller, kvnr: KVNR?, recorded: Date) {
+    public init(action: Action, prescriptionID: PrescriptionID?, caller: Caller, kvnr: KVNR?, recorded: Date,
+                representative: Bool = false, failed: Bool = false) {
         self.action = action
         self.prescriptionID = prescriptionID
         self.agentProfession = caller.profession
         self.agentID = caller.telematikID?.rawValue ?? caller.kvnr?.rawValue
+        self.agentName = caller.name
+        self.representative = representative
+        self.failed = failed
         self.kvnr = kvnr
         self.recorded = recorded
+    }
+}
+
+/// An audit entry as stored, with the id the insurant reads it by (`AuditEvent/{id}`): a
+/// time-ordered UUID, so ids sort by recording time as the production service's do.
+public struct StoredAuditEntry: Sendable, Hashable {
+    public var id: String
+    public var entry: AuditEntry
+
+    public init(id: String, entry: AuditEntry) {
+        self.id = id
+        self.entry = entry
     }
 }
 
@@ -146,44 +187,15 @@ public struct TaskSnapshot {
     }
 }
 
-/// A search over one insurant's stored MedicationDispenses.
-public struct DispensationQuery: Sendable, Hashable {
-    public var kvnr: KVNR
-    public var prescriptionID: PrescriptionID?
-    public var whenHandedOver: [DateComparison]
-    public var count: Int
-    public var offset: Int
-
-    public init(kvnr: KVNR, prescriptionID: PrescriptionID? = nil, whenHandedOver: [DateComparison] = [], count: Int = 50, offset: Int = 0) {
-        self.kvnr = kvnr
-        self.prescriptionID = prescriptionID
-        self.whenHandedOver = whenHandedOver
-        self.count = count
-        self.offset = offset
-    }
-}
-
-/// One FHIR date search condition (`ge2025-01-01`) on a plain date (`YYYY-MM-DD`), which compare
-/// correctly as strings.
-public struct DateComparison: Sendable, Hashable {
-    public enum Prefix: String, Sendable, Hashable, CaseIterable { case eq, ne, lt, le, gt, ge }
-    public var prefix: Prefix
-    public var date: String
-
-    public init(prefix: Prefix, date: String) {
-        self.prefix = prefix
-        self.date = date
-    }
-}
-
-/// One page of a search, with the total of all matches.
-public struct DispensationPage: Sendable, Hashable {
+/// The dispensation set stored for one task of an insurant.
+public struct DispensationSet: Sendable, Hashable {
+    public var prescriptionID: PrescriptionID
+    /// In the order the pharmacy sent them.
     public var dispensations: [Dispensation]
-    public var total: Int
 
-    public init(dispensations: [Dispensation], total: Int) {
+    public init(prescriptionID: PrescriptionID, dispensations: [Dispensation]) {
+        self.prescriptionID = prescriptionID
         self.dispensations = dispensations
-        self.total = total
     }
 }
 
@@ -211,9 +223,17 @@ public protocol TaskStore: Sendable {
     func tasks(of kvnr: KVNR) async throws -> [PrescriptionTask]
     /// The stored dispensation set of a task, in the order it was sent.
     func dispensations(of id: PrescriptionID) async throws -> [Dispensation]
-    func dispensations(matching query: DispensationQuery) async throws -> DispensationPage
+    /// Every stored dispensation set of the insurant, by task (the search filters and sorts them:
+    /// it selects whole sets, as the production service does).
+    func dispensationSets(of kvnr: KVNR) async throws -> [DispensationSet]
     /// The audit trail of one task, oldest first.
     func auditTrail(of id: PrescriptionID) async throws -> [AuditEntry]
+    /// Appends entries that change no task (reads, registry outcomes), in one transaction.
+    func record(_ audit: [AuditEntry]) async throws
+    /// Every entry about the insurant (`AuditEntry.kvnr`), oldest first, with their ids.
+    func auditEntries(of kvnr: KVNR) async throws -> [StoredAuditEntry]
+    /// One entry by its id, if it is about the insurant.
+    func auditEntry(_ id: String, of kvnr: KVNR) async throws -> StoredAuditEntry?
 
     /// The insurant's stored objections, oldest first.
     func objections(of kvnr: KVNR) async throws -> [Objection]

@@ -89,6 +89,7 @@ public enum TaskRules {
     ) throws(DispensingError) -> TaskChange {
         if task.status == .draft { throw .abortOfDraft }
         if task.status == .cancelled { throw .taskCancelled }
+        var representative = false
         if caller.profession.isPharmacy {
             guard task.status == .inProgress else { throw .wrongStatus(current: task.status, required: [.inProgress]) }
             guard let stored = task.secret, stored.matches(secret) else { throw .secretMismatch }
@@ -96,7 +97,7 @@ public enum TaskRules {
             guard task.status != .inProgress else { throw .wrongStatus(current: task.status, required: [.ready, .completed]) }
             if caller.profession == .insurant {
                 let ownTask = caller.kvnr != nil && caller.kvnr == task.kvnr
-                let representative = task.accessCode?.matches(accessCode) == true
+                representative = !ownTask && task.accessCode?.matches(accessCode) == true
                 guard ownTask || representative else { throw .notTheInsurantsTask }
                 if task.flowType.isDirectAssignment, task.status != .completed {
                     throw .wrongStatus(current: task.status, required: [.completed])
@@ -115,24 +116,9 @@ public enum TaskRules {
         next.prescription = nil
         next.receipt = nil
         next.lastModified = now
-        return TaskChange(task: next, dispensations: .delete, audit: audit(.abort, next, caller, now))
-    }
-
-    /// `GET /Task/{id}`: who may read a task, and with which credential (A_24177-01, A_24178-02,
-    /// A_24176-01 for the pharmacy's `?ac=` re-fetch).
-    public static func authorizeRead(_ task: PrescriptionTask, secret: String?, accessCode: String?, caller: Caller) throws(DispensingError) {
-        if caller.profession == .insurant {
-            guard caller.kvnr != nil, caller.kvnr == task.kvnr else { throw .notTheInsurantsTask }
-            return
-        }
-        if task.status == .cancelled { throw .taskCancelled }
-        if secret != nil {
-            guard let stored = task.secret, stored.matches(secret) else { throw .secretMismatch }
-            return
-        }
-        guard let stored = task.accessCode, stored.matches(accessCode) else { throw .accessCodeMismatch }
-        guard task.status == .inProgress || task.status == .completed else { throw .taskNotAccepted }
-        guard task.owner != nil, task.owner == caller.telematikID else { throw .notTheOwner }
+        var entry = audit(.abort, next, caller, now)
+        entry.representative = representative
+        return TaskChange(task: next, dispensations: .delete, audit: entry)
     }
 
     static func audit(_ action: AuditEntry.Action, _ task: PrescriptionTask, _ caller: Caller, _ now: Date) -> AuditEntry {

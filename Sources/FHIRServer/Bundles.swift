@@ -26,33 +26,48 @@ enum Bundles {
         return .complex("Bundle", children)
     }
 
-    /// A `searchset` of whole matches (`GET /Task`, `GET /Consent`), each under its own URL.
-    static func matches(_ resources: [Element], baseURL: String, id: String) -> Element {
-        var children: [Element?] = [.primitive("id", id), .primitive("type", "searchset"), .primitive("total", String(resources.count))]
+    /// A `searchset` of whole matches (`GET /Task`, `GET /AuditEvent`, `GET /Consent`), each under
+    /// its own URL; `total` defaults to the number of matches given.
+    static func matches(_ resources: [Element], baseURL: String, id: String, total: Int? = nil,
+                        links: [(relation: String, url: String)] = []) -> Element {
+        var children: [Element?] = [.primitive("id", id), .primitive("type", "searchset"), .primitive("total", String(total ?? resources.count))]
+        for link in links {
+            children.append(.complex("link", [.primitive("relation", link.relation), .primitive("url", link.url)]))
+        }
         for resource in resources {
             children.append(.entry(fullURL: "\(baseURL)/\(resource.name)/\(resource.value(of: "id") ?? "")", resource: resource, searchMode: "match"))
         }
         return .complex("Bundle", children)
     }
 
-    /// What `$accept` answers: the task with its Secret, and the prescription as a Binary.
-    static func accepted(_ task: PrescriptionTask, baseURL: String, id: String) -> Element {
+    /// What `$accept` answers: the task with its Secret, and the prescription as a Binary under
+    /// the `urn:uuid:` the Task's input names (fd-parity.md §2.2).
+    static func accepted(_ task: PrescriptionTask, baseURL: String, id: String, now: Date) -> Element {
+        prescriptionCollection(task, baseURL: baseURL, id: id, now: now, selfLink: "\(baseURL)/Task/\(task.id.rawValue)/$accept/")
+    }
+
+    /// The Task (with its Secret, without the AccessCode) and the prescription Binary: `$accept` and
+    /// a pharmacy's `GET /Task/{id}?ac=` (A_24179-01).
+    static func prescriptionCollection(_ task: PrescriptionTask, baseURL: String, id: String, now: Date, selfLink: String) -> Element {
         var children: [Element?] = [
             .primitive("id", id),
+            .complex("link", [.primitive("relation", "self"), .primitive("url", selfLink)]),
             .primitive("type", "collection"),
+            .primitive("timestamp", FHIRInstant.format(now)),
             .entry(fullURL: "\(baseURL)/Task/\(task.id.rawValue)", resource: TaskResource.element(task, visible: [.secret])),
         ]
         if let binary = prescriptionBinary(task) {
-            children.append(.entry(fullURL: "\(baseURL)/Binary/PrescriptionBundle-\(task.id.rawValue)", resource: binary))
+            children.append(.entry(fullURL: TaskDocuments.urn(.prescription, of: task.id), resource: binary))
         }
         return .complex("Bundle", children)
     }
 
-    /// The prescription bundle as a Binary (FHIR JSON, base64).
+    /// The prescription bundle as a Binary (FHIR JSON, base64) until the signed CMS is kept.
     static func prescriptionBinary(_ task: PrescriptionTask) -> Element? {
         guard let prescription = task.prescription, let bytes = try? WireFormat.json.fhirFormat.write(prescription) else { return nil }
         return .complex("Binary", [
-            .primitive("id", "PrescriptionBundle-\(task.id.rawValue)"),
+            .primitive("id", TaskDocuments.uuid(.prescription, of: task.id)),
+            .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Binary|1.6"),
             .primitive("contentType", "application/fhir+json"),
             .primitive("data", Data(bytes).base64EncodedString()),
         ])

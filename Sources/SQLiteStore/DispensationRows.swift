@@ -61,44 +61,22 @@ enum DispensationRows {
         return try Row.fetchAll(statement, arguments: [id.rawValue]).map(dispensation(from:))
     }
 
-    /// One page of an insurant's MedicationDispenses, newest handover first, and the number of all
-    /// matches; both from the same read transaction, so they agree.
-    static func search(_ query: DispensationQuery, in db: Database) throws -> DispensationPage {
-        var conditions = ["kvnr = ?"]
-        var values: [(any DatabaseValueConvertible)?] = [query.kvnr.rawValue]
-        if let prescriptionID = query.prescriptionID {
-            conditions.append("task_id = ?")
-            values.append(prescriptionID.rawValue)
+    /// The insurant's sets, by task, each in the order sent.
+    static func sets(of kvnr: KVNR, in db: Database) throws -> [DispensationSet] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT task_id, \(columns) FROM medication_dispense WHERE kvnr = ? ORDER BY task_id, position
+            """)
+        var sets: [DispensationSet] = []
+        for row in try Row.fetchAll(statement, arguments: [kvnr.rawValue]) {
+            let id = try RowReader(row: row, table: "medication_dispense").parsed("task_id", PrescriptionID.init)
+            let dispensation = try dispensation(from: row)
+            if sets.last?.prescriptionID == id {
+                sets[sets.count - 1].dispensations.append(dispensation)
+            } else {
+                sets.append(DispensationSet(prescriptionID: id, dispensations: [dispensation]))
+            }
         }
-        for comparison in query.whenHandedOver {
-            conditions.append("when_handed_over \(sqlOperator(comparison.prefix)) ?")
-            values.append(comparison.date)
-        }
-        let filter = conditions.joined(separator: " AND ")
-        let total = try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT COUNT(*) FROM medication_dispense WHERE \(filter)"), arguments: arguments(values)
-        ) ?? 0
-        let page = try Row.fetchAll(
-            db.cachedStatement(sql: """
-                SELECT \(columns) FROM medication_dispense WHERE \(filter)
-                ORDER BY when_handed_over DESC, id LIMIT ? OFFSET ?
-                """),
-            arguments: arguments(values + [max(0, query.count), max(0, query.offset)])
-        )
-        return DispensationPage(dispensations: try page.map(dispensation(from:)), total: total)
-    }
-
-    /// FHIR search prefixes on plain dates, which compare correctly as text. A row without a
-    /// handover date matches no comparison (SQL's NULL), not even `ne`.
-    private static func sqlOperator(_ prefix: DateComparison.Prefix) -> String {
-        switch prefix {
-        case .eq: "="
-        case .ne: "<>"
-        case .lt: "<"
-        case .le: "<="
-        case .gt: ">"
-        case .ge: ">="
-        }
+        return sets
     }
 
     private static let columnList = ["id", "resource", "medication"]
@@ -107,7 +85,7 @@ enum DispensationRows {
     /// A stored dispensation, with the locations a response names it by (the request body it
     /// came in is long gone).
     private static func dispensation(from row: Row) throws -> Dispensation {
-        let reader = RowReader(row: row, table: "medication_dispense", columns: columnList)
+        let reader = RowReader(row: row, table: "medication_dispense")
         let id: String = try reader.value("id")
         let medication = try reader.resourceIfPresent("medication")
         return Dispensation(

@@ -140,12 +140,27 @@ public final class SQLiteTaskStore: TaskStore {
         try await pool.read { db in try DispensationRows.fetchAll(of: id, in: db) }
     }
 
-    public func dispensations(matching query: DispensationQuery) async throws -> DispensationPage {
-        try await pool.read { db in try DispensationRows.search(query, in: db) }
+    public func dispensationSets(of kvnr: KVNR) async throws -> [DispensationSet] {
+        try await pool.read { db in try DispensationRows.sets(of: kvnr, in: db) }
     }
 
     public func auditTrail(of id: PrescriptionID) async throws -> [AuditEntry] {
         try await pool.read { db in try AuditRows.fetchAll(of: id, in: db) }
+    }
+
+    public func record(_ audit: [AuditEntry]) async throws {
+        guard !audit.isEmpty else { return }
+        try await writer.submit { db in
+            for entry in audit { try AuditRows.insert(entry, in: db) }
+        }
+    }
+
+    public func auditEntries(of kvnr: KVNR) async throws -> [StoredAuditEntry] {
+        try await pool.read { db in try AuditRows.fetchAll(of: kvnr, in: db) }
+    }
+
+    public func auditEntry(_ id: String, of kvnr: KVNR) async throws -> StoredAuditEntry? {
+        try await pool.read { db in try AuditRows.fetch(id, of: kvnr, in: db) }
     }
 
     public func objections(of kvnr: KVNR) async throws -> [Objection] {

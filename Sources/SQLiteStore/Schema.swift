@@ -17,6 +17,7 @@ enum Schema {
         migrator.registerMigration("v3", migrate: v3)
         migrator.registerMigration("v4", migrate: v4)
         migrator.registerMigration("v5", migrate: v5)
+        migrator.registerMigration("v6", migrate: v6)
         return migrator
     }
 
@@ -169,6 +170,42 @@ enum Schema {
         try db.execute(sql: """
             DROP INDEX outbox_pending;
             CREATE INDEX outbox_pending ON outbox (id, created_at, kvnr, state) WHERE state = 'pending';
+            """)
+    }
+
+    /// The insurant reads the audit trail as AuditEvents (A_19395…A_19402): each entry gets the id
+    /// it is read by (a time-ordered UUID; existing rows get random ones), the caller's name, the
+    /// representative and failure flags, and may name no task (a search over several).
+    ///
+    /// SQLite cannot relax `task_id NOT NULL` in place, so the table is rebuilt, keeping the row
+    /// ids (and with them the AUTOINCREMENT sequence). The insurant's entries are found through
+    /// the task table's `task_by_kvnr` and, for the few without a task, a partial index: an index
+    /// on the insurant for every entry would cost a page write per `$dispense` (see v4).
+    private static func v6(_ db: Database) throws {
+        let randomUUID = """
+            lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
+                || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))
+            """
+        try db.execute(sql: """
+            CREATE TABLE audit_event_v6 (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                event_id TEXT NOT NULL UNIQUE,
+                task_id TEXT,
+                action TEXT NOT NULL,
+                agent_profession TEXT NOT NULL,
+                agent_id TEXT,
+                agent_name TEXT,
+                representative INTEGER NOT NULL DEFAULT 0,
+                failed INTEGER NOT NULL DEFAULT 0,
+                kvnr TEXT,
+                recorded REAL NOT NULL
+            ) STRICT;
+            INSERT INTO audit_event_v6 (id, event_id, task_id, action, agent_profession, agent_id, kvnr, recorded)
+                SELECT id, \(randomUUID), task_id, action, agent_profession, agent_id, kvnr, recorded FROM audit_event;
+            DROP TABLE audit_event;
+            ALTER TABLE audit_event_v6 RENAME TO audit_event;
+            CREATE INDEX audit_event_by_task ON audit_event (task_id, id);
+            CREATE INDEX audit_event_without_task_by_kvnr ON audit_event (kvnr, id) WHERE task_id IS NULL;
             """)
     }
 }

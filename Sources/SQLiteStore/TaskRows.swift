@@ -123,36 +123,54 @@ enum TaskRows {
 
 /// The `audit_event` table: append-only, read back in the order it was written.
 enum AuditRows {
+    static let columns = "event_id, task_id, action, agent_profession, agent_id, agent_name, representative, failed, kvnr, recorded"
+
     static func insert(_ entry: AuditEntry, in db: Database) throws {
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO audit_event (task_id, action, agent_profession, agent_id, kvnr, recorded)
-            VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO audit_event (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         try statement.execute(arguments: arguments([
-            entry.prescriptionID.rawValue, entry.action.rawValue, entry.agentProfession.rawValue, entry.agentID,
+            RandomIDGenerator.timeOrderedUUID(now: entry.recorded), entry.prescriptionID?.rawValue, entry.action.rawValue,
+            entry.agentProfession.rawValue, entry.agentID, entry.agentName, entry.representative, entry.failed,
             entry.kvnr?.rawValue, StoredDate.value(entry.recorded),
         ]))
     }
 
     /// The trail of one task, oldest first (by insertion, which is commit order).
     static func fetchAll(of id: PrescriptionID, in db: Database) throws -> [AuditEntry] {
-        let statement = try db.cachedStatement(sql: """
-            SELECT task_id, action, agent_profession, agent_id, kvnr, recorded
-            FROM audit_event WHERE task_id = ? ORDER BY id
-            """)
-        return try Row.fetchAll(statement, arguments: [id.rawValue]).map(entry(from:))
+        let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM audit_event WHERE task_id = ? ORDER BY id")
+        return try Row.fetchAll(statement, arguments: [id.rawValue]).map { try stored(from: $0).entry }
     }
 
-    static func entry(from row: Row) throws -> AuditEntry {
+    /// The insurant's entries, oldest first: those of their tasks (through `task_by_kvnr`) and
+    /// those naming no task.
+    static func fetchAll(of kvnr: KVNR, in db: Database) throws -> [StoredAuditEntry] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT \(columns) FROM audit_event
+            WHERE kvnr = ?1 AND (task_id IN (SELECT id FROM task WHERE kvnr = ?1) OR task_id IS NULL)
+            ORDER BY id
+            """)
+        return try Row.fetchAll(statement, arguments: [kvnr.rawValue]).map(stored(from:))
+    }
+
+    static func fetch(_ eventID: String, of kvnr: KVNR, in db: Database) throws -> StoredAuditEntry? {
+        let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM audit_event WHERE event_id = ? AND kvnr = ?")
+        return try Row.fetchOne(statement, arguments: [eventID, kvnr.rawValue]).map(stored(from:))
+    }
+
+    static func stored(from row: Row) throws -> StoredAuditEntry {
         let reader = RowReader(row: row, table: "audit_event")
         var entry = AuditEntry(
             action: try reader.parsed("action", AuditEntry.Action.init(rawValue:)),
-            prescriptionID: try reader.parsed("task_id", PrescriptionID.init),
+            prescriptionID: try reader.parsedIfPresent("task_id", PrescriptionID.init),
             caller: Caller(profession: try reader.parsed("agent_profession", Profession.init(rawValue:))),
             kvnr: try reader.parsedIfPresent("kvnr", KVNR.init),
-            recorded: try reader.date("recorded")
+            recorded: try reader.date("recorded"),
+            representative: try reader.value("representative", as: Bool.self),
+            failed: try reader.value("failed", as: Bool.self)
         )
         entry.agentID = try reader.valueIfPresent("agent_id")
-        return entry
+        entry.agentName = try reader.valueIfPresent("agent_name")
+        return StoredAuditEntry(id: try reader.value("event_id"), entry: entry)
     }
 }

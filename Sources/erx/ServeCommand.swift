@@ -80,7 +80,8 @@ struct ServeCommand: AsyncParsableCommand {
             },
             registryReachable: reachable,
             metrics: RequestMetrics(registry: metricsRegistry),
-            limits: hardening.requestLimits
+            limits: hardening.requestLimits,
+            documentSigner: receipts
         )
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
                                         connections: hardening.connectionLimits()) { channel in
@@ -130,6 +131,9 @@ struct TokenCommand: AsyncParsableCommand {
     @Option(help: "The idNummer of an insurant.")
     var kvnr: String?
 
+    @Option(help: "The holder's name, as AuditEvents show it (organizationName of an institution, display_name of an insurant).")
+    var name: String?
+
     @Option(help: "Lifetime in seconds.")
     var lifetime = 43_200
 
@@ -141,6 +145,6 @@ struct TokenCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = try DevelopmentSigningKey.loadOrCreate(in: URL(fileURLWithPath: data, isDirectory: true))
-        print(try await key.token(profession: professionOid, idNummer: telematikId ?? kvnr, lifetime: TimeInterval(lifetime)))
+        print(try await key.token(profession: professionOid, idNummer: telematikId ?? kvnr, name: name, lifetime: TimeInterval(lifetime)))
     }
 }

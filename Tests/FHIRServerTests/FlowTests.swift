@@ -51,7 +51,7 @@ import Testing
             let search = try await client.send(.get, "/MedicationDispense", token: insurant)
             #expect(search.status == .ok)
             let bundle = try search.resource()
-            #expect(bundle.value(of: "total") == "1")
+            #expect(bundle.value(of: "total") == "0")  // A_24443-01
             let entries = bundle.children(named: "entry")
             #expect(entries.compactMap { $0.descendant("search", "mode")?.value } == ["match", "include"])
             let md = try #require(entries.first?.child("resource")?.wrappedResource)

@@ -80,7 +80,8 @@ import Testing
                     #expect(try reply.resource().name == resourceType, "\(context)")
                 }
                 let answer = String(decoding: reply.bytes, as: UTF8.self)
-                for text in scenario.expect.bodyContains ?? [] where !answer.contains(text) {
+                for text in (scenario.expect.bodyContains ?? []).map({ $0.replacingOccurrences(of: "{{id}}", with: prepared.id) })
+                where !answer.contains(text) {
                     Issue.record("\(file) [\(formatName)]: the answer does not contain \(text)")
                 }
                 for (name, value) in scenario.expect.header ?? [:] {

@@ -3,7 +3,8 @@ import FHIRModel
 import SQLiteStore
 import Testing
 
-/// `GET /MedicationDispense` for an insurant: filters, order, paging and the total.
+/// The sets `GET /MedicationDispense` searches: an insurant's, by task, each in the order sent
+/// (the filters, sort and answer are the server's, tested over HTTP).
 @Suite struct DispensationSearchTests {
     /// Three tasks of the insurant (handovers on 03-01, 03-05 twice, 03-10) and one of someone else.
     private func storeSets(in store: SQLiteTaskStore) async throws -> (first: PrescriptionID, second: PrescriptionID, third: PrescriptionID) {
@@ -27,84 +28,38 @@ import Testing
         return (first, second, third)
     }
 
-    private func ids(_ page: DispensationPage) -> [String] {
-        page.dispensations.compactMap { $0.view.id }
+    private func ids(_ sets: [DispensationSet]) -> [String] {
+        sets.flatMap(\.dispensations).compactMap { $0.view.id }
     }
 
-    @Test func insurantsDispensationsComeNewestHandoverFirstThenByID() async throws {
+    @Test func anInsurantsSetsComeByTaskEachInTheOrderSent() async throws {
         try await withTemporaryStore { store async throws in
             let (first, second, third) = try await storeSets(in: store)
-            let page = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr))
-            #expect(page.total == 4)
-            #expect(ids(page) == [third.rawValue, second.rawValue, "\(second.rawValue)-1", first.rawValue])
-            #expect(page.dispensations.first?.location == "MedicationDispense/\(third.rawValue)")
-            #expect(page.dispensations.first?.medicationLocation == "Medication")
-            #expect(page.dispensations.last == Fixtures.dispensation(first, position: 0, whenHandedOver: "2025-03-01"))
+            let sets = try await store.dispensationSets(of: Fixtures.kvnr)
+            #expect(sets.map(\.prescriptionID) == [first, second, third])
+            #expect(ids(sets) == [first.rawValue, second.rawValue, "\(second.rawValue)-1", third.rawValue])
+            #expect(sets.first?.dispensations.first?.location == "MedicationDispense/\(first.rawValue)")
+            #expect(sets.first?.dispensations.first?.medicationLocation == "Medication")
+            #expect(sets.first?.dispensations == [Fixtures.dispensation(first, position: 0, whenHandedOver: "2025-03-01")])
+            #expect(try await store.dispensationSets(of: Fixtures.otherKVNR).map(\.prescriptionID) == [Fixtures.prescriptionID(53)])
         }
     }
 
-    @Test(arguments: [
-        ([DateComparison(prefix: .eq, date: "2025-03-05")], 2),
-        ([DateComparison(prefix: .ne, date: "2025-03-05")], 2),
-        ([DateComparison(prefix: .lt, date: "2025-03-05")], 1),
-        ([DateComparison(prefix: .le, date: "2025-03-05")], 3),
-        ([DateComparison(prefix: .gt, date: "2025-03-05")], 1),
-        ([DateComparison(prefix: .ge, date: "2025-03-05")], 3),
-        ([DateComparison(prefix: .ge, date: "2025-03-02"), DateComparison(prefix: .lt, date: "2025-03-10")], 2),
-        ([DateComparison(prefix: .gt, date: "2025-03-10")], 0),
-    ])
-    func whenHandedOverComparesPlainDates(comparisons: [DateComparison], matches: Int) async throws {
-        try await withTemporaryStore { store async throws in
-            _ = try await storeSets(in: store)
-            let page = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr, whenHandedOver: comparisons))
-            #expect(page.total == matches)
-            #expect(page.dispensations.count == matches)
-        }
-    }
-
-    @Test func prescriptionIDNarrowsToOneTask() async throws {
-        try await withTemporaryStore { store async throws in
-            let (_, second, _) = try await storeSets(in: store)
-            let page = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr, prescriptionID: second))
-            #expect(page.total == 2)
-            #expect(ids(page) == [second.rawValue, "\(second.rawValue)-1"])
-
-            let someoneElses = try await store.dispensations(
-                matching: DispensationQuery(kvnr: Fixtures.kvnr, prescriptionID: Fixtures.prescriptionID(53)))
-            #expect(someoneElses.total == 0 && someoneElses.dispensations.isEmpty)
-        }
-    }
-
-    @Test func pagesSliceTheOrderAndKeepTheTotal() async throws {
-        try await withTemporaryStore { store async throws in
-            _ = try await storeSets(in: store)
-            let all = ids(try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr)))
-            let firstPage = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr, count: 3, offset: 0))
-            let secondPage = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr, count: 3, offset: 3))
-            let beyond = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr, count: 3, offset: 6))
-            let countOnly = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr, count: 0))
-            #expect(ids(firstPage) + ids(secondPage) == all)
-            #expect(ids(firstPage).count == 3 && ids(secondPage).count == 1 && beyond.dispensations.isEmpty)
-            #expect([firstPage, secondPage, beyond, countOnly].allSatisfy { $0.total == 4 })
-            #expect(countOnly.dispensations.isEmpty)
-        }
-    }
-
-    @Test func replacedSetsLeaveTheSearch() async throws {
+    @Test func deletedSetsLeaveTheSearch() async throws {
         try await withTemporaryStore { store async throws in
             let (first, _, _) = try await storeSets(in: store)
             try await store.update(task: first) { current in
                 (TaskChange(task: current, dispensations: .delete, audit: Fixtures.audit(.reject, current.id, at: Fixtures.created)), ())
             }
-            let page = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr))
-            #expect(page.total == 3)
-            #expect(!ids(page).contains(first.rawValue))
+            let sets = try await store.dispensationSets(of: Fixtures.kvnr)
+            #expect(sets.count == 2)
+            #expect(!ids(sets).contains(first.rawValue))
         }
     }
 
-    /// A replacement overwrites rows in place only while id, insurant and date stay; a changed
-    /// handover date must move the row within the date search, and a new position must appear.
-    @Test func aReplacementWithOtherHandoverDatesMovesTheRowsInTheDateSearch() async throws {
+    /// A replacement overwrites rows in place only while id, insurant and date stay; a new position
+    /// must appear and a dropped one leave.
+    @Test func aReplacementIsWhatTheSearchSees() async throws {
         try await withTemporaryStore { store async throws in
             let (first, second, _) = try await storeSets(in: store)
             let replacement = [
@@ -114,20 +69,13 @@ import Testing
             try await store.update(task: first) { current in
                 (TaskChange(task: current, dispensations: .replace(replacement), audit: Fixtures.audit(.dispense, first, at: Fixtures.created)), ())
             }
-            let late = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr, whenHandedOver: [DateComparison(prefix: .ge, date: "2025-03-15")]))
-            #expect(ids(late) == [first.rawValue])
-            let early = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr, whenHandedOver: [DateComparison(prefix: .eq, date: "2025-03-01")]))
-            #expect(ids(early) == ["\(first.rawValue)-1"])
-            #expect(try await store.dispensations(of: first) == replacement)
-            // The same dates again (in place), then a shorter set: the dropped position leaves.
+            #expect(try await store.dispensationSets(of: Fixtures.kvnr).first?.dispensations == replacement)
             let shorter = [Fixtures.dispensation(second, position: 0, writer: 3, whenHandedOver: "2025-03-05T10:00:00+01:00")]
             try await store.update(task: second) { current in
                 (TaskChange(task: current, dispensations: .replace(shorter), audit: Fixtures.audit(.dispense, second, at: Fixtures.created)), ())
             }
-            #expect(try await store.dispensations(of: second) == shorter)
-            let all = try await store.dispensations(matching: DispensationQuery(kvnr: Fixtures.kvnr))
-            #expect(all.total == 4)
-            #expect(Set(ids(all)) == [first.rawValue, "\(first.rawValue)-1", second.rawValue, Fixtures.prescriptionID(52).rawValue])
+            let sets = try await store.dispensationSets(of: Fixtures.kvnr)
+            #expect(Set(ids(sets)) == [first.rawValue, "\(first.rawValue)-1", second.rawValue, Fixtures.prescriptionID(52).rawValue])
         }
     }
 }

@@ -8,12 +8,24 @@ import Synchronization
 struct AccessTokenClaims: JWTPayload {
     var professionOID: String
     var idNummer: String?
+    /// The names the audit trail shows (gemSpec_IDP_Dienst: institutions' `organizationName`,
+    /// insurants' `given_name`/`family_name`; `display_name` where the IDP sends one).
+    var organizationName: String?
+    var given_name: String?
+    var family_name: String?
+    var display_name: String?
     var exp: ExpirationClaim
     var iat: IssuedAtClaim?
     var nbf: NotBeforeClaim?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
+    }
+
+    var insurantName: String? {
+        if let display_name, !display_name.isEmpty { return display_name }
+        let parts = [given_name, family_name].compactMap { $0 }.filter { !$0.isEmpty }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 }
 
@@ -81,8 +93,8 @@ public struct AccessTokenVerifier: Sendable {
         guard policy.admits(claims, at: now) else { throw .unauthenticated }
         guard let profession = Profession(rawValue: claims.professionOID) else { throw .professionNotAllowed }
         let caller = profession == .insurant
-            ? Caller(profession: profession, kvnr: claims.idNummer.flatMap(KVNR.init))
-            : Caller(profession: profession, telematikID: claims.idNummer.flatMap(TelematikID.init))
+            ? Caller(profession: profession, kvnr: claims.idNummer.flatMap(KVNR.init), name: claims.insurantName)
+            : Caller(profession: profession, telematikID: claims.idNummer.flatMap(TelematikID.init), name: claims.organizationName)
         verified.remember(token, as: caller, until: claims.exp.value)
         return caller
     }
@@ -150,11 +162,14 @@ public struct DevelopmentSigningKey: Sendable {
     }
 
     /// A token for `profession` with `idNummer`, valid for `lifetime` seconds.
-    public func token(profession: String, idNummer: String?, lifetime: TimeInterval = 12 * 3600, now: Date = Date()) async throws -> String {
+    /// `name` goes into `organizationName` for institutions and `display_name` for insurants.
+    public func token(profession: String, idNummer: String?, name: String? = nil, lifetime: TimeInterval = 12 * 3600, now: Date = Date()) async throws -> String {
         let keys = JWTKeyCollection()
         await keys.add(ecdsa: privateKey, kid: JWKIdentifier(string: Self.keyID))
         let claims = AccessTokenClaims(
             professionOID: profession, idNummer: idNummer,
+            organizationName: profession == Profession.insurant.rawValue ? nil : name,
+            display_name: profession == Profession.insurant.rawValue ? name : nil,
             exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)), iat: IssuedAtClaim(value: now)
         )
         return TokenForm.lowS(try await keys.sign(claims, kid: JWKIdentifier(string: Self.keyID)))

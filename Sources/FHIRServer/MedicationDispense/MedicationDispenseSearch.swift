@@ -3,82 +3,95 @@ import FHIRModel
 public import Hummingbird
 import Foundation
 
-/// `GET /MedicationDispense` (insurants): the insurant's dispensations.
+/// `GET /MedicationDispense` (insurants): their dispensations (A_19405-02, A_19406-01).
 enum MedicationDispenseRoutes {
     static func routes(_ env: ServerEnvironment) -> [Route] {
         [search(env)]
     }
 
+    /// As the production service answers (fd-parity.md §5): the filters select whole dispensation
+    /// sets by their first MedicationDispense; ascending by hand-over unless sorted otherwise
+    /// (A_24438); no paging, `total` 0 and no links (A_24443-01); all MedicationDispenses, then
+    /// all Medications. Audited (event 12).
     static func search(_ env: ServerEnvironment) -> Route {
-        Route(.get, "/MedicationDispense", professions: [.insurant], resource: "MedicationDispense", interaction: .searchType) { request, context in
-            guard let kvnr = try Routes.caller(context).kvnr else { throw DispensingError.notTheInsurantsTask }
-            let query = try DispensationSearch.query(request, kvnr: kvnr)
-            let page = try await env.service.store.dispensations(matching: query)
-            let links = DispensationSearch.links(request, query: query, total: page.total, baseURL: env.baseURL)
-            let bundle = Bundles.searchset(page.dispensations, total: page.total, baseURL: env.baseURL, links: links, id: RandomIDGenerator.randomUUID())
+        Route(.get, "/MedicationDispense", professions: [.insurant], resource: "MedicationDispense", interaction: .searchType,
+              searchParameters: DispensationSearch.parameters) { request, context in
+            let caller = try Routes.caller(context)
+            guard let kvnr = caller.kvnr else { throw RequestError.tokenClaimMissing("idNummer") }
+            let search = try DispensationSearch(request)
+            let sets = search.sort.sorted(try await env.service.store.dispensationSets(of: kvnr).filter(search.matches)) { key, left, right in
+                DispensationSearch.compare(key, left, right)
+            }
+            try await env.service.auditDispensationRead(of: kvnr, prescriptionID: search.prescriptionIDs.count == 1 ? search.prescriptionIDs.first : nil,
+                                                        caller: caller)
+            let dispensations = sets.flatMap(\.dispensations)
+            let countOnly = Routes.query(request, "_summary") == "count"
+            let bundle = Bundles.searchset(countOnly ? [] : dispensations, total: countOnly ? dispensations.count : 0,
+                                           baseURL: env.baseURL, id: RandomIDGenerator.randomUUID())
             return try Routes.respond(bundle, request, context)
         }
     }
 }
 
-/// `GET /MedicationDispense` parameters: `identifier=<system>|<PrescriptionID>`, `whenhandedover=`
-/// (with `eq`/`ne`/`lt`/`le`/`gt`/`ge`, repeatable), `_count` (1…100, default 50) and `__offset`
-/// (0…``maximumOffset``).
-enum DispensationSearch {
-    /// The largest `__offset` taken: far beyond any insurant's dispensations, and small enough that
-    /// `offset + count` (the next page's link) can never overflow.
-    static let maximumOffset = 1_000_000
+/// The parameters of `GET /MedicationDispense` (IBM `MedicationDispenseHandler`).
+struct DispensationSearch {
+    enum SortKey: Hashable, Sendable { case whenHandedOver, whenPrepared }
 
+    static let parameters: [Route.SearchParameter] = [
+        .init(name: "identifier", type: "token", documentation: "\(Systems.prescriptionID)|<PrescriptionID>; a comma list matches any"),
+        .init(name: "whenhandedover", type: "date", documentation: "of the set's first MedicationDispense (default sort, ascending)"),
+        .init(name: "whenprepared", type: "date", documentation: "of the set's first MedicationDispense"),
+        .init(name: "performer", type: "token", documentation: "Telematik-ID of the dispensing pharmacy"),
+        .init(name: "_sort", type: "special", documentation: "whenhandedover, whenprepared; '-' descending"),
+    ]
 
-    static func query(_ request: Request, kvnr: KVNR) throws(RequestError) -> DispensationQuery {
-        var query = DispensationQuery(kvnr: kvnr)
+    var prescriptionIDs: [PrescriptionID] = []
+    var whenHandedOver: [DateSearch] = []
+    var whenPrepared: [DateSearch] = []
+    var performers: Set<String>?
+    var sort: SearchSort<SortKey>
+
+    init(_ request: Request) throws(RequestError) {
         let parameters = request.uri.queryParameters
-        if let identifier = parameters["identifier"].map(String.init) {
-            let value = identifier.split(separator: "|", maxSplits: 1).map(String.init)
-            guard value.count == 2 ? value[0] == Systems.prescriptionID : value.count == 1,
-                  let id = PrescriptionID(value.last ?? "")
-            else { throw .invalidSearchParameter(name: "identifier") }
-            query.prescriptionID = id
-        }
-        for raw in parameters.getAll("whenhandedover") {
-            let text = String(raw)
-            let prefix = DateComparison.Prefix(rawValue: String(text.prefix(2)))
-            let date = prefix == nil ? text : String(text.dropFirst(2))
-            guard date.utf8.count == 10, CalendarDate.datePart(of: date) == date, PrimitiveType.date.isValid(date) else {
-                throw .invalidSearchParameter(name: "whenhandedover")
+        for text in parameters.getAll("identifier").map({ String($0) }) {
+            // A_22070-03: the system is required; the production service answers a bare value with
+            // its generic text.
+            for value in text.split(separator: ",").map(String.init) {
+                let parts = value.split(separator: "|", maxSplits: 1).map(String.init)
+                guard parts.count == 2, parts[0] == Systems.prescriptionID, let id = PrescriptionID(parts[1]) else {
+                    throw .searchParameterRefused(name: "identifier", text: "bad search parameter")
+                }
+                prescriptionIDs.append(id)
             }
-            query.whenHandedOver.append(DateComparison(prefix: prefix ?? .eq, date: date))
         }
-        if let count = parameters["_count"] {
-            guard let value = Int(count), (1...100).contains(value) else { throw .invalidSearchParameter(name: "_count") }
-            query.count = value
+        func dates(_ name: String) throws(RequestError) -> [DateSearch] {
+            var searches: [DateSearch] = []
+            for text in parameters.getAll(name).map({ String($0) }) {
+                guard let search = DateSearch(text) else { throw .invalidSearchParameter(name: name) }
+                searches.append(search)
+            }
+            return searches
         }
-        if let offset = parameters["__offset"] {
-            guard let value = Int(offset), (0...maximumOffset).contains(value) else { throw .invalidSearchParameter(name: "__offset") }
-            query.offset = value
-        }
-        return query
+        whenHandedOver = try dates("whenhandedover")
+        whenPrepared = try dates("whenprepared")
+        let performers = parameters.getAll("performer").map { String($0) }
+        if !performers.isEmpty { self.performers = Set(performers.flatMap { $0.split(separator: ",").map(String.init) }) }
+        sort = SearchSort(request, known: ["whenhandedover": .whenHandedOver, "whenprepared": .whenPrepared], default: .whenHandedOver)
     }
 
-    /// `self`, and `next`/`prev` when there are more pages, keeping the other search parameters.
-    static func links(_ request: Request, query: DispensationQuery, total: Int, baseURL: String) -> [(relation: String, url: String)] {
-        let kept = request.uri.queryParameters.filter { $0.key != "__offset" && $0.key != "_count" }
-            .map { "\($0.key)=\(String($0.value).addingPercentEncoding(withAllowedCharacters: .urlQueryValueAllowed) ?? "")" }
-        func url(offset: Int) -> String {
-            "\(baseURL)/MedicationDispense?" + (kept + ["_count=\(query.count)", "__offset=\(offset)"]).joined(separator: "&")
-        }
-        var links = [(relation: "self", url: url(offset: query.offset))]
-        if query.offset + query.count < total { links.append(("next", url(offset: query.offset + query.count))) }
-        if query.offset > 0 { links.append(("prev", url(offset: max(0, query.offset - query.count)))) }
-        return links
+    func matches(_ set: DispensationSet) -> Bool {
+        guard let first = set.dispensations.first?.view else { return false }
+        if !prescriptionIDs.isEmpty, !prescriptionIDs.contains(set.prescriptionID) { return false }
+        if let performers, !first.performerIdentifiers.contains(where: { performers.contains($0.value ?? "") }) { return false }
+        return whenHandedOver.allSatisfy { search in first.whenHandedOver.map(search.matches(value:)) ?? false }
+            && whenPrepared.allSatisfy { search in first.whenPrepared.map(search.matches(value:)) ?? false }
     }
-}
 
-extension CharacterSet {
-    /// Characters a query value may hold unescaped (`&`, `=`, `+` and `|` are escaped).
-    static let urlQueryValueAllowed: CharacterSet = {
-        var set = CharacterSet.urlQueryAllowed
-        set.remove(charactersIn: "&=+|")
-        return set
-    }()
+    static func compare(_ key: SortKey, _ left: DispensationSet, _ right: DispensationSet) -> ComparisonResult {
+        let value: (DispensationSet) -> Date? = { set in
+            let view = set.dispensations.first?.view
+            return (key == .whenHandedOver ? view?.whenHandedOver : view?.whenPrepared).flatMap { DateSearch.range(of: $0)?.lower }
+        }
+        return TaskSearch.order(value(left), value(right))
+    }
 }

@@ -61,9 +61,22 @@ public enum ErrorSeam {
         case .notTheInsurantsTask:
             return make(.forbidden, .forbidden, "The Task belongs to another insured person.")
         case .notTheOwner:
-            return make(.forbidden, .forbidden, "The Task is owned by another institution.")
+            // A_24176-01: 412, not 403 (fd-parity.md §2.4 row 7).
+            return make(.preconditionFailed, .processing, "Task.owner doesn't match idNumberClaim in ACCESS_TOKEN", tiflow: "TIFLOW_AUTH_NOT_OWNER")
         case .taskNotAccepted:
-            return make(.preconditionFailed, .processing, "Task must be in-progress or completed.")
+            // A_24178-02; gematik's suite compares this text (ERP_TASK_GET_PHARMACY_16).
+            return make(.preconditionFailed, .processing, "Task not in-progress.", tiflow: "TIFLOW_TASK_STATUS_MISMATCH")
+        case .readCredentialMissing:
+            // gematik's suite compares this text (ERP_TASK_GET_PHARMACY_14).
+            return make(.forbidden, .forbidden, "Neither AccessCode(ac) nor secret provided as URI-Parameter.")
+        case .draftNotReadable:
+            return make(.forbidden, .forbidden, "Status draft is not allowed for this operation")
+        case .verificationIdentityMismatch:
+            // A_20753.
+            return make(.badRequest, .invalid, "KVNR verification identities may not access information from insurants and vice versa")
+        case .representativeOfDirectAssignment:
+            // A_26148.
+            return make(.forbidden, .forbidden, "Insurant representatives may not access directly assigned tasks", tiflow: "SVC_IDENTITY_MISMATCH")
         case .invalidPrescription(let reason, let expression):
             return make(.badRequest, .invalid, reason, expression: expression)
         case .prescriptionIDMismatchInPrescription(let expression):
@@ -93,6 +106,8 @@ public enum ErrorSeam {
         switch error {
         case .unauthenticated:
             return make(.unauthorized, .login, "No valid access token.", tiflow: "MSG_AUTH_REQUIRED")
+        case .tokenClaimMissing(let claim):
+            return make(.badRequest, .invalid, "Missing claim in ACCESS_TOKEN: \(claim)")
         case .professionNotAllowed:
             return make(.forbidden, .forbidden, "Der Nutzer ist nicht berechtigt, die aufgerufene Operation anzufordern.", tiflow: "TIFLOW_AUTH_ROLE_NOT_ALLOWED")
         case .negotiation(.missingContentType):
@@ -122,8 +137,14 @@ public enum ErrorSeam {
             return make(.badRequest, .tooCostly, "The body holds more than \(limit) elements.")
         case .bodyTooCostly(.tooManyRepeats(let expression, let limit)):
             return make(.badRequest, .tooCostly, "An element repeats more than \(limit) times.", expression: expression)
+        case .searchParameterRefused(let name, let text):
+            return make(.badRequest, .invalid, text, expression: name)
         case .invalidSearchParameter(let name):
             return make(.badRequest, .invalid, "The search parameter \(name) has a value that cannot be used.", expression: name)
+        case .auditEventIDMalformed:
+            return make(.badRequest, .invalid, "Invalid format of AuditEvent id")
+        case .auditEventNotFound:
+            return make(.notFound, .notFound, "No AuditEvent found for id")
         case .routeNotFound:
             return make(.notFound, .notFound, "No such resource or operation.")
         case .invalidResource(let reason, let expression):

@@ -5,6 +5,8 @@ public import Dispensing
 public enum RequestError: Error, Sendable, Hashable {
     /// No bearer token, or one that does not verify (signature, expiry, claims).
     case unauthenticated
+    /// A verified token without a claim the route needs (an insurant's `idNummer`).
+    case tokenClaimMissing(String)
     /// The token's profession may not call this route.
     case professionNotAllowed
     case negotiation(ContentNegotiation.Failure)
@@ -26,6 +28,13 @@ public enum RequestError: Error, Sendable, Hashable {
     case validationFailed([OperationOutcome.Issue])
     /// A query parameter with a value we cannot use.
     case invalidSearchParameter(name: String)
+    /// A search parameter the production service refuses with a text of its own (`_count`,
+    /// `status`, `identifier`, …).
+    case searchParameterRefused(name: String, text: String)
+    /// `GET /AuditEvent/{id}` with an id that is no UUID.
+    case auditEventIDMalformed
+    /// `GET /AuditEvent/{id}` for an event that is not the caller's or does not exist.
+    case auditEventNotFound
     /// An unknown path or method.
     case routeNotFound
     /// A resource that is readable FHIR but not what the route takes (what is wrong, and where).

@@ -17,7 +17,21 @@ public struct Route: Sendable {
     /// For the CapabilityStatement: the resource type and the operation or interaction.
     public let resource: String?
     public let interaction: Interaction?
+    /// The search parameters a search route applies, for the CapabilityStatement.
+    public let searchParameters: [SearchParameter]
     public let handler: Handler
+
+    public struct SearchParameter: Sendable, Hashable {
+        public let name: String
+        public let type: String
+        public let documentation: String?
+
+        public init(name: String, type: String, documentation: String? = nil) {
+            self.name = name
+            self.type = type
+            self.documentation = documentation
+        }
+    }
 
     public enum Interaction: Sendable, Hashable {
         case operation(String)
@@ -25,7 +39,8 @@ public struct Route: Sendable {
     }
 
     public init(_ method: HTTPRequest.Method, _ path: String, professions: Set<Profession>?, resource: String? = nil,
-                interaction: Interaction? = nil, handler: @escaping Handler) {
+                interaction: Interaction? = nil, searchParameters: [SearchParameter] = [], handler: @escaping Handler) {
+        self.searchParameters = searchParameters
         self.method = method
         self.path = path
         self.professions = professions

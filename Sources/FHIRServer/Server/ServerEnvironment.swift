@@ -20,12 +20,15 @@ public struct ServerEnvironment: Sendable {
     public var metrics: RequestMetrics?
     /// What one request may make the server do (body size, elements, repeats, the large-body lane).
     public var limits: RequestLimits
+    /// Signs the insurant's copy of a prescription (`GET /Task/{id}`); `nil`: handed out unsigned.
+    public var documentSigner: ReceiptIssuer?
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
                 databaseReady: @escaping @Sendable () async -> Bool = { true }, registryReachable: (@Sendable () -> Bool)? = nil,
-                metrics: RequestMetrics? = nil, limits: RequestLimits = RequestLimits()) {
+                metrics: RequestMetrics? = nil, limits: RequestLimits = RequestLimits(), documentSigner: ReceiptIssuer? = nil) {
         self.limits = limits
+        self.documentSigner = documentSigner
         self.signedPrescriptions = signedPrescriptions
         self.service = service
         self.dispensationParameters = dispensationParameters

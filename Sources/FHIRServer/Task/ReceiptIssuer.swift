@@ -36,6 +36,9 @@ public struct ReceiptIssuer: Sendable {
         let now = task.completedAt ?? task.lastModified
         let deviceURL = "urn:uuid:\(Self.uuid(from: "device"))"
         let compositionID = Self.uuid(from: "composition-\(task.id.rawValue)")
+        // Every fullUrl and every reference inside the receipt is a `urn:uuid:` (A_19233-06; the
+        // production service's receipts, which gematik's suite checks entry by entry).
+        let digestID = TaskDocuments.uuid(.prescriptionDigest, of: task.id)
         let digest = task.prescription.flatMap { try? WireFormat.json.fhirFormat.write($0) }.map { Data(SHA256.hash(data: $0)) } ?? Data()
         let composition = Element.complex("Composition", [
             .primitive("id", compositionID),
@@ -51,7 +54,7 @@ public struct ReceiptIssuer: Sendable {
                 task.acceptedAt.map { .primitive("start", FHIRInstant.format($0)) },
                 .primitive("end", FHIRInstant.format(now)),
             ])]),
-            .complex("section", [.complex("entry", [.primitive("reference", "Binary/PrescriptionDigest-\(task.id.rawValue)")])]),
+            .complex("section", [.reference("entry", "urn:uuid:\(digestID)")]),
         ])
         let device = Element.complex("Device", [
             .primitive("id", "1"),
@@ -62,25 +65,46 @@ public struct ReceiptIssuer: Sendable {
             .complex("version", [.primitive("value", serverVersion)]),
         ])
         let digestBinary = Element.complex("Binary", [
-            .primitive("id", "PrescriptionDigest-\(task.id.rawValue)"),
-            .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Digest|1.6"),
+            .primitive("id", digestID),
+            .complex("meta", [
+                .primitive("versionId", "1"),
+                .primitive("profile", "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Digest|1.6"),
+            ]),
             .primitive("contentType", "application/octet-stream"),
             .primitive("data", digest.base64EncodedString()),
         ])
         var bundle = Element.complex("Bundle", [
-            .primitive("id", Self.uuid(from: "receipt-\(task.id.rawValue)")),
+            .primitive("id", TaskDocuments.uuid(.receipt, of: task.id)),
             .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Bundle|1.6"),
             .identifier(system: Systems.prescriptionID, value: task.id.rawValue),
             .primitive("type", "document"),
             .primitive("timestamp", FHIRInstant.format(now)),
             .entry(fullURL: "urn:uuid:\(compositionID)", resource: composition),
             .entry(fullURL: deviceURL, resource: device),
-            .entry(fullURL: "https://erx.invalid/Binary/PrescriptionDigest-\(task.id.rawValue)", resource: digestBinary),
+            .entry(fullURL: "urn:uuid:\(digestID)", resource: digestBinary),
         ])
         bundle.children.append(.complex("signature", [
             .coding("type", system: "urn:iso-astm:E1762-95:2013", code: "1.2.840.10065.1.12.1.1", display: "Author's Signature"),
             .primitive("when", FHIRInstant.format(now)),
             .reference("who", deviceURL),
+            .primitive("sigFormat", "application/jose"),
+            .primitive("data", try sign(bundle)),
+        ]))
+        return bundle
+    }
+
+    /// The insurant's copy of the prescription (A_19029-06, fd-parity.md §4.2): the KBV bundle
+    /// under the patient-confirmation id, with the server's verification signature over it, so the
+    /// insurant's app can show that it came from the service unchanged.
+    public func patientConfirmation(of prescription: Element, id: String, deviceURL: String, now: Date) throws -> Element {
+        var bundle = prescription
+        bundle.children.removeAll { $0.name == "signature" || $0.name == "id" }
+        bundle.children.insert(.primitive("id", id), at: 0)
+        bundle.children.append(.complex("signature", [
+            .coding("type", system: "urn:iso-astm:E1762-95:2013", code: "1.2.840.10065.1.12.1.5", display: "Verification Signature"),
+            .primitive("when", FHIRInstant.format(now)),
+            .reference("who", deviceURL),
+            .primitive("targetFormat", "application/fhir+json"),
             .primitive("sigFormat", "application/jose"),
             .primitive("data", try sign(bundle)),
         ]))

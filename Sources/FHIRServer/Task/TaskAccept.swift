@@ -12,7 +12,7 @@ extension TaskRoutes {
             let caller = try Routes.caller(context)
             let id = try Routes.prescriptionID(context)
             let task = try await env.service.accept(id, accessCode: Routes.accessCode(request), caller: caller)
-            return try Routes.respond(Bundles.accepted(task, baseURL: env.baseURL, id: RandomIDGenerator.randomUUID()), request, context)
+            return try Routes.respond(Bundles.accepted(task, baseURL: env.baseURL, id: RandomIDGenerator.randomUUID(), now: env.service.clock.now()), request, context)
         }
     }
 }

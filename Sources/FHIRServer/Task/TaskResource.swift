@@ -15,6 +15,9 @@ public struct TaskResource: Sendable {
     public static let profile = "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Task|1.6"
     static let extensionBase = "https://gematik.de/fhir/erp/StructureDefinition/"
     static let documentType = "https://gematik.de/fhir/erp/CodeSystem/GEM_ERP_CS_DocumentType"
+    /// `Task.performerType` is bound (required) to `GEM_ERP_VS_OrganizationType`, whose codes are
+    /// the profession OIDs as URNs in this code system.
+    static let organizationType = "https://gematik.de/fhir/erp/CodeSystem/GEM_ERP_CS_OrganizationType"
 
     public static func element(_ task: PrescriptionTask, visible: Visible) -> Element {
         var extensions: [Element] = [
@@ -49,23 +52,30 @@ public struct TaskResource: Sendable {
             .primitive("authoredOn", FHIRInstant.format(task.createdAt)),
             .primitive("lastModified", FHIRInstant.format(task.lastModified)),
             .complex("performerType", [
-                .coding(system: "urn:ietf:rfc:3986", code: performer.code, display: performer.display),
+                .coding(system: organizationType, code: performer.code, display: performer.display),
                 .primitive("text", performer.display),
             ]),
             task.owner.map { .complex("owner", [.identifier(system: Systems.telematikID, value: $0.rawValue)]) },
         ]
+        // Both inputs from `$activate` on, as the production service sets them: the prescription
+        // (what a pharmacy gets) and the insurant's copy of it; the receipt once closed.
         if task.prescription != nil {
-            children.append(.complex("input", [
-                .complex("type", [.coding(system: documentType, code: "1", display: "Health Care Provider Prescription")]),
-                .reference("valueReference", "Binary/PrescriptionBundle-\(task.id.rawValue)"),
-            ]))
+            children.append(document(.prescription, of: task.id, as: "input"))
+            children.append(document(.patientConfirmation, of: task.id, as: "input"))
         }
         if task.receipt != nil {
-            children.append(.complex("output", [
-                .complex("type", [.coding(system: documentType, code: "3", display: "Receipt")]),
-                .reference("valueReference", "Bundle/\(task.id.rawValue)"),
-            ]))
+            children.append(document(.receipt, of: task.id, as: "output"))
         }
         return .complex("Task", children)
+    }
+
+    /// A `Task.input`/`output` naming one of the task's documents by its `urn:uuid:` (the fullUrl
+    /// it has in every Bundle that carries it).
+    static func document(_ kind: TaskDocuments.Kind, of id: PrescriptionID, as name: String) -> Element {
+        let type = kind.documentType ?? ("", "")
+        return .complex(name, [
+            .complex("type", [.coding(system: documentType, code: type.code, display: type.display)]),
+            .reference("valueReference", TaskDocuments.urn(kind, of: id)),
+        ])
     }
 }

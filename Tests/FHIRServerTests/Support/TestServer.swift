@@ -44,7 +44,8 @@ struct TestServer {
         receipts = try ReceiptIssuer.loadOrCreate(in: directory)
         let receipts = self.receipts
         let service = DispensingService(store: store, receiptIssuer: { try receipts.receipt(for: $0) })
-        env = ServerEnvironment(service: service, dispensationParameters: Self.parameters, baseURL: "http://erx.test", acceptUnsigned: acceptUnsigned)
+        env = ServerEnvironment(service: service, dispensationParameters: Self.parameters, baseURL: "http://erx.test", acceptUnsigned: acceptUnsigned,
+                                documentSigner: receipts)
         verifier = await AccessTokenVerifier.development(key)
     }
 
