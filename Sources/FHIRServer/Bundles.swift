@@ -16,12 +16,14 @@ enum Bundles {
         for link in links {
             children.append(.complex("link", [.primitive("relation", link.relation), .primitive("url", link.url)]))
         }
+        // All MedicationDispenses first, then all Medications, as the production service orders
+        // them (fd-parity.md §5).
         for dispensation in dispensations {
             let mdID = dispensation.medicationDispense.value(of: "id") ?? ""
             children.append(.entry(fullURL: "\(baseURL)/MedicationDispense/\(mdID)", resource: dispensation.medicationDispense, searchMode: "match"))
-            if let medication = dispensation.medication {
-                children.append(.entry(fullURL: "urn:uuid:\(medication.value(of: "id") ?? "")", resource: medication, searchMode: "include"))
-            }
+        }
+        for medication in dispensations.compactMap(\.medication) {
+            children.append(.entry(fullURL: "urn:uuid:\(medication.value(of: "id") ?? "")", resource: medication, searchMode: "include"))
         }
         return .complex("Bundle", children)
     }

@@ -31,9 +31,9 @@ struct TaskFactory {
     }
 
     /// Brings a fresh task of `kvnr` into `state`.
-    func prepare(_ state: State, kvnr: String = TestServer.kvnr) async throws -> Prepared {
+    func prepare(_ state: State, kvnr: String = TestServer.kvnr, flowType: Int = 160) async throws -> Prepared {
         if state == .unknown { return Prepared(id: PrescriptionID(flowType: .gkvPharmacy, serial: 999_999_999_999).rawValue) }
-        let created = try await client.send(.post, "/Task/$create", token: doctor, body: Bodies.createParameters())
+        let created = try await client.send(.post, "/Task/$create", token: doctor, body: Bodies.createParameters(flowType: flowType))
         let task = try created.resource()
         var prepared = Prepared(id: task.value(of: "id") ?? "")
         prepared.accessCode = task.children(named: "identifier").first { $0.value(of: "system") == Systems.accessCode }?.value(of: "value") ?? ""
