@@ -13,12 +13,15 @@ public struct DispensingService: Sendable {
     /// Makes the signed receipt of a completed task (the server owns the signing key). It runs inside
     /// the transaction: if it fails, the task is not completed.
     public let receiptIssuer: @Sendable (PrescriptionTask) throws -> Element
+    /// What `$dispense` answers when the insurant objected.
+    public let objectionResponse: ObjectionResponse
 
     public init(
         store: any TaskStore, clock: any WallClock = SystemWallClock(), ids: any IDGenerator = RandomIDGenerator(),
-        objectionRegistry: any ObjectionRegistry = StoredObjectionsOnly(),
+        objectionRegistry: any ObjectionRegistry = StoredObjectionsOnly(), objectionResponse: ObjectionResponse = .locked,
         receiptIssuer: @escaping @Sendable (PrescriptionTask) throws -> Element
     ) {
+        self.objectionResponse = objectionResponse
         self.store = store
         self.clock = clock
         self.ids = ids
@@ -60,6 +63,7 @@ public struct DispensingService: Sendable {
         let now = clock.now()
         let ids = self.ids
         let registry = objectionRegistry
+        let response = objectionResponse
         var mayAsk = true
         while true {
             do {
@@ -69,9 +73,13 @@ public struct DispensingService: Sendable {
                        registry.needsRefresh(kvnr) {
                         throw RefreshFirst(kvnr: kvnr)
                     }
+                    let objected = { try task.kvnr.map { try !snapshot.objections($0).isEmpty } ?? false }
                     var change = try DispenseRules.dispense(task, secret: secret, caller: caller, body: body, now: now, ids: ids,
-                                                            objected: { try task.kvnr.map { try !snapshot.objections($0).isEmpty } ?? false })
-                    change.transfer = try RegistryTransfers.transfer(for: change, before: task, storedDispensations: snapshot.dispensations, ids: ids)
+                                                            objected: response == .locked ? objected : { false })
+                    // `fd`: stored and answered 204, but nothing about the insurant goes to the registry.
+                    if try response == .locked || !objected() {
+                        change.transfer = try RegistryTransfers.transfer(for: change, before: task, storedDispensations: snapshot.dispensations, ids: ids)
+                    }
                     guard case .replace(let stored) = change.dispensations else { return (change, []) }
                     return (change, stored)
                 }

@@ -11,6 +11,15 @@ public enum ObjectionCategory: String, Sendable, Hashable, CaseIterable, Compara
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
+/// How `$dispense` answers for an insured person who objected: a deployment choice.
+public enum ObjectionResponse: String, Sendable, Hashable, CaseIterable {
+    /// Ours (ARCHITECTURE decision 5): 423 Locked, nothing stored, so the pharmacy knows.
+    case locked
+    /// As the production service: 204, the dispensation stored, and no registry transfer
+    /// (A_25951-01), so FD conformance suites see the FD's answer.
+    case fd
+}
+
 /// Where the server learnt of an objection. Each source is lifted only by its own kind of news:
 /// a registry objection by a later `permit` from the registry, the insurant's own by their `DELETE`.
 public enum ObjectionSource: String, Sendable, Hashable, CaseIterable {

@@ -39,12 +39,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("profiles"), help: "A directory of official FHIR packages; repeatable. Its definitions take precedence over ours.")
     var profileDirectories: [String] = []
 
+    @Option(help: "What $dispense answers for an insured person who objected: 'locked' (423, nothing stored; ours) or 'fd' (204, stored, no registry transfer; as the production service).")
+    var objectionResponse = ObjectionResponse.locked.rawValue
+
     @Option(help: "The public base URL for links (default: http://HOST:PORT).")
     var baseURL: String?
 
     @OptionGroup var registry: RegistryOptions
 
     @OptionGroup var hardening: HardeningOptions
+
+    func validate() throws {
+        guard ObjectionResponse(rawValue: objectionResponse) != nil else {
+            throw ValidationError("--objection-response must be one of \(ObjectionResponse.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -67,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         let relay = OutboxRelay(outbox: store, client: client, consent: consent,
                                 metrics: RelayMetrics(factory: PrometheusMetricsFactory(registry: metricsRegistry)), logger: logger)
         let service = DispensingService(store: store, objectionRegistry: consent.map { $0 as any ObjectionRegistry } ?? StoredObjectionsOnly(),
+                                        objectionResponse: ObjectionResponse(rawValue: objectionResponse) ?? .locked,
                                         receiptIssuer: { try receipts.receipt(for: $0) })
         var reachable: (@Sendable () -> Bool)?
         if let health = client?.health { reachable = { health.isReachable } }

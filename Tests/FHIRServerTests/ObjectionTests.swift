@@ -98,6 +98,28 @@ struct ObjectionTests {
         }
     }
 
+    /// Issue 20, item 5: `--objection-response fd` answers as the production service: 204, the set
+    /// stored, and nothing about the insurant sent to the registry (A_25951-01); the
+    /// CapabilityStatement then declares no 423.
+    @Test func theFDObjectionResponseStoresAndSendsNothing() async throws {
+        try await RelayHarness.run(objectionResponse: .fd) { harness in
+            let kvnr = testKVNR(503)
+            let task = try await harness.inProgressTask(kvnr: kvnr)
+            try await harness.drained()
+            let insurant = try await harness.server.token(.insurant, id: kvnr)
+            #expect(try await harness.client.send(.post, "/Consent", token: insurant, body: Self.consent(kvnr: kvnr, category: "erp-submission")).status == .created)
+            let reply = try await harness.dispense(task)
+            #expect(reply.status == .noContent)
+            let id = try #require(PrescriptionID(task.id))
+            #expect(try await harness.server.store.dispensations(of: id).count == 1)
+            #expect(try await harness.server.store.auditTrail(of: id).contains { $0.action == .dispense })
+            try await harness.drained()
+            #expect(await harness.received().map(\.operation) == ["provide-prescription-erp"])
+            let metadata = try await harness.client.send(.get, "/metadata", token: nil)
+            #expect(!String(decoding: metadata.bytes, as: UTF8.self).contains("extension-http-response-info"))
+        }
+    }
+
     @Test func aConsentForSomebodyElseOrWithoutCategoryIsRefused() async throws {
         try await RelayHarness.run(relay: false) { harness in
             let insurant = try await harness.server.token(.insurant, id: testKVNR(503))

@@ -9,7 +9,9 @@ enum CapabilityStatement {
     static let software = "erx"
     static let version = "0.5.0"
 
-    static func element(routes: [Route], baseURL: String) -> Element {
+    /// `declaresLocked`: the 423 is ours (`--objection-response locked`); with `fd` it is never
+    /// answered, so not declared.
+    static func element(routes: [Route], baseURL: String, declaresLocked: Bool = true) -> Element {
         var byResource: [String: [Route]] = [:]
         var order: [String] = []
         for route in routes {
@@ -47,7 +49,7 @@ enum CapabilityStatement {
         }
         return .complex("CapabilityStatement", [
             .primitive("id", "erx-server"),
-            lockedResponse,
+            declaresLocked ? lockedResponse : nil,
             .primitive("status", "active"),
             .primitive("date", "2026-11-23"),
             .primitive("kind", "instance"),

@@ -8,7 +8,8 @@ enum SystemRoutes {
     static func routes(_ env: ServerEnvironment) -> [Route] {
         [
             Route(.get, "/metadata", professions: nil) { request, context in
-                try Routes.respond(CapabilityStatement.element(routes: ErxServer.routes(env), baseURL: env.baseURL), request, context)
+                try Routes.respond(CapabilityStatement.element(routes: ErxServer.routes(env), baseURL: env.baseURL,
+                                                                  declaresLocked: env.service.objectionResponse == .locked), request, context)
             },
             Route(.get, "/health/live", professions: nil) { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"up"}"#)))

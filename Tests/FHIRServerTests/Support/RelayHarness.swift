@@ -26,7 +26,7 @@ struct RelayHarness {
     /// Runs `body` with a fresh server, a simulator and a running relay; `configure` adjusts the
     /// relay's configuration (the defaults: 20 ms first back-off, 200 ms at most, no dead letters).
     static func run<T: Sendable>(
-        format: WireFormat = .json, relay runsRelay: Bool = true,
+        format: WireFormat = .json, relay runsRelay: Bool = true, objectionResponse: ObjectionResponse = .locked,
         configure: @escaping @Sendable (inout RegistryConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (RelayHarness) async throws -> T
     ) async throws -> T {
@@ -62,7 +62,8 @@ struct RelayHarness {
                 let registry = RegistryHTTPClient(configuration: configuration, http: http)
                 let consent = ConsentCache(client: registry, store: server.store)
                 let receipts = server.receipts
-                server.env.service = DispensingService(store: server.store, objectionRegistry: consent, receiptIssuer: { try receipts.receipt(for: $0) })
+                server.env.service = DispensingService(store: server.store, objectionRegistry: consent, objectionResponse: objectionResponse,
+                                                       receiptIssuer: { try receipts.receipt(for: $0) })
                 let metrics = PrometheusCollectorRegistry()
                 server.env.metrics = RequestMetrics(registry: metrics)
                 let health = registry.health
