@@ -30,6 +30,10 @@ public struct OutboxEntry: Sendable, Hashable {
 
 /// What became of transfers, as the relay reports it to the store. Each one also writes a row of
 /// the transfer log, so an operator can tell what was sent, held back or given up, and why.
+///
+/// The store also appends the insurant's audit entry (A_25962) when it settles a pending transfer
+/// `sent` or `deadLetter` (its final failure), in the same transaction, so each outcome is audited
+/// exactly once; retries, pauses and drops (an objection, no health record) are not audited.
 public enum OutboxSettlement: Sendable, Hashable {
     /// The registry applied it.
     case sent(Int64)

@@ -108,7 +108,8 @@ public struct AuditEntry: Sendable, Hashable {
     public var action: Action
     /// The task it was about; `nil` for a search over several (`GET /MedicationDispense`).
     public var prescriptionID: PrescriptionID?
-    public var agentProfession: Profession
+    /// `nil` when the service itself acted (a registry transfer).
+    public var agentProfession: Profession?
     /// The caller's Telematik-ID, or the insurant's KVNR for insurants.
     public var agentID: String?
     /// The caller's name from the token (`organizationName`, or the insurant's name).
@@ -132,6 +133,18 @@ public struct AuditEntry: Sendable, Hashable {
         self.failed = failed
         self.kvnr = kvnr
         self.recorded = recorded
+    }
+
+    /// A registry transfer's outcome (A_25962): success, or the final failure; the service itself
+    /// is the agent.
+    public static func registry(_ operation: RegistryTransfer.Operation, prescriptionID: PrescriptionID, kvnr: KVNR?, failed: Bool,
+                                recorded: Date) -> AuditEntry {
+        var audit = AuditEntry(action: .registry(operation), prescriptionID: prescriptionID, caller: Caller(profession: .insurant),
+                               kvnr: kvnr, recorded: recorded, failed: failed)
+        audit.agentProfession = nil
+        audit.agentID = nil
+        audit.agentName = nil
+        return audit
     }
 }
 

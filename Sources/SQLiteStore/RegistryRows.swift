@@ -147,6 +147,7 @@ enum OutboxRows {
             // The row itself records it (state, settled_at); the log keeps the exceptions.
             try db.cachedStatement(sql: "UPDATE outbox SET state = 'sent', payload = NULL, settled_at = ? WHERE id = ? AND state = 'pending'")
                 .execute(arguments: [time, id])
+            if db.changesCount == 1 { try auditOutcome(of: id, failed: false, at: now, in: db) }
         case let .retry(id, at, reason):
             try db.cachedStatement(sql: """
                 UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'pending'
@@ -156,6 +157,7 @@ enum OutboxRows {
             try db.cachedStatement(sql: """
                 UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, settled_at = ? WHERE id = ? AND state = 'pending'
                 """).execute(arguments: [reason, time, id])
+            if db.changesCount == 1 { try auditOutcome(of: id, failed: true, at: now, in: db) }
             try log(outboxID: id, kvnr: nil, "dead", reason, time, db)
         case let .pause(kvnr, until, reason):
             try db.cachedStatement(sql: """
@@ -170,6 +172,17 @@ enum OutboxRows {
                 """).execute(arguments: [reason, time, kvnr.rawValue, through])
             try log(outboxID: nil, kvnr: kvnr, "dropped \(db.changesCount)", reason, time, db)
         }
+    }
+
+    /// The insurant's audit entry for a transfer just settled (A_25962). A row whose operation or
+    /// ids this version cannot read gets none: it is a dead letter for an operator, not an event.
+    private static func auditOutcome(of id: Int64, failed: Bool, at now: Date, in db: Database) throws {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT task_id, kvnr, operation FROM outbox WHERE id = ?"), arguments: [id]),
+              let operation = (row["operation"] as String?).flatMap(RegistryTransfer.Operation.init(rawValue:)),
+              let prescriptionID = (row["task_id"] as String?).flatMap(PrescriptionID.init)
+        else { return }
+        let kvnr = (row["kvnr"] as String?).flatMap(KVNR.init)
+        try AuditRows.insert(.registry(operation, prescriptionID: prescriptionID, kvnr: kvnr, failed: failed, recorded: now), in: db)
     }
 
     static func statistics(in db: Database) throws -> OutboxStatistics {

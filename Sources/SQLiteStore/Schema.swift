@@ -175,7 +175,8 @@ enum Schema {
 
     /// The insurant reads the audit trail as AuditEvents (A_19395…A_19402): each entry gets the id
     /// it is read by (a time-ordered UUID; existing rows get random ones), the caller's name, the
-    /// representative and failure flags, and may name no task (a search over several).
+    /// representative and failure flags; it may name no task (a search over several) and no
+    /// profession (the service's own registry transfers, A_25962).
     ///
     /// SQLite cannot relax `task_id NOT NULL` in place, so the table is rebuilt, keeping the row
     /// ids (and with them the AUTOINCREMENT sequence). The insurant's entries are found through
@@ -192,7 +193,7 @@ enum Schema {
                 event_id TEXT NOT NULL UNIQUE,
                 task_id TEXT,
                 action TEXT NOT NULL,
-                agent_profession TEXT NOT NULL,
+                agent_profession TEXT,
                 agent_id TEXT,
                 agent_name TEXT,
                 representative INTEGER NOT NULL DEFAULT 0,

@@ -131,7 +131,7 @@ enum AuditRows {
             """)
         try statement.execute(arguments: arguments([
             RandomIDGenerator.timeOrderedUUID(now: entry.recorded), entry.prescriptionID?.rawValue, entry.action.rawValue,
-            entry.agentProfession.rawValue, entry.agentID, entry.agentName, entry.representative, entry.failed,
+            entry.agentProfession?.rawValue, entry.agentID, entry.agentName, entry.representative, entry.failed,
             entry.kvnr?.rawValue, StoredDate.value(entry.recorded),
         ]))
     }
@@ -163,12 +163,13 @@ enum AuditRows {
         var entry = AuditEntry(
             action: try reader.parsed("action", AuditEntry.Action.init(rawValue:)),
             prescriptionID: try reader.parsedIfPresent("task_id", PrescriptionID.init),
-            caller: Caller(profession: try reader.parsed("agent_profession", Profession.init(rawValue:))),
+            caller: Caller(profession: try reader.parsedIfPresent("agent_profession", Profession.init(rawValue:)) ?? .insurant),
             kvnr: try reader.parsedIfPresent("kvnr", KVNR.init),
             recorded: try reader.date("recorded"),
             representative: try reader.value("representative", as: Bool.self),
             failed: try reader.value("failed", as: Bool.self)
         )
+        entry.agentProfession = try reader.parsedIfPresent("agent_profession", Profession.init(rawValue:))
         entry.agentID = try reader.valueIfPresent("agent_id")
         entry.agentName = try reader.valueIfPresent("agent_name")
         return StoredAuditEntry(id: try reader.value("event_id"), entry: entry)

@@ -1,0 +1,61 @@
+import Dispensing
+import FHIRModel
+import FHIRServer
+import Foundation
+import HTTPTypes
+import RegistryClient
+import RegistrySimulator
+import Testing
+
+/// A_25962: each registry transfer that succeeded or finally failed is an AuditEvent for the
+/// insurant, with the service as the agent; retries are not (fd-parity.md §6.3, events 33–40).
+@Suite(.serialized)
+struct RegistryAuditTests {
+    static func events(_ harness: RelayHarness, kvnr: String) async throws -> [Element] {
+        let insurant = try await harness.server.token(.insurant, id: kvnr)
+        let reply = try await harness.client.send(.get, "/AuditEvent?_count=50", token: insurant, headers: [.acceptLanguage: "de"])
+        return InsurantReadTests.entries(try reply.resource()).map(\.resource)
+            .filter { $0.descendant("agent", "type", "coding", "code")?.value == "dataprocessor" }
+    }
+
+    @Test func deliveredTransfersAreAudited() async throws {
+        try await RelayHarness.run { harness in
+            let kvnr = testKVNR(600)
+            let task = try await harness.inProgressTask(kvnr: kvnr)
+            #expect(try await harness.dispense(task).status == .noContent)
+            try await harness.drained()
+            #expect(try await harness.close(task).status == .ok)
+            try await harness.drained()
+            let events = try await Self.events(harness, kvnr: kvnr)
+            let texts = events.compactMap { $0.descendant("text", "div")?.value }
+            #expect(texts.count == 3)
+            #expect(texts.first?.contains("Die Verordnung wurde in die Patientenakte übertragen.") == true)
+            #expect(texts.dropFirst().allSatisfy { $0.contains("Die Medikamentenabgabe wurde in die Patientenakte übertragen.") })
+            #expect(events.allSatisfy { $0.descendant("agent", "name")?.value == "E-Rezept-Fachdienst" })
+            #expect(events.allSatisfy { $0.descendant("agent", "who", "identifier", "value")?.value == "9-E-Rezept-Fachdienst" })
+            #expect(events.allSatisfy { $0.value(of: "action") == "C" && $0.descendant("entity", "description")?.value == task.id })
+        }
+    }
+
+    @Test func aFinallyFailedTransferIsAuditedOnceAndRetriesAreNot() async throws {
+        try await RelayHarness.run(configure: { $0.maximumAttempts = 3 }) { harness in
+            let kvnr = testKVNR(601)
+            await harness.simulator.setFaults(Faults(errorRate: 1))
+            _ = try await TaskFactory(client: harness.client).prepare(.ready, kvnr: kvnr)
+            try await harness.drained()
+            let events = try await Self.events(harness, kvnr: kvnr)
+            #expect(events.count == 1)
+            #expect(events.first?.descendant("text", "div")?.value?.contains("Die Verordnung konnte nicht in die Patientenakte übertragen werden.") == true)
+        }
+    }
+
+    @Test func anObjectingInsurantGetsNoRegistryEvents() async throws {
+        try await RelayHarness.run { harness in
+            let kvnr = testKVNR(602)
+            await harness.simulator.setFaults(Faults(deny: [kvnr]))
+            _ = try await TaskFactory(client: harness.client).prepare(.ready, kvnr: kvnr)
+            try await harness.drained()
+            #expect(try await Self.events(harness, kvnr: kvnr).isEmpty)
+        }
+    }
+}
