@@ -9,8 +9,18 @@ enum MedicationDispenseRoutes {
         [search(env)]
     }
 
+    /// The parameters of the production service (fd-parity §5).
+    static let searchParameters: [Route.SearchParameter] = [
+        .init("identifier", "token", "The PrescriptionID: https://gematik.de/fhir/erp/NamingSystem/GEM_ERP_NS_PrescriptionId|<id>"),
+        .init("whenhandedover", "date", "Day of handing over, with the prefixes eq, ne, lt, le, gt, ge"),
+        .init("whenprepared", "date", "Day of preparation, with the prefixes eq, ne, lt, le, gt, ge"),
+        .init("performer", "string", "The Telematik-ID of the dispensing pharmacy"),
+        .init("_sort", "special", "whenhandedover or whenprepared, - for descending; default whenhandedover ascending"),
+    ]
+
     static func search(_ env: ServerEnvironment) -> Route {
-        Route(.get, "/MedicationDispense", professions: [.insurant], resource: "MedicationDispense", interaction: .searchType) { request, context in
+        Route(.get, "/MedicationDispense", professions: [.insurant], resource: "MedicationDispense", interaction: .searchType,
+              searchParameters: searchParameters) { request, context in
             guard let kvnr = try Routes.caller(context).kvnr else { throw DispensingError.notTheInsurantsTask }
             let query = try DispensationSearch.query(request, kvnr: kvnr)
             let page = try await env.service.store.dispensations(matching: query)
