@@ -97,6 +97,8 @@ import Testing
             403, "forbidden", "AccessCode mismatch", header: bruteForce, source: "A_24177-01; E2E exact ERP_TASK_GET_PHARMACY_15"),
         row("notTheInsurantsTask ($abort)", .ready, "POST", "/Task/{{id}}/$abort", "otherInsurant",
             403, "forbidden", "AccessCode mismatch", header: bruteForce, source: "A_20547; IBM AbortTaskHandler.cxx"),
+        row("notTheInsurantsTask (GET /Task/{id})", .ready, "GET", "/Task/{{id}}", "otherInsurant",
+            403, "forbidden", "AccessCode mismatch", header: bruteForce, source: "A_19116-01; IBM GetTaskHandler.cxx handleRequestFromPatient"),
         // Status.
         row("wrongStatus ($activate)", .ready, "POST", "/Task/{{id}}/$activate?ac={{accessCode}}", "doctor", body: "bodies/prescription-bundle.json",
             403, "forbidden", "Task not in status draft but in status ready", source: "A_19024-03; IBM ActivateTaskHandler.cxx"),

@@ -26,6 +26,14 @@ import Testing
         return try format.read(bytes).resource.child("issue")?.child("details")?.value(of: "text")
     }
 
+    /// The scenario template of a `$close` body (workflow 1.6) made out for a task.
+    private func closeBody(id: String) throws -> Element {
+        let text = try String(contentsOf: ScenarioReplayTests.directory.appendingPathComponent("bodies/close-1.6.json"), encoding: .utf8)
+            .replacingOccurrences(of: "{{id}}", with: id).replacingOccurrences(of: "{{kvnr}}", with: TestServer.kvnr)
+            .replacingOccurrences(of: "{{telematikID}}", with: TestServer.pharmacyTelematikID)
+        return try FHIRFormat.json.read(Array(text.utf8)).resource
+    }
+
     /// A_19030 (Task), A_19400 (MedicationDispense), A_19401 (Communication), A_22153 (Consent),
     /// unknown resource types:
     /// 405 `not-supported` `no matching handler found.` for every role, in JSON and XML.
@@ -52,16 +60,20 @@ import Testing
 
     /// fd-parity §7.1: the token is looked at before the route only for its presence and form;
     /// one that does not verify still gets the 405 of an unknown route, and the 401 of a known one.
-    @Test func theTokenIsVerifiedAfterTheRouteLookup() async throws {
+    @Test(arguments: ["application/fhir+json", "application/fhir+xml"])
+    func theTokenIsVerifiedAfterTheRouteLookup(accept: String) async throws {
         try await live { _, client in
             let forged = "eyJhbGciOiJFUzI1NiJ9.eyJwcm9mZXNzaW9uT0lEIjoiMS4yLjI3Ni4wLjc2LjQuNTQifQ.c2lnbmF0dXJl"
-            let unknown = try await client.execute(uri: "/Patient", method: .get, headers: [.authorization: "Bearer \(forged)"])
+            let unknown = try await client.execute(uri: "/Patient", method: .get, headers: [.authorization: "Bearer \(forged)", .accept: accept])
             #expect(unknown.status == .methodNotAllowed)
-            let known = try await client.execute(uri: "/MedicationDispense", method: .get, headers: [.authorization: "Bearer \(forged)"])
+            #expect(try text(unknown) == "no matching handler found.")
+            let known = try await client.execute(uri: "/MedicationDispense", method: .get, headers: [.authorization: "Bearer \(forged)", .accept: accept])
             #expect(known.status == .unauthorized)
             #expect(known.headers[.wwwAuthenticate] == "Bearer realm='prescriptionserver.telematik', error='invalACCESS_TOKEN'")
-            let missing = try await client.execute(uri: "/Patient", method: .get)
+            #expect(try text(known) == "JWT has invalid signature")
+            let missing = try await client.execute(uri: "/Patient", method: .get, headers: [.accept: accept])
             #expect(missing.status == .unauthorized)
+            #expect(missing.headers[.contentType] == accept + ";charset=utf-8")
             #expect(missing.headers[.wwwAuthenticate] == "Bearer realm='prescriptionserver.telematik'")
             #expect(try text(missing) == "Authorization header is missing")
         }
@@ -88,11 +100,14 @@ import Testing
     }
 
     /// Outside the FD's namespace (ours): no token asked, 404; `/metrics` when metrics are off too.
-    @Test func operationalPathsAnswer404WithoutAToken() async throws {
+    @Test(arguments: ["application/fhir+json", "application/fhir+xml"])
+    func operationalPathsAnswer404WithoutAToken(accept: String) async throws {
         try await live { _, client in
             for path in ["/health/foo", "/health", "/metrics"] {
-                let response = try await client.execute(uri: path, method: .get, headers: [.accept: "application/fhir+json"])
+                let response = try await client.execute(uri: path, method: .get, headers: [.accept: accept])
                 #expect(response.status == .notFound, "\(path)")
+                #expect(response.headers[.contentType] == accept + ";charset=utf-8")
+                #expect(try text(response) == "No such resource or operation.")
             }
         }
     }
@@ -160,9 +175,10 @@ import Testing
     }
 
     /// A_23090-07 (raw-data header, fd-parity §7.5): the workflow profile version of the body read.
-    @Test func workflowProfileHeaderOnDispenseAndClose() async throws {
+    @Test(arguments: [WireFormat.json, .xml])
+    func workflowProfileHeaderOnDispenseAndClose(format: WireFormat) async throws {
         try await live { server, client in
-            let wrapped = Client(client: client, format: .json, server: server)
+            let wrapped = Client(client: client, format: format, server: server)
             let task = try await TaskFactory(client: wrapped).prepare(.inProgress)
             let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
             let dispense = try await wrapped.send(.post, "/Task/\(task.id)/$dispense?secret=\(task.secret)", token: pharmacy,
@@ -172,15 +188,21 @@ import Testing
             let close = try await wrapped.send(.post, "/Task/\(task.id)/$close?secret=\(task.secret)", token: pharmacy)
             #expect(close.status == .ok)
             #expect(close.headers[HTTPField.Name("Gematik-Workflow-Profil")!] == nil)  // no body read
+            let other = try await TaskFactory(client: wrapped).prepare(.inProgress)
+            let closeWithBody = try await wrapped.send(.post, "/Task/\(other.id)/$close?secret=\(other.secret)", token: pharmacy,
+                                                       body: closeBody(id: other.id))
+            #expect(closeWithBody.status == .ok)
+            #expect(closeWithBody.headers[HTTPField.Name("Gematik-Workflow-Profil")!] == "1.6")
         }
     }
 
     /// R4 create: `POST /Consent` answers 201 with `Location: <base>/Consent/<id>`, as the FD does.
-    @Test func consentCreateHasALocation() async throws {
+    @Test(arguments: [WireFormat.json, .xml])
+    func consentCreateHasALocation(format: WireFormat) async throws {
         try await live { server, client in
             let insurant = try await server.token(.insurant, id: TestServer.kvnr)
             let body = ObjectionTests.consent(kvnr: TestServer.kvnr, category: "medication")
-            let reply = try await Client(client: client, format: .json, server: server).send(.post, "/Consent", token: insurant, body: body)
+            let reply = try await Client(client: client, format: format, server: server).send(.post, "/Consent", token: insurant, body: body)
             #expect(reply.status == .created)
             let id = try reply.resource().value(of: "id") ?? "?"
             #expect(reply.headers[.location] == "http://erx.test/Consent/\(id)")
