@@ -165,6 +165,10 @@ import Testing
                 #expect(head.headers[.contentType] == accept + ";charset=utf-8", "\(path)")
                 #expect(head.body.readableBytes == 0, "\(path)")
                 #expect(get.body.readableBytes > 0, "\(path)")
+                if path == "/metadata" || path == "/Device" {
+                    // Answers without random ids: HEAD announces GET's length.
+                    #expect(head.headers[.contentLength] == String(get.body.readableBytes), "\(path)")
+                }
             }
             let noToken = try await client.execute(uri: "/Task", method: .head, headers: [.accept: accept])
             #expect(noToken.status == .unauthorized && noToken.body.readableBytes == 0)

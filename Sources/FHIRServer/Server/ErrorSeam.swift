@@ -165,8 +165,11 @@ public enum ErrorSeam {
         case .profileNotAllowed(let expression, let admitted):
             return make(.badRequest, "The body must claim exactly one versioned profile \(admitted).", tiflow: "SVC_VALIDATION_FAILED", expression: expression)
         case .validationFailed(let issues):
-            // The FD's text (`ResourceFactoryBase::errorMessage`) leads; the validator's issues follow.
-            return lead("FHIR-Validation error", tiflow: "SVC_VALIDATION_FAILED", details: issues)
+            // The FD's text (`ResourceFactoryBase::errorMessage`) leads; the validator's issues
+            // follow. An extension nothing admits has its own text there (A_22927-03).
+            let unintendedExtension = issues.contains { $0.code == .extension && ($0.severity == .error || $0.severity == .fatal) }
+            return lead(unintendedExtension ? "Unintendierte Verwendung von Extensions an unspezifizierter Stelle" : "FHIR-Validation error",
+                        tiflow: "SVC_VALIDATION_FAILED", details: issues)
         case .bodyTooCostly(.tooManyElements(let limit)):
             // Ours (issue 19): the production service has no such limit short of its 1 MiB.
             return ours(.badRequest, .tooCostly, "The body holds more than \(limit) elements.")
