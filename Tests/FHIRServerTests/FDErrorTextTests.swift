@@ -95,6 +95,8 @@ import Testing
             403, "forbidden", "AccessCode mismatch", header: bruteForce, source: "A_19167-04; IBM TaskHandler.cxx checkAccessCodeMatches"),
         row("accessCodeMismatch (GET ?ac)", .inProgress, "GET", "/Task/{{id}}?ac=\(secret0)", "pharmacy",
             403, "forbidden", "AccessCode mismatch", header: bruteForce, source: "A_24177-01; E2E exact ERP_TASK_GET_PHARMACY_15"),
+        row("credentialMissing", .inProgress, "GET", "/Task/{{id}}", "pharmacy",
+            403, "forbidden", "Neither AccessCode(ac) nor secret provided as URI-Parameter.", source: "A_24177; E2E exact ERP_TASK_GET_PHARMACY_14"),
         row("notTheInsurantsTask ($abort)", .ready, "POST", "/Task/{{id}}/$abort", "otherInsurant",
             403, "forbidden", "AccessCode mismatch", header: bruteForce, source: "A_20547; IBM AbortTaskHandler.cxx"),
         row("notTheInsurantsTask (GET /Task/{id})", .ready, "GET", "/Task/{{id}}", "otherInsurant",
@@ -199,6 +201,8 @@ import Testing
                 for (name, value) in row.header {
                     #expect(reply.headers[HTTPField.Name(name)!] == value, "\(context)")
                 }
+                // A_20703: brute_force only on a credential that was tried and did not match.
+                if row.header["VAU-Error-Code"] == nil { #expect(reply.headers[HTTPField.Name("VAU-Error-Code")!] == nil, "\(context)") }
                 #expect(reply.headers[.contentType]?.hasSuffix(";charset=utf-8") == true, "\(context)")
             }
         }

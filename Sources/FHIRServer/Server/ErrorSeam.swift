@@ -183,6 +183,9 @@ public enum ErrorSeam {
             return ours(.notFound, .notFound, "No such resource or operation.")
         case .consentCategoryMissing:
             return make(.methodNotAllowed, "Category must be specified")
+        case .credentialMissing:
+            // No credential was tried, so no brute_force (IBM ErpExpect, not VauExpect).
+            return make(.forbidden, "Neither AccessCode(ac) nor secret provided as URI-Parameter.")
         case .invalidResource(let reason, let expression):
             return make(.badRequest, reason, expression: expression)
         case .consentOfAnotherInsurant(let expression):

@@ -33,6 +33,8 @@ public enum RequestError: Error, Sendable, Hashable {
     case routeNotFound
     /// `DELETE /Consent` without `?category` (A_22154: 405, not 400).
     case consentCategoryMissing
+    /// `GET /Task/{id}` by a pharmacy with neither `?secret` nor an AccessCode.
+    case credentialMissing
     /// A resource that is readable FHIR but not what the route takes (what is wrong, and where).
     case invalidResource(reason: String, expression: String)
     /// A `Consent` naming another insured person than the caller.

@@ -12,7 +12,13 @@ extension TaskRoutes {
         Route(.get, "/Task/{id}", professions: Profession.pharmacies.union([.insurant]), resource: "Task",
               interaction: .custom("GET /Task/{id} answers a collection Bundle with the Task (and, by caller, the prescription or the receipt), not the plain Task")) { request, context in
             let caller = try Routes.caller(context)
-            let task = try await env.service.readTask(Routes.prescriptionID(context), secret: Routes.query(request, "secret"),
+            let id = try Routes.prescriptionID(context)
+            // A pharmacy names the secret or the AccessCode, checked before the task is looked up (IBM
+            // GetTaskHandler; E2E ERP_TASK_GET_PHARMACY_14).
+            if caller.profession.isPharmacy, Routes.query(request, "secret") == nil, Routes.accessCode(request) == nil {
+                throw RequestError.credentialMissing
+            }
+            let task = try await env.service.readTask(id, secret: Routes.query(request, "secret"),
                                                       accessCode: Routes.accessCode(request), caller: caller)
             var entries: [Element] = [.entry(
                 fullURL: "\(env.baseURL)/Task/\(task.id.rawValue)",
