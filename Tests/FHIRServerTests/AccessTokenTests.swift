@@ -19,7 +19,7 @@ import Testing
         #expect(try await verifier.caller(authorization: "Bearer \(token)") == caller)
         // `exp` has whole seconds: two seconds on, the token has expired for sure.
         try await Task.sleep(for: .seconds(2))
-        await #expect(throws: RequestError.unauthenticated) {
+        await #expect(throws: RequestError.unauthenticated(.expired)) {
             try await verifier.caller(authorization: "Bearer \(token)")
         }
     }
@@ -32,7 +32,7 @@ import Testing
         let forged = try await DevelopmentSigningKey.ephemeral().token(profession: pharmacyOID, idNummer: telematikID)
         let (header, payload) = (token.split(separator: ".")[0], token.split(separator: ".")[1])
         let otherSignature = forged.split(separator: ".")[2]
-        await #expect(throws: RequestError.unauthenticated) {
+        await #expect(throws: RequestError.unauthenticated(.invalidSignature)) {
             try await verifier.caller(authorization: "Bearer \(header).\(payload).\(otherSignature)")
         }
     }
@@ -41,7 +41,7 @@ import Testing
         let verifier = await AccessTokenVerifier.development(key)
         let token = try await key.token(profession: pharmacyOID, idNummer: telematikID)
         #expect(try await verifier.caller(authorization: "bearer  \t\(token) ").telematikID?.rawValue == telematikID)
-        await #expect(throws: RequestError.unauthenticated) { try await verifier.caller(authorization: "Bearer  ") }
-        await #expect(throws: RequestError.unauthenticated) { try await verifier.caller(authorization: "Basic \(token)") }
+        await #expect(throws: RequestError.unauthenticated(.malformedToken)) { try await verifier.caller(authorization: "Bearer  ") }
+        await #expect(throws: RequestError.unauthenticated(.notBearer)) { try await verifier.caller(authorization: "Basic \(token)") }
     }
 }

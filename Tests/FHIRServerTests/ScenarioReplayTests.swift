@@ -35,6 +35,8 @@ import Testing
             var resourceType: String?
             /// Texts the answer body must contain (as bytes, in the replay format).
             var bodyContains: [String]?
+            /// The answer has no body (`HEAD`, `GET /`).
+            var bodyEmpty: Bool?
         }
 
         var title: String
@@ -85,7 +87,11 @@ import Testing
                     Issue.record("\(file) [\(formatName)]: the answer does not contain \(text)")
                 }
                 for (name, value) in scenario.expect.header ?? [:] {
-                    #expect(reply.headers[HTTPField.Name(name)!] == value, "\(context)")
+                    let expected = value.replacingOccurrences(of: "{{mediaType}}", with: client.mediaType)
+                    #expect(reply.headers[HTTPField.Name(name)!] == expected, "\(context)")
+                }
+                if scenario.expect.bodyEmpty == true {
+                    #expect(reply.bytes.isEmpty, "\(context)")
                 }
             }
         }

@@ -75,7 +75,7 @@ import Testing
         let good = try token(key, claims: claims())
         #expect(try await verifier.caller(authorization: "Bearer \(good)").telematikID?.rawValue == telematikID)
         let high = try token(key, claims: claims(), highS: true)
-        await #expect(throws: RequestError.unauthenticated) { try await verifier.caller(authorization: "Bearer \(high)") }
+        await #expect(throws: RequestError.unauthenticated(.invalidSignature)) { try await verifier.caller(authorization: "Bearer \(high)") }
     }
 
     @Test func issuedOrValidOnlyInTheFutureIsRefused() async throws {
@@ -83,7 +83,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         for refused in [claims(iat: 600), claims(nbf: 600)] {
             let future = try token(key, claims: refused)
-            await #expect(throws: RequestError.unauthenticated) { try await verifier.caller(authorization: "Bearer \(future)") }
+            await #expect(throws: RequestError.unauthenticated(.expired)) { try await verifier.caller(authorization: "Bearer \(future)") }
         }
         // Within the skew: accepted.
         let skewed = try token(key, claims: claims(iat: 30, nbf: 30))
@@ -98,7 +98,7 @@ import Testing
             ["alg": "ES256", "kid": "erx-dev", "crit": ["exp"]], ["alg": "ES256", "kid": "erx-dev", "crit": ["x-unknown"], "x-unknown": 1],
         ] {
             let odd = try token(key, header: header, claims: claims())
-            await #expect(throws: RequestError.unauthenticated, "\(header)") { try await verifier.caller(authorization: "Bearer \(odd)") }
+            await #expect(throws: RequestError.unauthenticated(.invalidSignature), "\(header)") { try await verifier.caller(authorization: "Bearer \(odd)") }
         }
     }
 
@@ -106,9 +106,9 @@ import Testing
         let (verifier, key, _) = try await setUp()
         defer { try? FileManager.default.removeItem(at: directory) }
         let long = try token(key, claims: claims(exp: 25 * 3600))
-        await #expect(throws: RequestError.unauthenticated) { try await verifier.caller(authorization: "Bearer \(long)") }
+        await #expect(throws: RequestError.unauthenticated(.expired)) { try await verifier.caller(authorization: "Bearer \(long)") }
         let noIssued = try token(key, claims: claims(iat: nil, exp: 25 * 3600))
-        await #expect(throws: RequestError.unauthenticated) { try await verifier.caller(authorization: "Bearer \(noIssued)") }
+        await #expect(throws: RequestError.unauthenticated(.expired)) { try await verifier.caller(authorization: "Bearer \(noIssued)") }
         let atMaximum = try token(key, claims: claims(exp: 24 * 3600 - 5))
         #expect(try await verifier.caller(authorization: "Bearer \(atMaximum)").profession == .publicPharmacy)
     }

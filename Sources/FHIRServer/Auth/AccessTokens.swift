@@ -72,31 +72,70 @@ public struct AccessTokenVerifier: Sendable {
         return AccessTokenVerifier(keys: keys, policy: policy)
     }
 
-    /// The caller of an `Authorization: Bearer …` header. Any failure is `unauthenticated`; a valid
-    /// token of a profession we do not know is `professionNotAllowed`.
+    /// The caller of an `Authorization: Bearer …` header. Any failure is `unauthenticated` with the
+    /// reason; a valid token of a profession we do not know is `professionNotAllowed`.
     public func caller(authorization: String?) async throws(RequestError) -> Caller {
-        guard let authorization, authorization.utf8.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
-            throw .unauthenticated
+        try await caller(token: Self.bearerToken(authorization))
+    }
+
+    /// The token of an `Authorization` header, checked for form only (no key needed): present,
+    /// `Bearer`, three base64url parts. The production service checks this before it looks the
+    /// route up, and the signature after (fd-parity §7.1).
+    public static func bearerToken(_ authorization: String?) throws(RequestError) -> String {
+        guard let authorization else { throw .unauthenticated(.missingHeader) }
+        guard authorization.utf8.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+            throw .unauthenticated(.notBearer)
         }
-        let token = Self.trimmingBlanks(authorization.utf8.dropFirst(7))
+        let token = trimmingBlanks(authorization.utf8.dropFirst(7))
+        let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count > 0, parts[2].count > 0,
+              token.utf8.allSatisfy({ isBase64URL($0) || $0 == UInt8(ascii: ".") })
+        else { throw .unauthenticated(.malformedToken) }
+        return token
+    }
+
+    /// The caller of a token of the right form (``bearerToken(_:)``).
+    func caller(token: String) async throws(RequestError) -> Caller {
         let now = Date()
         if let caller = verified.caller(of: token, at: now) { return caller }
         let claims: AccessTokenClaims
         do {
             // The header and the signature's form first: JWTKit would take another `alg` than the
             // key's, an unknown `crit`, and a high-S signature.
-            guard TokenForm.isAcceptable(token) else { throw RequestError.unauthenticated }
+            guard TokenForm.isAcceptable(token) else { throw RequestError.unauthenticated(.invalidSignature) }
             claims = try await keys.verify(token, as: AccessTokenClaims.self)
         } catch {
-            throw .unauthenticated
+            throw .unauthenticated(Self.failure(of: error))
         }
-        guard policy.admits(claims, at: now) else { throw .unauthenticated }
-        guard let profession = Profession(rawValue: claims.professionOID) else { throw .professionNotAllowed }
+        guard policy.admits(claims, at: now) else { throw .unauthenticated(.expired) }
+        guard let profession = Profession(rawValue: claims.professionOID) else { throw .professionNotAllowed(oid: claims.professionOID) }
         let caller = profession == .insurant
             ? Caller(profession: profession, kvnr: claims.idNummer.flatMap(KVNR.init), name: claims.insurantName)
             : Caller(profession: profession, telematikID: claims.idNummer.flatMap(TelematikID.init), name: claims.organizationName)
         verified.remember(token, as: caller, until: claims.exp.value)
         return caller
+    }
+
+    /// What a verification error means, in the production service's four 401 reasons: JWTKit
+    /// decodes the claims before it checks the signature, so a missing claim reads as a payload that
+    /// cannot be decoded (`malformedToken`) and is reported as a format error, as the production
+    /// service does for claims of the wrong type.
+    private static func failure(of error: any Error) -> AuthenticationFailure {
+        if let error = error as? RequestError, case .unauthenticated(let failure) = error { return failure }
+        guard let error = error as? JWTError else { return .invalidSignature }
+        switch error.errorType {
+        case .claimVerificationFailure: return .expired
+        case .malformedToken: return .malformedToken
+        default: return .invalidSignature
+        }
+    }
+
+    private static func isBase64URL(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "="): true
+        default: false
+        }
     }
 
     /// The token without the spaces and tabs around it (Foundation's trimming bridges to NSString,

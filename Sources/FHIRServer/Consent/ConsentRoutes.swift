@@ -19,14 +19,16 @@ enum ConsentRoutes {
                     throw RequestError.objectionExists
                 }
                 let objection = try await env.objections.object(category, caller: caller)
-                // No Location: a single Consent is not read by id; `GET /Consent` lists them.
-                return try Routes.respond(ConsentResource.element(objection), request, context, status: .created)
+                // R4 create: a Location with the new id. It names no readable URL (`GET /Consent/{id}`
+                // is 405; `GET /Consent` lists them), as at the production service's POST /Consent.
+                return try Routes.respond(ConsentResource.element(objection), request, context, status: .created,
+                                          headers: [.location: "\(env.baseURL)/Consent/\(ConsentResource.id(objection))"])
             },
             Route(.delete, "/Consent", professions: [.insurant], resource: "Consent", interaction: .conditionalDelete) { request, context in
                 let caller = try Routes.caller(context)
-                guard let text = Routes.query(request, "category"), let category = ObjectionCategory(rawValue: text) else {
-                    throw RequestError.invalidSearchParameter(name: "category")
-                }
+                // A_22154: without a category there is no handler for the request (405).
+                guard let text = Routes.query(request, "category") else { throw RequestError.consentCategoryMissing }
+                guard let category = ObjectionCategory(rawValue: text) else { throw RequestError.invalidSearchParameter(name: "category") }
                 guard try await env.objections.withdraw(category, caller: caller) else { throw RequestError.objectionNotFound }
                 return Response(status: .noContent)
             },

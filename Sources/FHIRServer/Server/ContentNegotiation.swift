@@ -18,10 +18,12 @@ public enum ContentNegotiation {
     public enum Failure: Error, Sendable, Hashable {
         /// A body without `Content-Type`.
         case missingContentType
-        /// Another media type, or a charset other than UTF-8.
-        case unsupportedMediaType
-        /// Neither `_format` nor `Accept` names a format we write.
-        case notAcceptable
+        /// Another media type (the `Content-Type` as sent).
+        case unsupportedMediaType(contentType: String)
+        /// A charset other than UTF-8 (the `Content-Type` as sent).
+        case unsupportedCharset(contentType: String)
+        /// Neither `_format` nor `Accept` names a format we write (the value that was asked for).
+        case notAcceptable(requested: String)
     }
 
     /// The format of a request body. `application/fhir+json` and `application/json` (and the XML
@@ -29,8 +31,8 @@ public enum ContentNegotiation {
     public static func requestFormat(contentType: String?) throws(Failure) -> WireFormat {
         guard let contentType, !contentType.isEmpty else { throw .missingContentType }
         let (type, parameters) = split(contentType)
-        if let charset = parameters["charset"], charset.lowercased() != "utf-8" { throw .unsupportedMediaType }
-        guard let format = format(ofMediaType: type, wildcards: false) else { throw .unsupportedMediaType }
+        if let charset = parameters["charset"], charset.lowercased() != "utf-8" { throw .unsupportedCharset(contentType: contentType) }
+        guard let format = format(ofMediaType: type, wildcards: false) else { throw .unsupportedMediaType(contentType: contentType) }
         return format
     }
 
@@ -41,7 +43,7 @@ public enum ContentNegotiation {
             switch value {
             case "json", "fhir+json", "application/fhir+json", "application/json": return .json
             case "xml", "fhir+xml", "application/fhir+xml", "application/xml", "text/xml": return .xml
-            default: throw .notAcceptable
+            default: throw .notAcceptable(requested: formatParameter)
             }
         }
         guard let accept, !accept.trimmingCharacters(in: .whitespaces).isEmpty else { return fallback }
@@ -54,7 +56,7 @@ public enum ContentNegotiation {
             guard let candidate else { continue }
             if best == nil || quality > best!.quality { best = (candidate, quality, order) }
         }
-        guard let best else { throw .notAcceptable }
+        guard let best else { throw .notAcceptable(requested: accept) }
         return best.format
     }
 

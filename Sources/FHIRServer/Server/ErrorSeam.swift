@@ -5,11 +5,18 @@ public import HTTPTypes
 /// The one place where errors become answers: every domain and request error maps to a status and
 /// an OperationOutcome by an exhaustive switch, so a new error case does not compile until it has
 /// its answer. Anything else is a 500 with a fixed text (it may carry personal data otherwise).
+///
+/// Where the production service (FD) defines an answer, erx gives the same status, the issue code
+/// of the FD's status map (``issueCode(for:)``, fd-parity §7.4) and the FD's text (`details.text`),
+/// which gematik's suite compares; ``ErrorTexts`` holds the texts it words per operation. Answers
+/// the FD does not have are marked "ours" and keep their own, more specific issue codes.
+/// `Tests/FHIRServerTests/FDErrorTextTests.swift` lists every FD text with its source.
 public enum ErrorSeam {
     public struct Answer: Sendable {
         public var status: HTTPResponse.Status
         public var outcome: OperationOutcome
-        /// Extra headers (`VAU-Error-Code: brute_force` on credential mismatches, A_20703).
+        /// Extra headers (`VAU-Error-Code: brute_force` on credential mismatches, A_20703;
+        /// `WWW-Authenticate` on every 401).
         public var headers: HTTPFields
     }
 
@@ -17,10 +24,16 @@ public enum ErrorSeam {
     public static let tiflowDetails = "https://gematik.de/fhir/tiflow/core/CodeSystem/tiflow-operation-outcome-details-cs"
     /// Our own detail codes, for answers gematik does not define (`locked`).
     public static let erxDetails = "https://erx.invalid/fhir/CodeSystem/erx-operation-outcome-details"
+    /// The production service's challenge on a token that does not verify (A_19131, A_20373,
+    /// A_20369-01: `VauRequestHandler.hxx` `wwwAuthenticateErrorInvalidToken`).
+    public static let invalidTokenChallenge = "Bearer realm='prescriptionserver.telematik', error='invalACCESS_TOKEN'"
+    /// The challenge on a request without any credentials: RFC 6750 §3.1 names no error code then.
+    public static let missingTokenChallenge = "Bearer realm='prescriptionserver.telematik'"
 
-    public static func answer(for error: any Error) -> Answer {
+    /// The answer to `error`, raised at `site` for `caller` (the texts of some answers depend on them).
+    public static func answer(for error: any Error, at site: Site = .other, caller: Caller? = nil) -> Answer {
         switch error {
-        case let error as DispensingError: answer(for: error)
+        case let error as DispensingError: answer(for: error, at: site, caller: caller)
         case let error as RequestError: answer(for: error)
         default: internalError()
         }
@@ -30,73 +43,103 @@ public enum ErrorSeam {
         Answer(status: .internalServerError, outcome: outcome(.exception, "Internal server error."), headers: [:])
     }
 
-    static func answer(for error: DispensingError) -> Answer {
+    /// The production service's map from HTTP status to `issue.code` (IBM `OperationOutcome.cxx`
+    /// `httpCodeToOutcomeIssueType`): 406, 412, 500, 503 and every other status are `processing`.
+    public static func issueCode(for status: HTTPResponse.Status) -> OperationOutcome.IssueCode {
+        switch status.code {
+        case 400: .invalid
+        case 401: .unknown
+        case 403, 423: .forbidden
+        case 404: .notFound
+        case 405: .notSupported
+        case 409: .conflict
+        case 410: .processing
+        case 415: .value
+        case 429: .transient
+        default: .processing
+        }
+    }
+
+    static func answer(for error: DispensingError, at site: Site, caller: Caller?) -> Answer {
+        let roleText = "endpoint is forbidden for professionOID \(caller?.profession.rawValue ?? "")"
         switch error {
         case .malformedPrescriptionID:
-            return make(.notFound, .notFound, "Failed to parse prescription ID from URL parameter.", tiflow: "MSG_RESOURCE_ID_FAIL")
+            return make(.notFound, "Failed to parse prescription ID from URL parameter", tiflow: "MSG_RESOURCE_ID_FAIL")
         case .taskNotFound:
-            return make(.notFound, .notFound, "Task not found for prescription ID.", tiflow: "MSG_RESOURCE_ID_FAIL")
+            return make(.notFound, ErrorTexts.taskNotFound(at: site), tiflow: "MSG_RESOURCE_ID_FAIL")
         case .unsupportedFlowType:
-            return make(.badRequest, .notSupported, "This server does not run the workflow of this flow type.")
+            // Ours: the FD runs every flow type.
+            return ours(.badRequest, .notSupported, "This server does not run the workflow of this flow type.")
         case .professionNotAllowedForFlowType:
-            return make(.forbidden, .forbidden, "The caller's profession may not run this operation for this flow type.", tiflow: "TIFLOW_AUTH_ROLE_NOT_ALLOWED")
+            return make(.forbidden, roleText, tiflow: "TIFLOW_AUTH_ROLE_NOT_ALLOWED")
         case .secretMismatch:
-            return bruteForce(make(.forbidden, .forbidden, "No or invalid secret provided for Task.", tiflow: "TIFLOW_SECRET_MISMATCH"))
+            return bruteForce(make(.forbidden, ErrorTexts.secretMismatch(at: site), tiflow: "TIFLOW_SECRET_MISMATCH"))
         case .accessCodeMismatch:
-            return bruteForce(make(.forbidden, .forbidden, "No or invalid AccessCode provided for Task."))
+            return bruteForce(make(.forbidden, "AccessCode mismatch", tiflow: "TIFLOW_ACCESSCODE_MISMATCH"))
         case .taskCancelled:
-            return make(.gone, .processing, "Task has already been deleted.")
+            return make(.gone, site == .accept ? "Task meanwhile deleted for prescription id" : "Task has already been deleted")
         case .wrongStatus(let current, let required):
-            let admitted = TaskStatus.allCases.filter(required.contains).map(\.rawValue).joined(separator: " or ")
-            return make(.forbidden, .forbidden, "Task has invalid status \(current.rawValue); the operation needs \(admitted).", tiflow: "TIFLOW_TASK_STATUS_MISMATCH")
+            return make(.forbidden, ErrorTexts.wrongStatus(current, required: required, at: site), tiflow: "TIFLOW_TASK_STATUS_MISMATCH")
         case .taskAlreadyProcessed(let current, let bySameOwner):
-            let text = "Task has invalid status \(current.rawValue)." + (bySameOwner ? " Task is processed by requesting institution." : "")
-            return make(.conflict, .conflict, text)
+            // A_19168-01: the FD adds a second issue when the caller itself holds the task.
+            var answer = make(.conflict, "Task has invalid status \(current.rawValue)")
+            if bySameOwner { answer.outcome.issues.append(.init(code: .conflict, text: "Task is processed by requesting institution")) }
+            return answer
         case .prescriptionExpired(let expiryDate):
-            return make(.forbidden, .forbidden, "The prescription could be redeemed until \(expiryDate).")
+            return make(.forbidden, "Verordnung bis \(ErrorTexts.germanDate(expiryDate)) einlösbar.")
         case .abortOfDraft:
-            return make(.forbidden, .forbidden, "Abort not expected for newly created Task.")
+            return make(.forbidden, "Abort not expected for newly created Task")
         case .telematikIDMissing:
-            return make(.badRequest, .invalid, "Telematik-ID not contained in the access token.")
+            return make(.badRequest, ErrorTexts.telematikIDMissing(at: site))
+        case .notTheInsurantsTask where site == .abort || site == .taskRead:
+            // An insurant reading or aborting another's task without the AccessCode: the FD checks
+            // the AccessCode then (A_19116-01, A_20547), so this is its AccessCode mismatch.
+            return bruteForce(make(.forbidden, "AccessCode mismatch", tiflow: "TIFLOW_ACCESSCODE_MISMATCH"))
         case .notTheInsurantsTask:
-            return make(.forbidden, .forbidden, "The Task belongs to another insured person.")
+            return make(.forbidden, "The Task belongs to another insured person.")
         case .notTheOwner:
             // A_24176-01: 412, not 403 (fd-parity.md §2.4 row 7).
-            return make(.preconditionFailed, .processing, "Task.owner doesn't match idNumberClaim in ACCESS_TOKEN", tiflow: "TIFLOW_AUTH_NOT_OWNER")
+            return make(.preconditionFailed, "Task.owner doesn't match idNumberClaim in ACCESS_TOKEN", tiflow: "TIFLOW_AUTH_NOT_OWNER")
         case .taskNotAccepted:
-            // A_24178-02; gematik's suite compares this text (ERP_TASK_GET_PHARMACY_16).
-            return make(.preconditionFailed, .processing, "Task not in-progress.", tiflow: "TIFLOW_TASK_STATUS_MISMATCH")
+            // A_24178-02: gematik's suite compares this text (IBM 1.22 words it "Task must be
+            // in-progress or completed."; fd-parity §10 takes the suite's).
+            return make(.preconditionFailed, "Task not in-progress.", tiflow: "TIFLOW_TASK_STATUS_MISMATCH")
         case .readCredentialMissing:
-            // gematik's suite compares this text (ERP_TASK_GET_PHARMACY_14).
-            return make(.forbidden, .forbidden, "Neither AccessCode(ac) nor secret provided as URI-Parameter.")
+            // ERP_TASK_GET_PHARMACY_14 compares this text. No credential was tried, so no
+            // brute_force (IBM ErpExpect, not VauExpect).
+            return make(.forbidden, "Neither AccessCode(ac) nor secret provided as URI-Parameter.")
         case .draftNotReadable:
-            return make(.forbidden, .forbidden, "Status draft is not allowed for this operation")
+            return make(.forbidden, "Status draft is not allowed for this operation")
         case .verificationIdentityMismatch:
             // A_20753.
-            return make(.badRequest, .invalid, "KVNR verification identities may not access information from insurants and vice versa")
+            return make(.badRequest, "KVNR verification identities may not access information from insurants and vice versa")
         case .representativeOfDirectAssignment:
             // A_26148.
-            return make(.forbidden, .forbidden, "Insurant representatives may not access directly assigned tasks", tiflow: "SVC_IDENTITY_MISMATCH")
+            return make(.forbidden, "Insurant representatives may not access directly assigned tasks", tiflow: "SVC_IDENTITY_MISMATCH")
         case .invalidPrescription(let reason, let expression):
-            return make(.badRequest, .invalid, reason, expression: expression)
+            return make(.badRequest, reason, expression: expression)
         case .prescriptionIDMismatchInPrescription(let expression):
-            return make(.badRequest, .invalid, "PrescriptionID in the prescription does not match the one of the Task.", expression: expression)
+            return make(.badRequest, "PrescriptionId mismatch between Task and QES-Bundle", expression: expression)
         case .prescriptionIDMismatch(let expression):
-            return make(.badRequest, .invalid, "Prescription ID in MedicationDispense does not match the one in the task.", tiflow: "SVC_VALIDATION_FAILED", expression: expression)
+            return make(.badRequest, "Prescription ID in MedicationDispense does not match the one in the task", tiflow: "SVC_VALIDATION_FAILED", expression: expression)
         case .kvnrMismatch(let expression):
-            return make(.badRequest, .invalid, "KVNR in MedicationDispense does not match the one in the task.", tiflow: "SVC_VALIDATION_FAILED", expression: expression)
+            return make(.badRequest, "KVNR in MedicationDispense does not match the one in the task", tiflow: "SVC_VALIDATION_FAILED", expression: expression)
         case .telematikIDMismatch(let expression):
-            return make(.badRequest, .invalid, "Telematik-ID in MedicationDispense does not match the one in the access token.", tiflow: "SVC_VALIDATION_FAILED", expression: expression)
+            return make(.badRequest, "Telematik-ID in MedicationDispense does not match the one in the access token.", tiflow: "SVC_VALIDATION_FAILED", expression: expression)
         case .medicationDispenseProfileNotAllowed(let expression):
-            return make(.badRequest, .invalid, "Für diesen Workflow sind nur Abgabeinformationen für Arzneimittel zulässig.", tiflow: "TIFLOW_INVALID_MEDICATION_DISPENSE", expression: expression)
+            return make(.badRequest, "Unzulässige Abgabeinformationen: Für diesen Workflow sind nur Abgabeinformationen für Arzneimittel zulässig.",
+                        tiflow: "TIFLOW_INVALID_MEDICATION_DISPENSE", expression: expression)
         case .expiredMedicationDispensed(let expression):
-            return make(.unprocessableContent, .businessRule, "Cannot dispense expired medication: the batch expired before it was handed over.", expression: expression)
+            // Ours (ARCHITECTURE decision 4): a business rule the FD does not have.
+            return ours(.unprocessableContent, .businessRule, "Cannot dispense expired medication: the batch expired before it was handed over.", expression: expression)
         case .noDispensationSent:
-            return make(.badRequest, .required, "The request holds no rxDispensation.", expression: "Parameters.parameter")
+            // The FD refuses this body by validation (`parameter` 1..*); the text is ours.
+            return make(.badRequest, "The request holds no rxDispensation.", expression: "Parameters.parameter")
         case .noDispensationToClose:
-            return make(.forbidden, .forbidden, "Abschluss des Workflows konnte nicht durchgeführt werden. Dispensierinformationen wurden nicht bereitgestellt.", tiflow: "TIFLOW_MEDICATION_DISPENSE_MISSING")
+            return make(.forbidden, "Abschluss des Workflows konnte nicht durchgeführt werden. Dispensierinformationen wurden nicht bereitgestellt.", tiflow: "TIFLOW_MEDICATION_DISPENSE_MISSING")
         case .insurantObjected:
-            var answer = make(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), .forbidden, "The insured person has objected to the processing of dispensation data.")
+            // Ours (ARCHITECTURE decision 5); 423 is `forbidden` in the FD's map too.
+            var answer = make(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "The insured person has objected to the processing of dispensation data.")
             answer.outcome.issues[0].detailCode = .init(system: erxDetails, code: "locked")
             return answer
         }
@@ -104,67 +147,93 @@ public enum ErrorSeam {
 
     static func answer(for error: RequestError) -> Answer {
         switch error {
-        case .unauthenticated:
-            return make(.unauthorized, .login, "No valid access token.", tiflow: "MSG_AUTH_REQUIRED")
+        case .unauthenticated(let failure):
+            var answer = make(.unauthorized, ErrorTexts.unauthenticated(failure), tiflow: "MSG_AUTH_REQUIRED")
+            answer.headers[.wwwAuthenticate] = failure == .missingHeader ? missingTokenChallenge : invalidTokenChallenge
+            return answer
         case .tokenClaimMissing(let claim):
-            return make(.badRequest, .invalid, "Missing claim in ACCESS_TOKEN: \(claim)")
-        case .professionNotAllowed:
-            return make(.forbidden, .forbidden, "Der Nutzer ist nicht berechtigt, die aufgerufene Operation anzufordern.", tiflow: "TIFLOW_AUTH_ROLE_NOT_ALLOWED")
+            return make(.badRequest, "Missing claim in ACCESS_TOKEN: \(claim)")
+        case .professionNotAllowed(let oid):
+            return make(.forbidden, "endpoint is forbidden for professionOID \(oid)", tiflow: "TIFLOW_AUTH_ROLE_NOT_ALLOWED")
         case .negotiation(.missingContentType):
-            return make(.badRequest, .invalid, "A request body needs a Content-Type header.")
-        case .negotiation(.unsupportedMediaType):
-            return make(.unsupportedMediaType, .value, "Content-Type must be application/fhir+json or application/fhir+xml with charset UTF-8.")
-        case .negotiation(.notAcceptable):
-            return make(.notAcceptable, .notSupported, "Only application/fhir+json and application/fhir+xml can be returned.")
+            return make(.badRequest, "Missing ContentType in request header")
+        case .negotiation(.unsupportedMediaType(let contentType)):
+            return make(.unsupportedMediaType, "Invalid content type (mime type) received: \(contentType)")
+        case .negotiation(.unsupportedCharset(let contentType)):
+            return make(.unsupportedMediaType, "Invalid content type encoding received: \(contentType)")
+        case .negotiation(.notAcceptable(let requested)):
+            return make(.notAcceptable, "Requested format '\(requested)' cannot be provided")
         case .bodyTooLarge:
-            return make(.contentTooLarge, .tooLong, "The request body exceeds 1 MiB.")
+            // Ours: the FD's limit is its HTTP parser's, whose answer is unknown (dispense-spec §1.2).
+            return ours(.contentTooLarge, .tooLong, "The request body exceeds 1 MiB.")
         case .bodyMissing(let expected):
-            return make(.badRequest, .required, "The operation needs a \(expected) in the request body.", expression: expected)
+            return make(.badRequest, "Missing request body.", expression: expected)
         case .unreadableBody(let issue):
-            var outcome = outcome(.structure, "Error during request parsing.")
-            outcome.issues = [issue]
-            return Answer(status: .badRequest, outcome: outcome, headers: [:])
+            // The FD's text leads (`MedicationDispenseHandlerBase::parseBody`); the reader's issue,
+            // with where it stopped, follows.
+            return lead("Error during request parsing.", details: [issue])
         case .wrongResource(let expected, let found):
-            return make(.badRequest, .invalid, "The operation takes a \(expected), not a \(found).", expression: found)
+            return make(.badRequest, "The operation takes a \(expected), not a \(found).", expression: found)
         case .legacyDispensationForm(let found):
-            return make(.badRequest, .invalid, "MedicationDispense in versions 1.4 or later must be provided as Parameters (found a \(found)).", expression: found)
+            return make(.badRequest, "MedicationDispense in versions 1.4 or later must be provided as Parameters", expression: found)
         case .profileNotAllowed(let expression, let admitted):
-            return make(.badRequest, .invalid, "The body must claim exactly one versioned profile \(admitted).", tiflow: "SVC_VALIDATION_FAILED", expression: expression)
+            return make(.badRequest, "The body must claim exactly one versioned profile \(admitted).", tiflow: "SVC_VALIDATION_FAILED", expression: expression)
         case .validationFailed(let issues):
-            return Answer(status: .badRequest, outcome: OperationOutcome(issues: issues), headers: [:])
+            // The FD's text (`ResourceFactoryBase::errorMessage`) leads; the validator's issues
+            // follow. An extension nothing admits has its own text there (A_22927-03).
+            let unintendedExtension = issues.contains { $0.code == .extension && ($0.severity == .error || $0.severity == .fatal) }
+            return lead(unintendedExtension ? "Unintendierte Verwendung von Extensions an unspezifizierter Stelle" : "FHIR-Validation error",
+                        tiflow: "SVC_VALIDATION_FAILED", details: issues)
         case .bodyTooCostly(.tooManyElements(let limit)):
             // Ours (issue 19): the production service has no such limit short of its 1 MiB.
-            return make(.badRequest, .tooCostly, "The body holds more than \(limit) elements.")
+            return ours(.badRequest, .tooCostly, "The body holds more than \(limit) elements.")
         case .bodyTooCostly(.tooManyRepeats(let expression, let limit)):
-            return make(.badRequest, .tooCostly, "An element repeats more than \(limit) times.", expression: expression)
+            return ours(.badRequest, .tooCostly, "An element repeats more than \(limit) times.", expression: expression)
         case .searchParameterRefused(let name, let text):
-            return make(.badRequest, .invalid, text, expression: name)
+            return make(.badRequest, text, expression: name)
         case .invalidSearchParameter(let name):
-            return make(.badRequest, .invalid, "The search parameter \(name) has a value that cannot be used.", expression: name)
+            return make(.badRequest, "The search parameter \(name) has a value that cannot be used.", expression: name)
         case .auditEventIDMalformed:
-            return make(.badRequest, .invalid, "Invalid format of AuditEvent id")
+            return make(.badRequest, "Invalid format of AuditEvent id")
         case .auditEventNotFound:
-            return make(.notFound, .notFound, "No AuditEvent found for id")
+            return make(.notFound, "No AuditEvent found for id")
+        case .noMatchingHandler:
+            return make(.methodNotAllowed, "no matching handler found.")
         case .routeNotFound:
-            return make(.notFound, .notFound, "No such resource or operation.")
+            return ours(.notFound, .notFound, "No such resource or operation.")
+        case .consentCategoryMissing:
+            return make(.methodNotAllowed, "Category must be specified")
         case .invalidResource(let reason, let expression):
-            return make(.badRequest, .invalid, reason, expression: expression)
+            return make(.badRequest, reason, expression: expression)
         case .consentOfAnotherInsurant(let expression):
-            return make(.forbidden, .forbidden, "A Consent can only be given for the insured person of the access token.", expression: expression)
+            return make(.forbidden, "A Consent can only be given for the insured person of the access token.", expression: expression)
         case .objectionExists:
-            return make(.conflict, .duplicate, "This objection is already recorded.")
+            return make(.conflict, "This objection is already recorded.")
         case .objectionNotFound:
-            return make(.notFound, .notFound, "No objection of this category is recorded.")
+            return make(.notFound, "Could not find any consent for given KVNR")
         }
     }
 
-    private static func make(
+    /// An answer the FD defines: the issue code follows from the status.
+    private static func make(_ status: HTTPResponse.Status, _ text: String, tiflow: String? = nil, expression: String? = nil) -> Answer {
+        ours(status, issueCode(for: status), text, tiflow: tiflow, expression: expression)
+    }
+
+    /// An answer of our own, with its own issue code.
+    private static func ours(
         _ status: HTTPResponse.Status, _ code: OperationOutcome.IssueCode, _ text: String, tiflow: String? = nil, expression: String? = nil
     ) -> Answer {
         var result = outcome(code, text)
         result.issues[0].detailCode = tiflow.map { .init(system: tiflowDetails, code: $0) }
         result.issues[0].expression = expression.map { [$0] } ?? []
         return Answer(status: status, outcome: result, headers: [:])
+    }
+
+    /// A 400 whose first issue is the FD's (text, `invalid`) and whose further issues say what and where.
+    private static func lead(_ text: String, tiflow: String? = nil, details: [OperationOutcome.Issue]) -> Answer {
+        var answer = make(.badRequest, text, tiflow: tiflow)
+        answer.outcome.issues += details
+        return answer
     }
 
     private static func outcome(_ code: OperationOutcome.IssueCode, _ text: String) -> OperationOutcome {

@@ -32,12 +32,10 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
         } catch {
             let answer: ErrorSeam.Answer
             switch error {
-            case let error as HTTPError where error.status == .notFound:
-                answer = ErrorSeam.answer(for: RequestError.routeNotFound)
+            case let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed:
+                answer = ErrorSeam.answer(for: Self.unrouted(request))
             case let error as HTTPError where error.status == .contentTooLarge:
                 answer = ErrorSeam.answer(for: RequestError.bodyTooLarge)
-            case let error as HTTPError where error.status == .methodNotAllowed:
-                answer = ErrorSeam.answer(for: RequestError.routeNotFound)
             default:
                 answer = ErrorSeam.answer(for: error)
                 if answer.status == .internalServerError { Self.logUnhandled(error, context.logger) }
@@ -45,6 +43,9 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
             response = FHIRResponse.answer(answer, format: Self.errorFormat(request, context))
         }
         if refusedUnread { response.headers[.connection] = "close" }
+        // R4 http.html: HEAD answers as GET without the body; routed HEADs are stripped by the
+        // router (`autoGenerateHeadEndpoints`), these are the error answers made here.
+        if request.method == .head, response.body.contentLength != 0 { response = response.createHeadResponse() }
         response.headers[.init("X-Request-ID")!] = requestID
         let elapsed = ContinuousClock.now - started
         context.logger.info("request", metadata: [
@@ -54,6 +55,22 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
             "ms": .stringConvertible(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000),
         ])
         return response
+    }
+
+    /// What a request that no route answers gets. In the FD's namespace (every path but erx's
+    /// operational ones) the production service first checks that a bearer token is there (401,
+    /// fd-parity §7.1; the FD says 400, erx 401 as RFC 6750 has it), then answers 405 (A_19030,
+    /// A_19400, A_19401, A_19402, A_22111, A_22153), unknown resource types included. erx's
+    /// operational paths (`/`, `/health…`, `/metrics`) answer 404 without a token, as the FD's outer
+    /// server answers what it does not know.
+    static func unrouted(_ request: Request) -> RequestError {
+        if SystemRoutes.isOperational(path: request.uri.path) { return .routeNotFound }
+        do {
+            _ = try AccessTokenVerifier.bearerToken(request.headers[.authorization])
+            return .noMatchingHandler
+        } catch {
+            return error
+        }
     }
 
     /// The type only: an error's description may hold personal data.
@@ -67,9 +84,10 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
         logger.error("unhandled error", metadata: metadata)
     }
 
-    /// The format of an error answer: as negotiated, else JSON (the negotiation itself may be what
-    /// failed).
+    /// The format of an error answer: as negotiated; if the negotiation itself failed, the caller's
+    /// default (XML for institutions, JSON for insurants, as the production service's
+    /// `fillErrorResponse`), and JSON before the caller is known.
     static func errorFormat(_ request: Request, _ context: ErxRequestContext) -> WireFormat {
-        (try? Routes.responseFormat(request, context)) ?? .json
+        (try? Routes.responseFormat(request, context)) ?? context.caller.map { $0.profession == .insurant ? .json : .xml } ?? .json
     }
 }

@@ -5,13 +5,18 @@ public import NIOCore
 
 /// Assembles the server: the route table, the router with the error seam, and the application.
 public enum ErxServer {
+    /// erx's own version: the CapabilityStatement's `software.version` and the Device's (receipts,
+    /// `GET /Device`).
+    public static let version = "0.5.0"
+
     /// Every route the server answers, in one table.
     public static func routes(_ env: ServerEnvironment) -> [Route] {
         TaskRoutes.routes(env) + MedicationDispenseRoutes.routes(env) + AuditEventRoutes.routes(env) + ConsentRoutes.routes(env) + SystemRoutes.routes(env)
     }
 
     public static func router(_ env: ServerEnvironment, verifier: AccessTokenVerifier) -> Router<ErxRequestContext> {
-        let router = Router(context: ErxRequestContext.self)
+        // R4 http.html: HEAD wherever GET is, with GET's headers and no body.
+        let router = Router(context: ErxRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ErrorSeamMiddleware(limits: env.limits))
         for route in routes(env) {
             router.on(RouterPath(route.path), method: route.method) { request, context in

@@ -1,4 +1,6 @@
 import FHIRFormats
+import FHIRValidation
+import HTTPTypes
 public import FHIRModel
 public import Hummingbird
 
@@ -27,4 +29,28 @@ public enum FHIRResponse {
     }
 
     static let fixedInternalError = #"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","details":{"text":"Internal server error."}}]}"#
+}
+
+/// `Gematik-Workflow-Profil: <major.minor>`: the version of the gematik workflow profile a request
+/// body claimed, set on the answer once that body was read (`$create`, `$activate`, `$dispense`,
+/// `$close`). At the production service an A_23090-07 raw-data header on the outer response, read by
+/// the operator's monitoring (fd-parity §7.5); erx sends it as a plain header on success answers.
+enum WorkflowProfileHeader {
+    static let name = HTTPField.Name("Gematik-Workflow-Profil")!
+    static let profilePrefix = "https://gematik.de/fhir/erp/StructureDefinition/"
+
+    /// The header's value for `resource`, if it claims a versioned workflow profile.
+    static func value(of resource: Element?) -> String? {
+        guard let profile = resource?.child("meta")?.children(named: "profile").lazy.compactMap(\.value).first(where: { $0.hasPrefix(profilePrefix) }),
+              let version = ProfileVersionWindows.majorMinor(ofCanonical: profile), !version.isEmpty
+        else { return nil }
+        return version
+    }
+
+    /// `headers` with the header for `resource` added.
+    static func fields(_ headers: HTTPFields = [:], for resource: Element?) -> HTTPFields {
+        var headers = headers
+        if let value = value(of: resource) { headers[name] = value }
+        return headers
+    }
 }

@@ -4,11 +4,11 @@ public import Dispensing
 /// Everything the HTTP layer itself refuses, before or besides the domain rules.
 public enum RequestError: Error, Sendable, Hashable {
     /// No bearer token, or one that does not verify (signature, expiry, claims).
-    case unauthenticated
+    case unauthenticated(AuthenticationFailure)
     /// A verified token without a claim the route needs (an insurant's `idNummer`).
     case tokenClaimMissing(String)
-    /// The token's profession may not call this route.
-    case professionNotAllowed
+    /// The token's profession (its `professionOID` claim, as sent) may not call this route.
+    case professionNotAllowed(oid: String)
     case negotiation(ContentNegotiation.Failure)
     /// A body over ``RequestLimits/maximumBodyBytes``.
     case bodyTooLarge
@@ -35,8 +35,13 @@ public enum RequestError: Error, Sendable, Hashable {
     case auditEventIDMalformed
     /// `GET /AuditEvent/{id}` for an event that is not the caller's or does not exist.
     case auditEventNotFound
-    /// An unknown path or method.
+    /// A method and path of the FD's namespace that no route answers (A_19030 and siblings: 405).
+    case noMatchingHandler
+    /// An unknown path of erx's operational namespace (`/health/…`, `/metrics` when off): ours, 404,
+    /// as the production service's outer server answers what it does not know.
     case routeNotFound
+    /// `DELETE /Consent` without `?category` (A_22154: 405, not 400).
+    case consentCategoryMissing
     /// A resource that is readable FHIR but not what the route takes (what is wrong, and where).
     case invalidResource(reason: String, expression: String)
     /// A `Consent` naming another insured person than the caller.
@@ -45,4 +50,19 @@ public enum RequestError: Error, Sendable, Hashable {
     case objectionExists
     /// `DELETE /Consent` for an objection the insurant has not made.
     case objectionNotFound
+}
+
+/// Why a request is not authenticated, in the production service's terms (its 401 texts). The first
+/// three are found without the key, before the route is looked up; the others by verifying.
+public enum AuthenticationFailure: Sendable, Hashable {
+    /// No `Authorization` header.
+    case missingHeader
+    /// An `Authorization` header that is not `Bearer <token>`.
+    case notBearer
+    /// A token that is not a compact JWS (three base64url parts), or whose claims cannot be read.
+    case malformedToken
+    /// Signature, algorithm or key do not verify.
+    case invalidSignature
+    /// Expired, or issued or valid only in the future, or living longer than the policy admits.
+    case expired
 }

@@ -17,43 +17,51 @@ public struct Route: Sendable {
     /// For the CapabilityStatement: the resource type and the operation or interaction.
     public let resource: String?
     public let interaction: Interaction?
-    /// The search parameters a search route applies, for the CapabilityStatement.
+    /// For the CapabilityStatement: the search parameters a `searchType` route takes.
     public let searchParameters: [SearchParameter]
     public let handler: Handler
-
-    public struct SearchParameter: Sendable, Hashable {
-        public let name: String
-        public let type: String
-        public let documentation: String?
-
-        public init(name: String, type: String, documentation: String? = nil) {
-            self.name = name
-            self.type = type
-            self.documentation = documentation
-        }
-    }
 
     public enum Interaction: Sendable, Hashable {
         case operation(String)
         case read, searchType, create, conditionalDelete
+        /// An HTTP interaction that is none of R4's (a read answering a Bundle, a type-level GET
+        /// answering one resource): the CapabilityStatement only documents it, with this text.
+        case custom(String)
+    }
+
+    /// A search parameter as the CapabilityStatement declares it (`rest.resource.searchParam`).
+    public struct SearchParameter: Sendable, Hashable {
+        public let name: String
+        /// The FHIR search parameter type (`token`, `date`, `reference`, `string`, `special`, …).
+        public let type: String
+        public let documentation: String?
+
+        public init(_ name: String, _ type: String, _ documentation: String? = nil) {
+            self.name = name
+            self.type = type
+            self.documentation = documentation
+        }
+
+        public init(name: String, type: String, documentation: String? = nil) {
+            self.init(name, type, documentation)
+        }
     }
 
     public init(_ method: HTTPRequest.Method, _ path: String, professions: Set<Profession>?, resource: String? = nil,
                 interaction: Interaction? = nil, searchParameters: [SearchParameter] = [], handler: @escaping Handler) {
-        self.searchParameters = searchParameters
         self.method = method
         self.path = path
         self.professions = professions
         self.resource = resource
         self.interaction = interaction
+        self.searchParameters = searchParameters
         self.handler = handler
     }
 }
 
 enum Routes {
-    /// Runs a route: answer format first (so a 406 comes before any change), then the token and
-    /// the profession (401, 403), then the handler; any error goes through the seam here, where the
-    /// caller and the body format are known for the answer's format.
+    /// Runs a route (see below); any error goes through the seam here, where the route and the
+    /// caller are known for the answer's text and format.
     static func run(_ route: Route, verifier: AccessTokenVerifier, metrics: RequestMetrics?, request: Request, context: ErxRequestContext) async -> Response {
         guard let metrics else { return await run(route, verifier: verifier, request: request, context: context) }
         let start = ContinuousClock.now
@@ -64,18 +72,22 @@ enum Routes {
         return response
     }
 
+    /// The production service's order (fd-parity §7.1): the token's form (401), the route (found,
+    /// or the router's 405), the token's signature and claims (401), the profession (403), the
+    /// answer format (406, before any change), then the handler. Open routes need no token.
     static func run(_ route: Route, verifier: AccessTokenVerifier, request: Request, context: ErxRequestContext) async -> Response {
         var context = context
         do {
-            _ = try responseFormat(request, context)
             if let professions = route.professions {
-                let caller = try await verifier.caller(authorization: request.headers[.authorization])
+                let token = try AccessTokenVerifier.bearerToken(request.headers[.authorization])
+                let caller = try await verifier.caller(token: token)
                 context.caller = caller
-                guard professions.contains(caller.profession) else { throw RequestError.professionNotAllowed }
+                guard professions.contains(caller.profession) else { throw RequestError.professionNotAllowed(oid: caller.profession.rawValue) }
+                _ = try responseFormat(request, context)
             }
             return try await route.handler(request, &context)
         } catch {
-            let answer = ErrorSeam.answer(for: error)
+            let answer = ErrorSeam.answer(for: error, at: ErrorSeam.Site(route), caller: context.caller)
             if answer.status == .internalServerError { ErrorSeamMiddleware.logUnhandled(error, context.logger) }
             return FHIRResponse.answer(answer, format: ErrorSeamMiddleware.errorFormat(request, context))
         }
@@ -111,7 +123,7 @@ enum Routes {
     }
 
     static func caller(_ context: ErxRequestContext) throws(RequestError) -> Caller {
-        guard let caller = context.caller else { throw .unauthenticated }
+        guard let caller = context.caller else { throw .unauthenticated(.missingHeader) }
         return caller
     }
 

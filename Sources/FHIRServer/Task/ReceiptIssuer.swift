@@ -16,7 +16,7 @@ public struct ReceiptIssuer: Sendable {
     let key: P256.Signing.PrivateKey
     let serverVersion: String
 
-    public init(key: P256.Signing.PrivateKey, serverVersion: String = "1.0.0") {
+    public init(key: P256.Signing.PrivateKey, serverVersion: String = ErxServer.version) {
         self.key = key
         self.serverVersion = serverVersion
     }
@@ -56,14 +56,7 @@ public struct ReceiptIssuer: Sendable {
             ])]),
             .complex("section", [.reference("entry", "urn:uuid:\(digestID)")]),
         ])
-        let device = Element.complex("Device", [
-            .primitive("id", "1"),
-            .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Device|1.6"),
-            .primitive("status", "active"),
-            .primitive("serialNumber", serverVersion),
-            .complex("deviceName", [.primitive("name", "erx E-Rezept-Fachdienst"), .primitive("type", "user-friendly-name")]),
-            .complex("version", [.primitive("value", serverVersion)]),
-        ])
+        let device = Self.device(version: serverVersion)
         let digestBinary = Element.complex("Binary", [
             .primitive("id", digestID),
             .complex("meta", [
@@ -109,6 +102,19 @@ public struct ReceiptIssuer: Sendable {
             .primitive("data", try sign(bundle)),
         ]))
         return bundle
+    }
+
+    /// The Device that is this server (`GEM_ERP_PR_Device`, id `1`): the receipt's author and the
+    /// answer of `GET /Device` (A_20744).
+    public static func device(version: String) -> Element {
+        .complex("Device", [
+            .primitive("id", "1"),
+            .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Device|1.6"),
+            .primitive("status", "active"),
+            .primitive("serialNumber", version),
+            .complex("deviceName", [.primitive("name", "erx E-Rezept-Fachdienst"), .primitive("type", "user-friendly-name")]),
+            .complex("version", [.primitive("value", version)]),
+        ])
     }
 
     /// The JWS (`header..signature`, payload detached) over the bundle's JSON, base64-encoded.

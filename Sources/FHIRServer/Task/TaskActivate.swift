@@ -19,7 +19,8 @@ extension TaskRoutes {
             let bundle = try await PrescriptionInput.bundle(in: body, acceptUnsigned: env.acceptUnsigned, signed: env.signedPrescriptions)
             let prescription = try PrescriptionBundle(bundle)
             let task = try await env.service.activate(id, accessCode: accessCode, prescription: prescription, caller: caller)
-            return try Routes.respond(TaskResource.element(task, visible: [.accessCode]), request, context)
+            return try Routes.respond(TaskResource.element(task, visible: [.accessCode]), request, context,
+                                      headers: WorkflowProfileHeader.fields(for: body))
         }
     }
 }

@@ -16,17 +16,18 @@ extension TaskRoutes {
                 try await env.service.admit(id, for: .close(secret: secret), caller: caller)
             }
             let parameters = env.dispensationParameters
-            let body: Result<[Dispensation]?, any Error>
+            let body: Result<(dispensations: [Dispensation]?, profile: String?), any Error>
             do {
                 body = .success(try await RequestBodyReader.decode(request, limits: env.limits) { resource in
-                    try resource.map { try parameters.dispensations(in: $0, for: .close) }
+                    (try resource.map { try parameters.dispensations(in: $0, for: .close) }, WorkflowProfileHeader.value(of: resource))
                 })
             } catch {
                 body = .failure(error)
             }
-            let task = try await env.service.close(id, secret: secret, caller: caller, body: body)
+            let task = try await env.service.close(id, secret: secret, caller: caller, body: body.map(\.dispensations))
             guard let receipt = task.receipt else { throw RequestError.routeNotFound }
-            return try Routes.respond(receipt, request, context)
+            let profile = (try? body.get())?.profile
+            return try Routes.respond(receipt, request, context, headers: profile.map { [WorkflowProfileHeader.name: $0] } ?? [:])
         }
     }
 }

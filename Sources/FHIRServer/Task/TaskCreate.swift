@@ -13,7 +13,7 @@ extension TaskRoutes {
             let flowType = try CreateParameters.flowType(in: body)
             let task = try await env.service.create(flowType: flowType, caller: Routes.caller(context))
             return try Routes.respond(TaskResource.element(task, visible: [.accessCode]), request, context, status: .created,
-                                      headers: [.location: "\(env.baseURL)/Task/\(task.id.rawValue)"])
+                                      headers: WorkflowProfileHeader.fields([.location: "\(env.baseURL)/Task/\(task.id.rawValue)"], for: body))
         }
     }
 }

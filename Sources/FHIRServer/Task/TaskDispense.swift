@@ -17,17 +17,19 @@ extension TaskRoutes {
                 try await env.service.admit(id, for: .dispense(secret: secret), caller: caller)
             }
             let parameters = env.dispensationParameters
-            let body: Result<[Dispensation], any Error>
+            let body: Result<(dispensations: [Dispensation], profile: String?), any Error>
             do {
                 body = .success(try await RequestBodyReader.decode(request, limits: env.limits) { resource in
                     guard let resource else { throw RequestError.bodyMissing(expectedResource: "Parameters") }
-                    return try parameters.dispensations(in: resource, for: .dispense)
+                    return (try parameters.dispensations(in: resource, for: .dispense), WorkflowProfileHeader.value(of: resource))
                 })
             } catch {
                 body = .failure(error)
             }
-            let stored = try await env.service.dispense(id, secret: secret, caller: caller, body: body)
-            return try dispenseAnswer(stored, request, context, env)
+            let stored = try await env.service.dispense(id, secret: secret, caller: caller, body: body.map(\.dispensations))
+            var response = try dispenseAnswer(stored, request, context, env)
+            if case .success(let decoded) = body, let profile = decoded.profile { response.headers[WorkflowProfileHeader.name] = profile }
+            return response
         }
     }
 

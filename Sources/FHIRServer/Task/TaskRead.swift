@@ -8,7 +8,10 @@ extension TaskRoutes {
     /// prescription; a pharmacy gets it with the Secret, and with the receipt (`?secret=`, once
     /// closed) or the prescription (`?ac=`, the Secret recovery). fd-parity.md §2.4, §3.3, §4.2.
     static func read(_ env: ServerEnvironment) -> Route {
-        Route(.get, "/Task/{id}", professions: Profession.pharmacies.union([.insurant]), resource: "Task", interaction: .read) { request, context in
+        // Not R4's `read`: the production service answers a collection Bundle (Task and, by who asks,
+        // the prescription or the receipt), and so does erx (fd-parity §4.2).
+        Route(.get, "/Task/{id}", professions: Profession.pharmacies.union([.insurant]), resource: "Task",
+              interaction: .custom("GET /Task/{id} answers a collection Bundle with the Task (and, by caller, the prescription or the receipt), not the plain Task")) { request, context in
             let caller = try Routes.caller(context)
             let (task, access) = try await env.service.readTask(Routes.prescriptionID(context), secret: Routes.query(request, "secret"),
                                                                 accessCode: Routes.accessCode(request), caller: caller)
