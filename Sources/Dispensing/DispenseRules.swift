@@ -134,6 +134,17 @@ public enum DispenseRules {
     }
 }
 
+extension Dispensation {
+    /// Whether two sets hold the same dispensations, whatever ids the server gave their
+    /// Medications (a fresh UUID per `$dispense`, so the references differ too).
+    public static func sameContent(_ left: [Dispensation], _ right: [Dispensation]) -> Bool {
+        left.count == right.count && zip(left, right).allSatisfy { left, right in
+            left.medicationDispense.settingMedicationReference("") == right.medicationDispense.settingMedicationReference("")
+                && left.medication?.settingResourceID("") == right.medication?.settingResourceID("")
+        }
+    }
+}
+
 extension Element {
     /// The resource with `id` set (Resource.id is always the first child).
     func settingResourceID(_ id: String) -> Element {

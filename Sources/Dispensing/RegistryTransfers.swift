@@ -57,6 +57,11 @@ public enum RegistryTransfers {
             case .keep: set = try storedDispensations()
             case .delete: return nil
             }
+            // A_25933: a `$dispense` that stores what is stored already tells the registry nothing.
+            if change.audit.action == .dispense, case .replace = change.dispensations, before.lastMedicationDispense != nil,
+               Dispensation.sameContent(set, try storedDispensations()) {
+                return nil
+            }
             let status: TaskStatus = change.audit.action == .close ? .completed : .inProgress
             return make(.provideDispensation, status: status,
                         EpaPayload.provideDispensation(task.id, authoredOn: authoredOn, status: status, set: set, pharmacy: task.owner))

@@ -43,6 +43,20 @@ struct RegistryTransferTests {
         #expect(pharmacy?.descendant("identifier", "value")?.value == Fixtures.pharmacyID.rawValue)
     }
 
+    /// A_25933: a repeated `$dispense` of the stored set (only its Medications' server ids differ)
+    /// sends nothing; a changed set, or the first one, is sent.
+    @Test func aDispenseThatStoresTheStoredSetAgainSendsNothing() throws {
+        let task = Fixtures.task(.inProgress, dispensed: true)
+        let stored = DispenseRulesTests.stored(try DispenseRulesTests.dispense(task, ids: FixedIDs(uuids: ["11111111-1111-4111-8111-111111111111"])))
+        let again = try DispenseRulesTests.dispense(task, ids: FixedIDs(uuids: ["22222222-2222-4222-8222-222222222222"]))
+        #expect(DispenseRulesTests.stored(again) != stored)
+        #expect(try Self.transfer(again, before: task, stored: stored) == nil)
+        let changed = try DispenseRulesTests.dispense(task, body: .success([FHIR.dispensation(), FHIR.dispensation(1)]))
+        #expect(try Self.transfer(changed, before: task, stored: stored) != nil)
+        let first = Fixtures.task(.inProgress)
+        #expect(try Self.transfer(again, before: first, stored: []) != nil)
+    }
+
     @Test func closeWithoutBodyProvidesTheStoredSetCompleted() throws {
         let task = Fixtures.task(.inProgress, dispensed: true)
         let change = try DispenseRules.close(task, secret: Fixtures.secret.rawValue, caller: Fixtures.pharmacy, body: .success(nil),
