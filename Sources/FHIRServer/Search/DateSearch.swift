@@ -26,7 +26,8 @@ struct DateSearch: Sendable, Hashable {
     /// `nil` when the text is no FHIR date, dateTime or instant with an optional prefix.
     init?(_ text: String) {
         var conditions: [Condition] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+        // A `+` of a time zone sent unencoded arrives as a space (form encoding); a date has none.
+        for part in text.replacingOccurrences(of: " ", with: "+").split(separator: ",", omittingEmptySubsequences: false) {
             var value = Substring(part)
             var prefix = Prefix.eq
             if value.count > 2, let known = Prefix(rawValue: String(value.prefix(2))) {
