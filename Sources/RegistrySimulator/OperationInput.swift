@@ -81,21 +81,26 @@ struct OperationInput: Sendable {
     /// A part profile for which `available` says no is left out: the part is checked against its
     /// base type only (a profile that cannot be resolved would fail every payload).
     func standIn(available: (String) -> Bool) throws -> Element {
-        let parameter = "Parameters.parameter"
+        // The shape of the 1.3 profiles: parameters sliced by name (closed), one slice of 1..*
+        // parameters; its parts sliced by name (open: further parts, such as `status`, are allowed).
+        let parameter = "Parameters.parameter:\(operation.parameterName)"
         var elements: [[String: Any]] = [
-            Self.element(parameter, ["min": 1]),
-            Self.element("\(parameter).name", ["patternString": operation.parameterName]),
+            Self.element("Parameters.parameter", [
+                "slicing": ["discriminator": [["type": "value", "path": "name"]], "rules": "closed"], "min": 1,
+            ]),
+            Self.element(parameter, ["sliceName": operation.parameterName, "min": 1, "max": "*"]),
+            Self.element("\(parameter).name", ["fixedString": operation.parameterName]),
             Self.element("\(parameter).value[x]", ["max": "0"]),
             Self.element("\(parameter).resource", ["max": "0"]),
             Self.element("\(parameter).part", [
-                "slicing": ["discriminator": [["type": "pattern", "path": "name"]], "rules": "open"],
+                "slicing": ["discriminator": [["type": "value", "path": "name"]], "rules": "open"],
                 "min": partCount.min, "max": partCount.max.map(String.init) ?? "*",
             ]),
         ]
         for part in parts {
             let slice = "\(parameter).part:\(part.name)"
             elements.append(Self.element(slice, ["sliceName": part.name, "min": part.min, "max": part.max.map(String.init) ?? "*"]))
-            elements.append(Self.element("\(slice).name", ["patternString": part.name]))
+            elements.append(Self.element("\(slice).name", ["fixedString": part.name]))
             switch part.content {
             case .value(let type, let profile):
                 var typeEntry: [String: Any] = ["code": type]
