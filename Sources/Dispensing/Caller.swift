@@ -7,11 +7,14 @@ public struct Caller: Sendable, Hashable {
     public let telematikID: TelematikID?
     /// The KVNR of an insurant, or `nil` for institutions.
     public let kvnr: KVNR?
+    /// The institution's name as its token gives it (`organizationName`), if it does.
+    public let organizationName: String?
 
-    public init(profession: Profession, telematikID: TelematikID? = nil, kvnr: KVNR? = nil) {
+    public init(profession: Profession, telematikID: TelematikID? = nil, kvnr: KVNR? = nil, organizationName: String? = nil) {
         self.profession = profession
         self.telematikID = telematikID
         self.kvnr = kvnr
+        self.organizationName = organizationName
     }
 }
 

@@ -92,6 +92,9 @@ public struct AuditEntry: Sendable, Hashable {
     public var agentProfession: Profession
     /// The caller's Telematik-ID, or the insurant's KVNR for insurants.
     public var agentID: String?
+    /// The calling institution's name from its token, for the registry transfer of the change
+    /// (A_25947); not part of the stored audit trail.
+    public var agentName: String?
     /// Whose data it was (the insurant reads their own audit trail by it).
     public var kvnr: KVNR?
     public var recorded: Date
@@ -101,6 +104,7 @@ public struct AuditEntry: Sendable, Hashable {
         self.prescriptionID = prescriptionID
         self.agentProfession = caller.profession
         self.agentID = caller.telematikID?.rawValue ?? caller.kvnr?.rawValue
+        self.agentName = caller.organizationName
         self.kvnr = kvnr
         self.recorded = recorded
     }

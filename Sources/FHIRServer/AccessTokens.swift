@@ -4,10 +4,12 @@ import JWTKit
 import Synchronization
 
 /// The claims of a gematik-style access token that the routes read: the holder's profession
-/// (`professionOID`) and their `idNummer` (Telematik-ID of an institution, KVNR of an insurant).
+/// (`professionOID`), their `idNummer` (Telematik-ID of an institution, KVNR of an insurant) and
+/// the institution's `organizationName` (the pharmacy's name in its ePA Organization, A_25947).
 struct AccessTokenClaims: JWTPayload {
     var professionOID: String
     var idNummer: String?
+    var organizationName: String?
     var exp: ExpirationClaim
     var iat: IssuedAtClaim?
     var nbf: NotBeforeClaim?
@@ -82,7 +84,8 @@ public struct AccessTokenVerifier: Sendable {
         guard let profession = Profession(rawValue: claims.professionOID) else { throw .professionNotAllowed }
         let caller = profession == .insurant
             ? Caller(profession: profession, kvnr: claims.idNummer.flatMap(KVNR.init))
-            : Caller(profession: profession, telematikID: claims.idNummer.flatMap(TelematikID.init))
+            : Caller(profession: profession, telematikID: claims.idNummer.flatMap(TelematikID.init),
+                     organizationName: claims.organizationName.flatMap { $0.isEmpty ? nil : $0 })
         verified.remember(token, as: caller, until: claims.exp.value)
         return caller
     }
@@ -149,12 +152,13 @@ public struct DevelopmentSigningKey: Sendable {
         DevelopmentSigningKey(privateKey: ES256PrivateKey())
     }
 
-    /// A token for `profession` with `idNummer`, valid for `lifetime` seconds.
-    public func token(profession: String, idNummer: String?, lifetime: TimeInterval = 12 * 3600, now: Date = Date()) async throws -> String {
+    /// A token for `profession` with `idNummer` (and `organizationName`), valid for `lifetime` seconds.
+    public func token(profession: String, idNummer: String?, organizationName: String? = nil, lifetime: TimeInterval = 12 * 3600,
+                      now: Date = Date()) async throws -> String {
         let keys = JWTKeyCollection()
         await keys.add(ecdsa: privateKey, kid: JWKIdentifier(string: Self.keyID))
         let claims = AccessTokenClaims(
-            professionOID: profession, idNummer: idNummer,
+            professionOID: profession, idNummer: idNummer, organizationName: organizationName,
             exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)), iat: IssuedAtClaim(value: now)
         )
         return TokenForm.lowS(try await keys.sign(claims, kid: JWKIdentifier(string: Self.keyID)))

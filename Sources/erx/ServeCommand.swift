@@ -130,6 +130,9 @@ struct TokenCommand: AsyncParsableCommand {
     @Option(help: "The idNummer of an insurant.")
     var kvnr: String?
 
+    @Option(help: "The organizationName claim of an institution (its name in the ePA Organization of its transfers).")
+    var organizationName: String?
+
     @Option(help: "Lifetime in seconds.")
     var lifetime = 43_200
 
@@ -141,6 +144,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = try DevelopmentSigningKey.loadOrCreate(in: URL(fileURLWithPath: data, isDirectory: true))
-        print(try await key.token(profession: professionOid, idNummer: telematikId ?? kvnr, lifetime: TimeInterval(lifetime)))
+        print(try await key.token(profession: professionOid, idNummer: telematikId ?? kvnr, organizationName: organizationName,
+                                  lifetime: TimeInterval(lifetime)))
     }
 }
