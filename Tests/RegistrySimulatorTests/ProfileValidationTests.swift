@@ -11,11 +11,16 @@ enum EPAPackages {
     static let definitions = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/fixtures/definitions")
 
-    /// `de.gematik.epa.medication` 1.3.4 (the ePA 3.1 medication service) and those of the
-    /// dependencies its `package.json` names that the fixtures hold.
+    /// What the simulated medication service knows: `de.gematik.epa.medication` 1.3.4 (ePA 3.1)
+    /// with those of its dependencies the fixtures hold, and the KBV packages whose extensions a
+    /// prescription carries over into the ePA resources (A_25949), so that they are checked
+    /// against their definitions rather than refused as unknown (the fixtures' subset of
+    /// de.basisprofil.r4 1.5.4 lacks some, such as `humanname-namenszusatz`; 1.5.2 has them).
     static let names = [
         "de.gematik.epa.medication-1.3.4", "de.basisprofil.r4-1.5.4", "de.fhir.medication-1.0.7", "de.gematik.terminology-1.0.9",
         "de.gematik.ti-1.3.1", "hl7.fhir.uv.extensions.r4-5.3.0", "de.ihe-d.terminology-3.0.1", "hl7.fhir.r4.core-4.0.1",
+        "kbv.ita.erp-1.4.1", "kbv.ita.for-1.3.1", "kbv.basis-1.7.0", "gematik.kbv.sfhir.cs.vs-1.7.0", "kbv.all.st-1.32.0",
+        "de.basisprofil.r4-1.5.2",
     ]
 
     /// A failure is reported by each test that needs the packages, not as a crash of the run.
