@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "RegistrySimulator",
             dependencies: [
-                "FHIRModel", "FHIRFormats",
+                "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -49,7 +49,8 @@ public enum RegistryTransfers {
         let authoredOn = task.authoredOn ?? before.authoredOn
         switch change.audit.action {
         case .activate:
-            return make(.providePrescription, EpaPayload.providePrescription(task, bundle: task.prescription))
+            return make(.providePrescription, EpaPayload.providePrescription(task, kvnr: kvnr, bundle: task.prescription,
+                                                                            prescriber: change.audit.agentID))
         case .dispense, .close:
             let set: [Dispensation]
             switch change.dispensations {
@@ -64,7 +65,8 @@ public enum RegistryTransfers {
             }
             let status: TaskStatus = change.audit.action == .close ? .completed : .inProgress
             return make(.provideDispensation, status: status,
-                        EpaPayload.provideDispensation(task.id, authoredOn: authoredOn, status: status, set: set, pharmacy: task.owner))
+                        EpaPayload.provideDispensation(task.id, authoredOn: authoredOn, status: status, set: set, pharmacy: task.owner,
+                                                       pharmacyName: change.audit.agentName))
         case .reject:
             // Only a stored dispensation has anything to cancel (A_25955).
             guard before.lastMedicationDispense != nil else { return nil }
@@ -80,15 +82,18 @@ public enum RegistryTransfers {
     }
 }
 
-/// The ePA `*-erp` input Parameters (`epa-op-*-erp-input-parameters` 1.0.3). Resources are passed
-/// through with the ePA profiles and `Medication/<id>` references, as the production exporter does
-/// (dispense-spec.md §5.4); `status` is an `rxDispensation` part of our own, so a registry (and the
-/// simulator) learns whether the dispensation is still in progress or completed.
+/// The ePA `*-erp` input Parameters (`epa-op-*-erp-input-parameters`, fd-parity §9.1; checked
+/// against the 1.3 profiles by `RegistryPayloadConformanceTests`). The dispensation's resources are
+/// passed through with the ePA profiles and `Medication/<id>` references, as the production exporter
+/// does (dispense-spec.md §5.4); the prescription's are mapped by ``EpaPrescriptionMapping``.
+/// `status` is an `rxDispensation` part the 1.3 profiles do not slice (their part slicing is open,
+/// A_25954-01, fd-parity §9.2), so a registry (and the simulator) learns whether the dispensation is
+/// still in progress or completed.
 enum EpaPayload {
     static let profileBase = "https://gematik.de/fhir/epa-medication/StructureDefinition/"
 
     static func provideDispensation(
-        _ id: PrescriptionID, authoredOn: String?, status: TaskStatus, set: [Dispensation], pharmacy: TelematikID?
+        _ id: PrescriptionID, authoredOn: String?, status: TaskStatus, set: [Dispensation], pharmacy: TelematikID?, pharmacyName: String? = nil
     ) -> Element {
         var parts = header(id, authoredOn: authoredOn)
         parts.append(Element(name: "part", children: [Element(name: "name", value: "status"), Element(name: "valueCode", value: status.rawValue)]))
@@ -103,22 +108,27 @@ enum EpaPayload {
             parts.append(resourcePart("medication", medication.settingProfile(profileBase + "epa-medication")))
         }
         if let pharmacy {
-            parts.append(resourcePart("organization", Element(name: "Organization", children: [
-                Element(name: "identifier", children: [
-                    Element(name: "system", value: Systems.telematikID), Element(name: "value", value: pharmacy.rawValue),
-                ]),
-            ])))
+            parts.append(resourcePart("organization", EpaPrescriptionMapping.pharmacy(pharmacy, name: pharmacyName)))
         }
         return parameters("provide-dispensation-erp", [Element(name: "parameter", children: [Element(name: "name", value: "rxDispensation")] + parts)])
     }
 
     /// `$provide-prescription-erp`: the prescription's MedicationRequest, Medication, Organization and
-    /// Practitioner from the KBV bundle.
-    static func providePrescription(_ task: PrescriptionTask, bundle: Element?) -> Element {
+    /// Practitioner from the KBV bundle, mapped to the ePA profiles (``EpaPrescriptionMapping``);
+    /// `prescriber` is the Telematik-ID of the caller of `$activate`.
+    static func providePrescription(_ task: PrescriptionTask, kvnr: KVNR, bundle: Element?, prescriber: String?) -> Element {
         var parts = header(task.id, authoredOn: task.authoredOn)
         let resources = (bundle?.children(named: "entry") ?? []).compactMap { $0.child("resource")?.wrappedResource }
-        for (type, part) in [("MedicationRequest", "medicationRequest"), ("Medication", "medication"), ("Organization", "organization"), ("Practitioner", "practitioner")] {
-            if let resource = resources.first(where: { $0.name == type }) { parts.append(resourcePart(part, resource)) }
+        let medication = resources.first { $0.name == "Medication" }
+        if let request = resources.first(where: { $0.name == "MedicationRequest" }) {
+            parts.append(resourcePart("medicationRequest", EpaPrescriptionMapping.medicationRequest(request, kvnr: kvnr, medication: medication)))
+        }
+        if let medication { parts.append(resourcePart("medication", EpaPrescriptionMapping.medication(medication))) }
+        if let organization = resources.first(where: { $0.name == "Organization" }) {
+            parts.append(resourcePart("organization", EpaPrescriptionMapping.organization(organization, telematikID: prescriber)))
+        }
+        if let practitioner = resources.first(where: { $0.name == "Practitioner" }) {
+            parts.append(resourcePart("practitioner", EpaPrescriptionMapping.practitioner(practitioner)))
         }
         return parameters("provide-prescription-erp", [Element(name: "parameter", children: [Element(name: "name", value: "rxPrescription")] + parts)])
     }

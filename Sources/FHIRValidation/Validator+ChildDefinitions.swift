@@ -4,7 +4,7 @@ import FHIRPath
 extension ProfileValidator {
     /// What defines an element's children when its node does not list them.
     enum ChildDefinitions {
-        /// A node of the profile being walked (a content reference): the scope stays.
+        /// A node of the core definition a content reference names: the scope stays.
         case node(ProfileNode)
         /// The type's profiles, or else its core definition; the element must meet one of them.
         case profiles([CompiledProfile])
@@ -16,8 +16,11 @@ extension ProfileValidator {
     func typeDefinitions(for node: ProfileNode, type: FHIRPathItem.NodeType, scope: Scope, path: ElementPath,
                                  run: inout Run) -> ChildDefinitions {
         if let reference = node.constraint.contentReference, let hash = reference.firstIndex(of: "#") {
+            // The unconstrained definition, as in ``SnapshotGenerator``: a profile's constraints on
+            // the referenced element are not about the referring one.
             let id = String(reference[reference.index(after: hash)...])
-            return scope.profile.root.node(withID: id).map { .node($0) } ?? .profiles([])
+            let core = try? profiles.profile(SnapshotGenerator.coreURL(String(id.prefix { $0 != "." })))
+            return (core ?? nil)?.root.node(withID: id).map { .node($0) } ?? .profiles([])
         }
         let context = scope.context(run)
         let cacheKey = CompiledProfiles.TypeKey(node: ObjectIdentifier(node), type: type.index ?? -1, context: ObjectIdentifier(context))

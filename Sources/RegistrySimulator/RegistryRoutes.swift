@@ -13,6 +13,8 @@ struct RegistryRoutes {
     static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
 
     let state: SimulatorState
+    /// The ePA input profiles every body must conform to; `nil`: only the shape the simulator needs is checked.
+    let validation: PayloadValidation?
 
     func register(on router: Router<BasicRequestContext>) {
         router.get(RouterPath(Self.consentPath)) { request, _ in try await consentDecisions(request) }
@@ -52,7 +54,7 @@ struct RegistryRoutes {
         if faults.errorRate > 0, Double.random(in: 0..<1) < faults.errorRate { throw SimulatorError.internalError }
         if let delay = faults.slow[kvnr], delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
 
-        let transfers = try await Self.readTransfers(request, as: operation)
+        let transfers = try await readTransfers(request, as: operation)
         guard transfers.count == keys.count else {
             throw SimulatorError.malformed("Header Idempotency-Key must name one key per parameter (\(keys.count) for \(transfers.count))")
         }
@@ -76,13 +78,20 @@ struct RegistryRoutes {
             && bytes.dropFirst().allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
-    private static func readTransfers(_ request: Request, as operation: TransferOperation) async throws -> [Transfer] {
+    /// The body's transfers. With ``validation``, the whole body (every parameter of a joined call)
+    /// is checked against the operation's input profile first: one nonconforming parameter refuses
+    /// the call, and nothing of it is applied.
+    private func readTransfers(_ request: Request, as operation: TransferOperation) async throws -> [Transfer] {
         let body = try await RegistrySimulator.collectBody(of: request)
         let resource: Element
         do {
             resource = try FHIRFormat.json.read(Array(body.readableBytesView)).resource
         } catch {
             throw SimulatorError.badFormat("The body is not a readable FHIR JSON resource", diagnostics: error.issue.summary)
+        }
+        if let validation {
+            let errors = validation.errors(in: resource, as: operation)
+            if !errors.isEmpty { throw SimulatorError.nonconforming(errors, profile: validation.profile(of: operation)) }
         }
         do {
             return try Transfer.all(in: resource, as: operation)

@@ -9,12 +9,13 @@ public enum RegistrySimulator {
     public static let maximumBodySize = 4 << 20
 
     /// The application on host:port (port 0 = any free port); `onServerRunning` gets the channel (its localAddress has the port).
+    /// With `validation`, every operation's body must conform to its ePA input profile (else 400).
     public static func application(
-        state: SimulatorState = SimulatorState(), host: String, port: Int, logger: Logger,
+        state: SimulatorState = SimulatorState(), validation: PayloadValidation? = nil, host: String, port: Int, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: router(state: state),
+            router: router(state: state, validation: validation),
             configuration: .init(address: .hostname(host, port: port), serverName: "registry-sim"),
             onServerRunning: onServerRunning,
             logger: logger
@@ -22,12 +23,12 @@ public enum RegistrySimulator {
     }
 
     /// The router alone, for in-process tests.
-    public static func router(state: SimulatorState) -> Router<BasicRequestContext> {
+    public static func router(state: SimulatorState, validation: PayloadValidation? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: AnswerMiddleware())
         router.add(middleware: FaultMiddleware(state: state))
         ControlRoutes(state: state).register(on: router)
-        RegistryRoutes(state: state).register(on: router)
+        RegistryRoutes(state: state, validation: validation).register(on: router)
         return router
     }
 

@@ -98,4 +98,22 @@ struct SimulatorError: HTTPResponseError {
         )
         return Self(status: .badRequest, body: .outcome(OperationOutcome(issues: [issue])))
     }
+
+    /// At most this many of the validator's errors are answered (a body broken throughout would
+    /// otherwise make an answer larger than the body).
+    static let maximumIssues = 100
+
+    /// A body that does not conform to the operation's input profile: one `invalid` issue per error
+    /// the validator found, with its text and FHIRPath, and `MSG_BAD_FORMAT` as the ePA detail code.
+    static func nonconforming(_ errors: [OperationOutcome.Issue], profile: String) -> Self {
+        let detail = OperationOutcome.Coding(system: SimulatorAnswer.outcomeDetailsSystem, code: "MSG_BAD_FORMAT")
+        var issues = errors.prefix(maximumIssues).map { error in
+            OperationOutcome.Issue(code: .invalid, text: error.text, detailCode: detail,
+                                   diagnostics: "\(error.code.rawValue): the body does not conform to \(profile)", expression: error.expression)
+        }
+        if errors.count > maximumIssues {
+            issues.append(OperationOutcome.Issue(code: .invalid, text: "\(errors.count - maximumIssues) further errors not listed", detailCode: detail))
+        }
+        return Self(status: .badRequest, body: .outcome(OperationOutcome(issues: issues)))
+    }
 }

@@ -18,6 +18,11 @@ struct RegistrySimCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on (0: any free port).")
     var port = 8090
 
+    @Option(name: .customLong("profiles"), help: ArgumentHelp(
+        "A directory of official FHIR packages (or a folder of them); repeatable. Every operation's body must then conform to its ePA input profile, else 400.",
+        valueName: "DIR"))
+    var profileDirectories: [String] = []
+
     @Flag(help: "Log one line per request (off by default: the simulator also serves load benchmarks).")
     var verbose = false
 
@@ -29,7 +34,18 @@ struct RegistrySimCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "registry-sim")
         logger.logLevel = verbose ? .info : .warning
-        let app = RegistrySimulator.application(host: host, port: port, logger: logger) { channel in
+        // Loaded and compiled before listening: a request never waits for it, and a package that
+        // cannot be used stops the start.
+        var validation: PayloadValidation?
+        if !profileDirectories.isEmpty {
+            do {
+                validation = try PayloadValidation(profileDirectories: profileDirectories.map { URL(fileURLWithPath: $0) })
+            } catch let error as PayloadValidation.SetupError {
+                throw ValidationError("--profiles: \(error.description)")
+            }
+            for line in validation?.coverage ?? [] { FileHandle.standardError.write(Data("registry-sim validates \(line)\n".utf8)) }
+        }
+        let app = RegistrySimulator.application(validation: validation, host: host, port: port, logger: logger) { channel in
             let port = channel.localAddress?.port ?? port
             // Written unbuffered: scripts wait for this line to learn the port.
             FileHandle.standardOutput.write(Data("registry-sim listening on http://\(host):\(port)\n".utf8))

@@ -127,4 +127,17 @@ import Testing
             #expect(try await verifier.caller(authorization: "Bearer \(issued)").profession == .publicPharmacy)
         }
     }
+
+    /// `organizationName` names the institution in the ePA Organization of its transfers (A_25947);
+    /// a token without it, or with an empty one, names none.
+    @Test func theOrganizationNameIsTakenFromTheToken() async throws {
+        let (verifier, key, _) = try await setUp()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var named = claims()
+        named["organizationName"] = "Apotheke am Markt"
+        #expect(try await verifier.caller(authorization: "Bearer \(try token(key, claims: named))").name == "Apotheke am Markt")
+        named["organizationName"] = ""
+        #expect(try await verifier.caller(authorization: "Bearer \(try token(key, claims: named))").name == nil)
+        #expect(try await verifier.caller(authorization: "Bearer \(try token(key, claims: claims()))").name == nil)
+    }
 }

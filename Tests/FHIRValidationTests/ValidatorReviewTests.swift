@@ -108,4 +108,30 @@ struct ValidatorReviewTests {
             $0.text == "Extension.url: minimum required = 1, but only found 0" && $0.expression == ["MedicationDispense.extension[0].url"]
         })
     }
+
+    /// `Parameters.parameter.part` refers to `Parameters.parameter` by content reference: it takes
+    /// the core definition, not the profile's (whose `name` pattern is the parameter's), as the
+    /// ePA `*-erp` input profiles need: their parameters are named `rxDispensation`, their parts not.
+    @Test func aContentReferenceTakesTheUnconstrainedDefinition() throws {
+        let validator = try Self.validator([Self.profile("https://example.org/P", base: "http://hl7.org/fhir/StructureDefinition/Parameters",
+                                                         type: "Parameters", """
+            {"id":"Parameters.parameter","path":"Parameters.parameter","min":1},
+            {"id":"Parameters.parameter.name","path":"Parameters.parameter.name","patternString":"rx"},
+            {"id":"Parameters.parameter.value[x]","path":"Parameters.parameter.value[x]","max":"0"},
+            {"id":"Parameters.parameter.part","path":"Parameters.parameter.part","min":1,
+             "slicing":{"discriminator":[{"type":"pattern","path":"name"}],"rules":"open"}},
+            {"id":"Parameters.parameter.part:id","path":"Parameters.parameter.part","sliceName":"id","min":1,"max":"1"},
+            {"id":"Parameters.parameter.part:id.name","path":"Parameters.parameter.part.name","patternString":"id"},
+            {"id":"Parameters.parameter.part:id.value[x]","path":"Parameters.parameter.part.value[x]","min":1,"type":[{"code":"string"}]}
+            """)])
+        let valid = try Self.resource("""
+            {"resourceType":"Parameters","parameter":[{"name":"rx","part":[{"name":"id","valueString":"1"},{"name":"other","part":[{"name":"x","valueString":"y"}]}]}]}
+            """)
+        let outcome = validator.validate(valid, profile: "https://example.org/P")
+        #expect(!outcome.hasErrors, "\(outcome.issues.map(\.summary))")
+        let invalid = try Self.resource(#"{"resourceType":"Parameters","parameter":[{"name":"rx","part":[{"name":"other","valueString":"1"}]}]}"#)
+        #expect(validator.validate(invalid, profile: "https://example.org/P").issues.map(\.text).contains {
+            $0.contains("part:id: minimum required = 1")
+        })
+    }
 }

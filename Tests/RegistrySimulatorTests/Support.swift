@@ -13,9 +13,9 @@ let outcomeDetailsSystem = "https://gematik.de/fhir/epa-medication/CodeSystem/ep
 
 /// Runs a test against the simulator's application through the router (no socket).
 func withSimulator(
-    _ state: SimulatorState = SimulatorState(), _ test: @Sendable (any TestClientProtocol) async throws -> Void
+    _ state: SimulatorState = SimulatorState(), validation: PayloadValidation? = nil, _ test: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
-    let app = RegistrySimulator.application(state: state, host: "127.0.0.1", port: 0, logger: quietLogger)
+    let app = RegistrySimulator.application(state: state, validation: validation, host: "127.0.0.1", port: 0, logger: quietLogger)
     try await app.test(.router, test)
 }
 

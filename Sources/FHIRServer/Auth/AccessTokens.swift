@@ -4,7 +4,8 @@ import JWTKit
 import Synchronization
 
 /// The claims of a gematik-style access token that the routes read: the holder's profession
-/// (`professionOID`) and their `idNummer` (Telematik-ID of an institution, KVNR of an insurant).
+/// (`professionOID`), their `idNummer` (Telematik-ID of an institution, KVNR of an insurant) and
+/// the institution's `organizationName` (the pharmacy's name in its ePA Organization, A_25947).
 struct AccessTokenClaims: JWTPayload {
     var professionOID: String
     var idNummer: String?
@@ -111,7 +112,7 @@ public struct AccessTokenVerifier: Sendable {
         guard let profession = Profession(rawValue: claims.professionOID) else { throw .professionNotAllowed(oid: claims.professionOID) }
         let caller = profession == .insurant
             ? Caller(profession: profession, kvnr: claims.idNummer.flatMap(KVNR.init), name: claims.insurantName)
-            : Caller(profession: profession, telematikID: claims.idNummer.flatMap(TelematikID.init), name: claims.organizationName)
+            : Caller(profession: profession, telematikID: claims.idNummer.flatMap(TelematikID.init), name: claims.organizationName.flatMap { $0.isEmpty ? nil : $0 })
         verified.remember(token, as: caller, until: claims.exp.value)
         return caller
     }

@@ -91,11 +91,18 @@ struct SnapshotGenerator {
         let element = snapshot[index]
         var children: [ElementConstraint] = []
         if let reference = element.contentReference, let hash = reference.firstIndex(of: "#") {
+            // A content reference always means the unconstrained definition of the resource (R5
+            // clarifies what R4 leaves open): `Parameters.parameter.part` takes the core
+            // `Parameters.parameter`, not the profile's, whose `name` pattern and part slices are
+            // about the parameters themselves (the ePA `*-erp` input profiles constrain both levels).
             let target = String(reference[reference.index(after: hash)...])
-            guard let start = snapshot.firstIndex(where: { $0.id == target }) else {
+            let resourceType = String(target.prefix { $0 != "." })
+            guard let definition = try snapshotOf(Self.coreURL(resourceType)),
+                  let start = definition.firstIndex(where: { $0.id == target })
+            else {
                 throw ValidationSetupError("\(url): content reference '\(reference)' not found")
             }
-            for child in snapshot[(start + 1)...] where child.id.hasPrefix(target + ".") && !child.id.contains(":") {
+            for child in definition[(start + 1)...] where child.id.hasPrefix(target + ".") && !child.id.contains(":") {
                 var copy = child
                 copy.id = element.id + child.id.dropFirst(target.count)
                 copy.path = element.path + child.path.dropFirst(target.count)

@@ -25,8 +25,10 @@ struct RelayHarness {
 
     /// Runs `body` with a fresh server, a simulator and a running relay; `configure` adjusts the
     /// relay's configuration (the defaults: 20 ms first back-off, 200 ms at most, no dead letters).
+    /// With `validation`, the simulator refuses (400) a body that does not conform to its ePA input profile.
     static func run<T: Sendable>(
         format: WireFormat = .json, relay runsRelay: Bool = true, objectionResponse: ObjectionResponse = .locked,
+        validation: PayloadValidation? = nil,
         configure: @escaping @Sendable (inout RegistryConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (RelayHarness) async throws -> T
     ) async throws -> T {
@@ -35,7 +37,7 @@ struct RelayHarness {
         var quiet = Logger(label: "registry-sim")
         // Cancelling the simulator at the end logs errors that say nothing about the test.
         quiet.logLevel = .critical
-        let simulator = RegistrySimulator.application(state: state, host: "127.0.0.1", port: 0, logger: quiet) { channel in
+        let simulator = RegistrySimulator.application(state: state, validation: validation, host: "127.0.0.1", port: 0, logger: quiet) { channel in
             portContinuation.yield(channel.localAddress?.port ?? 0)
         }
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: RegistryHTTPClient.httpConfiguration)
@@ -102,20 +104,22 @@ struct RelayHarness {
         var kvnr: String
     }
 
-    /// A task of `kvnr` created, activated and accepted through the API.
-    func inProgressTask(kvnr: String) async throws -> InProgress {
-        let prepared = try await TaskFactory(client: client).prepare(.inProgress, kvnr: kvnr)
+    /// A task of `kvnr` created, activated (with `prescription`'s bundle, see ``TaskFactory``) and
+    /// accepted through the API.
+    func inProgressTask(kvnr: String, prescription: ((_ id: String, _ kvnr: String) throws -> Element)? = nil) async throws -> InProgress {
+        let prepared = try await TaskFactory(client: client).prepare(.inProgress, kvnr: kvnr, prescription: prescription)
         return InProgress(id: prepared.id, secret: prepared.secret, kvnr: kvnr)
     }
 
-    func dispense(_ task: InProgress, count: Int = 1) async throws -> Reply {
-        let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
+    /// `pharmacyName`: the `organizationName` of the pharmacy's token.
+    func dispense(_ task: InProgress, count: Int = 1, pharmacyName: String? = nil) async throws -> Reply {
+        let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID, organizationName: pharmacyName)
         return try await client.send(.post, "/Task/\(task.id)/$dispense?secret=\(task.secret)", token: pharmacy,
                                      body: Bodies.dispense(id: task.id, count: count, kvnr: task.kvnr))
     }
 
-    func close(_ task: InProgress) async throws -> Reply {
-        let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
+    func close(_ task: InProgress, pharmacyName: String? = nil) async throws -> Reply {
+        let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID, organizationName: pharmacyName)
         return try await client.send(.post, "/Task/\(task.id)/$close?secret=\(task.secret)", token: pharmacy)
     }
 

@@ -30,8 +30,10 @@ struct TaskFactory {
         pharmacy = try await client.server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
     }
 
-    /// Brings a fresh task of `kvnr` into `state`.
-    func prepare(_ state: State, kvnr: String = TestServer.kvnr, flowType: Int = 160) async throws -> Prepared {
+    /// Brings a fresh task of `kvnr` and `flowType` into `state`; `prescription` makes the
+    /// `$activate` bundle for a PrescriptionID and KVNR (default: ``Bodies/prescription(id:kvnr:authoredOn:)``).
+    func prepare(_ state: State, kvnr: String = TestServer.kvnr, flowType: Int = 160,
+                 prescription: ((_ id: String, _ kvnr: String) throws -> Element)? = nil) async throws -> Prepared {
         if state == .unknown { return Prepared(id: PrescriptionID(flowType: .gkvPharmacy, serial: 999_999_999_999).rawValue) }
         let created = try await client.send(.post, "/Task/$create", token: doctor, body: Bodies.createParameters(flowType: flowType))
         let task = try created.resource()
@@ -39,7 +41,8 @@ struct TaskFactory {
         prepared.accessCode = task.children(named: "identifier").first { $0.value(of: "system") == Systems.accessCode }?.value(of: "value") ?? ""
         if state == .draft { return prepared }
         _ = try await check(client.send(.post, "/Task/\(prepared.id)/$activate?ac=\(prepared.accessCode)", token: doctor,
-                                        body: Bodies.prescription(id: prepared.id, kvnr: kvnr, authoredOn: "2026-10-01")), .ok)
+                                        body: try prescription?(prepared.id, kvnr) ?? Bodies.prescription(id: prepared.id, kvnr: kvnr, authoredOn: "2026-10-01")),
+                            .ok)
         if state == .ready { return prepared }
         if state == .cancelled {
             _ = try await check(client.send(.post, "/Task/\(prepared.id)/$abort?ac=\(prepared.accessCode)", token: doctor), .noContent)

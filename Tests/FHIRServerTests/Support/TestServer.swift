@@ -51,8 +51,8 @@ struct TestServer {
 
     var router: Router<ErxRequestContext> { ErxServer.router(env, verifier: verifier) }
 
-    func token(_ profession: Profession, id: String?) async throws -> String {
-        try await key.token(profession: profession.rawValue, idNummer: id)
+    func token(_ profession: Profession, id: String?, organizationName: String? = nil) async throws -> String {
+        try await key.token(profession: profession.rawValue, idNummer: id, name: organizationName)
     }
 
     func remove() async {
