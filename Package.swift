@@ -188,7 +188,8 @@ let package = Package(
         .testTarget(
             name: "ErxCLITests",
             dependencies: [
-                "erx", "SQLiteStore", "Dispensing", "FHIRModel",
+                "erx", "SQLiteStore", "Dispensing", "FHIRModel", "FHIRFormats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strictSettings

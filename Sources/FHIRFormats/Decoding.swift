@@ -25,6 +25,13 @@ public struct DecodingOptions: Sendable {
             self.maxDepth = maxDepth
             self.maxStringBytes = maxStringBytes
         }
+
+        /// Limits for a document read from a local file (`erx convert`, `erx validate`), not from the
+        /// network: the input and any one value in it (a large base64 `Binary.data`) may be up to
+        /// `maxBytes`. Nesting stays bounded because the readers recurse on the stack.
+        public static func file(maxBytes: Int) -> Limits {
+            Limits(maxInputBytes: maxBytes, maxStringBytes: maxBytes)
+        }
     }
 
     public var mode: Mode

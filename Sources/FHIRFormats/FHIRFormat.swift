@@ -29,4 +29,17 @@ public enum FHIRFormat: String, Sendable, CaseIterable {
         case .xml: try FHIRXMLWriter(pretty: pretty, definitions: definitions).write(resource)
         }
     }
+
+    /// Writes the document to `sink` piece by piece; see ``FHIRJSONWriter/write(_:chunkBytes:to:)``.
+    public func write(_ resource: Element, pretty: Bool = false, definitions: TypeDefinitions = R4CoreDefinitions.shared,
+                      to sink: FHIRByteSink) throws(FHIRFormatError) {
+        switch self {
+        case .json: try FHIRJSONWriter(pretty: pretty, definitions: definitions).write(resource, to: sink)
+        case .xml: try FHIRXMLWriter(pretty: pretty, definitions: definitions).write(resource, to: sink)
+        }
+    }
 }
+
+/// Receives a streaming writer's output piece by piece; the bytes are only valid during the call.
+/// Throwing (the disk is full, the reader went away) stops the writer with that error.
+public typealias FHIRByteSink = (UnsafeBufferPointer<UInt8>) throws(FHIRFormatError) -> Void

@@ -26,21 +26,21 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "Output format of the OperationOutcome: json or xml.")
     var format: ConvertCommand.OutputFormat = .json
 
+    @OptionGroup var size: InputSizeOptions
+
     @Argument(help: "The input file, or - for standard input.")
     var input: String
 
     func run() throws {
         let outcome = try validate()
-        let output = try format.format.write(outcome.element, pretty: true)
-        FileHandle.standardOutput.write(Data(output))
+        try StandardOutput.write(try format.format.write(outcome.element, pretty: true))
         if outcome.hasErrors { throw ExitCode(1) }
     }
 
     private func validate() throws -> OperationOutcome {
         let resource: Element
         do {
-            let source = try CommandInput(input)
-            resource = try source.format.read(source.bytes).resource
+            resource = try CommandInput(input, maxBytes: size.maxBytes).decode(maxBytes: size.maxBytes).resource
         } catch let problem as CommandInput.Problem {
             return OperationOutcome(issues: [problem.issue])
         } catch let error as FHIRFormatError {

@@ -62,12 +62,38 @@ struct ChildGroups {
     subscript(index: Int) -> Group { stack[index] }
 }
 
-/// A growing UTF-8 output buffer.
+/// A growing UTF-8 output buffer; with a sink, it hands its bytes on whenever it holds `flushBytes`,
+/// so a document too large to hold twice is written as it is made.
 struct ByteOutput {
     var bytes: [UInt8] = []
+    /// Where full buffers go; `nil` keeps everything in `bytes` (the server's path).
+    private var sink: FHIRByteSink?
+    /// `Int.max` without a sink, so ``flushIfFull()`` is one comparison that never succeeds.
+    private var flushBytes = Int.max
 
     init(capacity: Int) {
         bytes.reserveCapacity(capacity)
+    }
+
+    /// Streams to `sink` in pieces of about `flushBytes`.
+    init(sink: @escaping FHIRByteSink, flushBytes: Int) {
+        self.init(capacity: flushBytes + flushBytes / 4)
+        self.sink = sink
+        self.flushBytes = flushBytes
+    }
+
+    /// Called by the writers where an element ends: one value never straddles two pieces, and the
+    /// check stays out of the per-byte appends.
+    @inline(__always)
+    mutating func flushIfFull() throws(FHIRFormatError) {
+        if bytes.count >= flushBytes { try flush() }
+    }
+
+    /// Hands everything buffered to the sink (nothing without one).
+    mutating func flush() throws(FHIRFormatError) {
+        guard let sink, !bytes.isEmpty else { return }
+        try bytes.withUnsafeBufferPointer { (buffer) throws(FHIRFormatError) in try sink(buffer) }
+        bytes.removeAll(keepingCapacity: true)
     }
 
     @inline(__always)

@@ -13,9 +13,19 @@ public struct FHIRJSONWriter: Sendable {
 
     public func write(_ resource: Element) throws(FHIRFormatError) -> [UInt8] {
         var writer = JSONTreeWriter(definitions: definitions, pretty: pretty)
-        try writer.resource(resource, indent: 0)
-        if pretty { writer.output.append(0x0A) }
+        try writer.document(resource)
         return writer.output.bytes
+    }
+
+    /// Writes the document to `sink` in pieces of about `chunkBytes` (more where one value is longer),
+    /// so a large document is never held whole. A failure can come after some pieces were handed on.
+    public func write(_ resource: Element, chunkBytes: Int = 64 << 10, to sink: FHIRByteSink) throws(FHIRFormatError) {
+        try withoutActuallyEscaping(sink) { (sink) throws(FHIRFormatError) in
+            var writer = JSONTreeWriter(definitions: definitions, pretty: pretty,
+                                        output: ByteOutput(sink: sink, flushBytes: chunkBytes))
+            try writer.document(resource)
+            try writer.output.flush()
+        }
     }
 }
 
@@ -25,6 +35,11 @@ struct JSONTreeWriter {
     var output = ByteOutput(capacity: 16 * 1024)
     var path = PathStack()
     var groups = ChildGroups()
+
+    mutating func document(_ resource: Element) throws(FHIRFormatError) {
+        try self.resource(resource, indent: 0)
+        if pretty { output.append(0x0A) }
+    }
 
     mutating func resource(_ resource: Element, indent: Int) throws(FHIRFormatError) {
         guard let typeIndex = definitions.resourceIndex(resource.name) else {
@@ -41,6 +56,7 @@ struct JSONTreeWriter {
         if pretty { output.newline(indent: indent) }
         output.append(UInt8(ascii: "}"))
         if isRoot { path.pop() }
+        try output.flushIfFull()
     }
 
     mutating func object(_ children: [Element], _ typeIndex: Int, indent: Int) throws(FHIRFormatError) {
@@ -48,6 +64,7 @@ struct JSONTreeWriter {
         try members(children, typeIndex, indent: indent + 2, first: true)
         if pretty { output.newline(indent: indent) }
         output.append(UInt8(ascii: "}"))
+        try output.flushIfFull()
     }
 
     private mutating func key(_ name: String, prefix: Bool = false, first: inout Bool, indent: Int) {

@@ -14,11 +14,19 @@ public struct FHIRXMLWriter: Sendable {
 
     public func write(_ resource: Element) throws(FHIRFormatError) -> [UInt8] {
         var writer = XMLTreeWriter(definitions: definitions, pretty: pretty)
-        writer.output.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
-        if pretty { writer.output.append(0x0A) }
-        try writer.resource(resource, indent: 0, isRoot: true)
-        if pretty { writer.output.append(0x0A) }
+        try writer.document(resource)
         return writer.output.bytes
+    }
+
+    /// Writes the document to `sink` in pieces of about `chunkBytes` (more where one value is longer),
+    /// so a large document is never held whole. A failure can come after some pieces were handed on.
+    public func write(_ resource: Element, chunkBytes: Int = 64 << 10, to sink: FHIRByteSink) throws(FHIRFormatError) {
+        try withoutActuallyEscaping(sink) { (sink) throws(FHIRFormatError) in
+            var writer = XMLTreeWriter(definitions: definitions, pretty: pretty,
+                                       output: ByteOutput(sink: sink, flushBytes: chunkBytes))
+            try writer.document(resource)
+            try writer.output.flush()
+        }
     }
 }
 
@@ -28,6 +36,13 @@ struct XMLTreeWriter {
     var output = ByteOutput(capacity: 16 * 1024)
     var path = PathStack()
     var groups = ChildGroups()
+
+    mutating func document(_ resource: Element) throws(FHIRFormatError) {
+        output.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+        if pretty { output.append(0x0A) }
+        try self.resource(resource, indent: 0, isRoot: true)
+        if pretty { output.append(0x0A) }
+    }
 
     mutating func resource(_ resource: Element, indent: Int, isRoot: Bool) throws(FHIRFormatError) {
         guard let typeIndex = definitions.resourceIndex(resource.name) else {
@@ -112,6 +127,7 @@ struct XMLTreeWriter {
         output.append("</")
         output.append(raw: name)
         output.append(UInt8(ascii: ">"))
+        try output.flushIfFull()
     }
 
     /// An attribute, with `&`, `<`, `>`, `"` and the whitespace characters that attribute-value

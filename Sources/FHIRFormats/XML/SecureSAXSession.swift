@@ -100,7 +100,10 @@ class SecureSAXSession {
         withUnsafeMutablePointer(to: &handler) { handlerPointer in
             context.pointee.sax = handlerPointer
             context.pointee.userData = Unmanaged.passUnretained(self).toOpaque()
-            _ = xmlCtxtUseOptions(context, Int32(XML_PARSE_NONET.rawValue | XML_PARSE_IGNORE_ENC.rawValue))
+            // libxml2 refuses a text or attribute value over 10 MB (XML_MAX_TEXT_LENGTH) unless told the
+            // input may be huge; only limits above that (a local file's) say so, the server's stay below.
+            let huge = limits.maxStringBytes > Int(XML_MAX_TEXT_LENGTH) ? XML_PARSE_HUGE.rawValue : 0
+            _ = xmlCtxtUseOptions(context, Int32(XML_PARSE_NONET.rawValue | XML_PARSE_IGNORE_ENC.rawValue | huge))
             context.pointee.replaceEntities = 0
             context.pointee.loadsubset = 0
             context.pointee.validate = 0
