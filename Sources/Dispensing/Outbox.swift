@@ -32,11 +32,15 @@ public struct OutboxEntry: Sendable, Hashable {
 /// the transfer log, so an operator can tell what was sent, held back or given up, and why.
 ///
 /// The store also appends the insurant's audit entry (A_25962) when it settles a pending transfer
-/// `sent` or `deadLetter` (its final failure), in the same transaction, so each outcome is audited
-/// exactly once; retries, pauses and drops (an objection, no health record) are not audited.
+/// `sent`, `refused` or `deadLetter` (the last two its failure), in the same transaction, so each
+/// outcome is audited exactly once; retries, pauses and drops (an objection, no health record) are
+/// not audited.
 public enum OutboxSettlement: Sendable, Hashable {
     /// The registry applied it.
     case sent(Int64)
+    /// The registry answered and refused it for a reason that neither sending again nor an operator
+    /// can change (`MEDSVC_PRESCRIPTION_NO_EXIST`, `MEDSVC_PRESCRIPTION_STATUS`): settled for good.
+    case refused(Int64, reason: String)
     /// A passing failure (5xx, timeout, refused connection): tried again at `at`; counts an attempt.
     case retry(Int64, at: Date, reason: String)
     /// Given up: the registry refused it for good (400) or it failed too often. Kept, not sent.

@@ -76,6 +76,9 @@ public struct RegistryHTTPClient: Sendable {
         public var errorCode: String?
         /// For a call of several transfers answered 2xx: whether the answer confirms each one.
         public var confirmsEach = true
+        /// For a call of one transfer answered 2xx: the `MEDSVC_*` code of an `error` or `fatal`
+        /// issue in its outcome (the service answered and refused it), or `nil` when it succeeded.
+        public var refusal: String?
     }
 
     /// `POST …/$<operation>` with the stored payload, the insurant and the transfer's idempotency key.
@@ -116,6 +119,8 @@ public struct RegistryHTTPClient: Sendable {
         }
         if keys.count > 1, (200..<300).contains(answer.status) {
             answer.confirmsEach = Self.confirmsEach(of: keys.count, Array(body.readableBytesView))
+        } else if (200..<300).contains(answer.status) {
+            answer.refusal = Self.refusal(in: Array(body.readableBytesView))
         }
         return answer
     }
@@ -124,6 +129,22 @@ public struct RegistryHTTPClient: Sendable {
     /// order, without an `error` or `fatal` issue in its `operationOutcome`: a registry may answer
     /// 200 and refuse some of a call's transfers. Read with our FHIR reader (lenient: a registry's
     /// extra elements do not matter here), several times faster than `JSONSerialization`.
+    /// The code of the first `error` or `fatal` issue in the outcomes of a 2xx answer (the ePA
+    /// service answers 200 and names a refusal there, fd-parity.md §9.4); `nil` for none, and for a
+    /// body that is no Parameters (a registry that says nothing more than 2xx applied it).
+    static func refusal(in body: [UInt8]) -> String? {
+        guard let parameters = try? FHIRFormat.json.read(body, options: .lenient).resource, parameters.name == "Parameters" else { return nil }
+        for answer in parameters.children(named: "parameter") {
+            for part in answer.children(named: "part") where part.value(of: "name") == "operationOutcome" {
+                guard let outcome = part.child("resource")?.wrappedResource else { continue }
+                for issue in outcome.children(named: "issue") where ["error", "fatal"].contains(issue.value(of: "severity") ?? "") {
+                    return issue.descendant("details", "coding", "code")?.value ?? issue.value(of: "code") ?? "error"
+                }
+            }
+        }
+        return nil
+    }
+
     static func confirmsEach(of count: Int, _ body: [UInt8]) -> Bool {
         guard let parameters = try? FHIRFormat.json.read(body, options: .lenient).resource, parameters.name == "Parameters" else { return false }
         let answers = parameters.children(named: "parameter")

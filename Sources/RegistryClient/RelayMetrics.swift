@@ -5,6 +5,7 @@ import Foundation
 /// What the relay reports: transfers by outcome, and the outbox's depth, oldest age and dead letters.
 public struct RelayMetrics: Sendable {
     let sent: Counter
+    let refused: Counter
     let retried: Counter
     let dead: Counter
     let dropped: Counter
@@ -18,6 +19,7 @@ public struct RelayMetrics: Sendable {
             Counter(label: "erx_relay_transfers_total", dimensions: [("outcome", name)], factory: factory)
         }
         sent = outcome("sent")
+        refused = outcome("refused")
         retried = outcome("retried")
         dead = outcome("dead")
         dropped = outcome("dropped")
@@ -31,6 +33,7 @@ public struct RelayMetrics: Sendable {
         for settlement in settlements {
             switch settlement {
             case .sent: sent.increment()
+            case .refused: refused.increment()
             case .retry: retried.increment()
             case .deadLetter: dead.increment()
             case .pause: paused.increment()

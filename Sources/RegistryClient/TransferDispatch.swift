@@ -92,7 +92,17 @@ struct TransferDispatch: Sendable {
         let configuration = client.configuration
         switch answer.status {
         case 200..<300:
-            return .sent(head.id)
+            switch answer.refusal {
+            case nil:
+                return .sent(head.id)
+            case "MEDSVC_PRESCRIPTION_NO_EXIST", "MEDSVC_PRESCRIPTION_STATUS":
+                // The record does not hold the prescription, or not in a state for this: sending
+                // again changes nothing and no operator can mend it (the production exporter
+                // treats it as done, with the failure audited).
+                return .refused(head.id, reason: "registry refused: \(answer.refusal ?? "")")
+            case let code?:
+                return .deadLetter(head.id, reason: "registry refused: \(code)")
+            }
         case 400:
             // The registry will never accept this payload: keep it for an operator, go on.
             return .deadLetter(head.id, reason: "registry answered 400 \(answer.errorCode ?? "")")

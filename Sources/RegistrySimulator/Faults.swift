@@ -18,9 +18,13 @@ public struct Faults: Codable, Sendable, Equatable {
     public var slow: [String: Int]
     /// The whole registry (everything but `/_sim`) answers 503.
     public var down: Bool
+    /// KVNRs whose medication service answers 200 and refuses each transfer in its outcome with the
+    /// given code (`MEDSVC_PRESCRIPTION_NO_EXIST`, …), applying nothing.
+    public var refused: [String: String]
 
     public init(deny: [String] = [], locked: [String] = [], conflict: [String] = [], errorRate: Double = 0, latencyMs: Int = 0,
-                slow: [String: Int] = [:], down: Bool = false) {
+                slow: [String: Int] = [:], down: Bool = false, refused: [String: String] = [:]) {
+        self.refused = refused
         self.deny = deny
         self.locked = locked
         self.conflict = conflict
@@ -31,7 +35,7 @@ public struct Faults: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case deny, locked, conflict, errorRate, latencyMs, slow, down
+        case deny, locked, conflict, errorRate, latencyMs, slow, down, refused
     }
 
     public init(from decoder: any Decoder) throws {
@@ -43,7 +47,8 @@ public struct Faults: Codable, Sendable, Equatable {
             errorRate: try container.decodeIfPresent(Double.self, forKey: .errorRate) ?? 0,
             latencyMs: try container.decodeIfPresent(Int.self, forKey: .latencyMs) ?? 0,
             slow: try container.decodeIfPresent([String: Int].self, forKey: .slow) ?? [:],
-            down: try container.decodeIfPresent(Bool.self, forKey: .down) ?? false
+            down: try container.decodeIfPresent(Bool.self, forKey: .down) ?? false,
+            refused: try container.decodeIfPresent([String: String].self, forKey: .refused) ?? [:]
         )
     }
 

@@ -58,6 +58,9 @@ struct RegistryRoutes {
         guard transfers.count == keys.count else {
             throw SimulatorError.malformed("Header Idempotency-Key must name one key per parameter (\(keys.count) for \(transfers.count))")
         }
+        if let code = faults.refused[kvnr] {
+            return try SimulatorAnswer.fhir(SimulatorAnswer.refusal(code, for: transfers))
+        }
         let applied = await state.apply(Array(zip(transfers, keys)), kvnr: kvnr, at: Date())
         context.logger.info("transfer", metadata: [
             "operation": .string(operation.rawValue), "transfers": .stringConvertible(transfers.count), "replays": .stringConvertible(transfers.count - applied),

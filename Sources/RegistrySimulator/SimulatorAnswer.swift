@@ -30,18 +30,28 @@ enum SimulatorAnswer {
         Element(name: "Parameters", children: transfers.map { success(for: $0).children[0] })
     }
 
+    /// A 200 whose outcomes refuse every transfer with `code` (an `error` issue), as the service
+    /// answers a prescription it does not hold (fd-parity.md §9.4).
+    static func refusal(_ code: String, for transfers: [Transfer]) -> Element {
+        Element(name: "Parameters", children: transfers.map { answer(for: $0, code: code, severity: "error", issueCode: "processing").children[0] })
+    }
+
     /// The success answer of an operation: the echoed prescriptionId and an OperationOutcome with
     /// `MEDSVC_OPERATION_SUCCESS`, as `epa-op-rx-dispensation-erp-output-parameters` has it.
     static func success(for transfer: Transfer) -> Element {
+        answer(for: transfer, code: "MEDSVC_OPERATION_SUCCESS", severity: "information", issueCode: "informational")
+    }
+
+    static func answer(for transfer: Transfer, code: String, severity: String, issueCode: String) -> Element {
         let identifier = Element(name: "valueIdentifier", children: [
             Element(name: "system", value: Transfer.prescriptionIdSystem), Element(name: "value", value: transfer.prescriptionId),
         ])
         let coding = Element(name: "coding", children: [
-            Element(name: "system", value: outcomeDetailsSystem), Element(name: "code", value: "MEDSVC_OPERATION_SUCCESS"),
+            Element(name: "system", value: outcomeDetailsSystem), Element(name: "code", value: code),
         ])
         let outcome = Element(name: "OperationOutcome", children: [
             Element(name: "issue", children: [
-                Element(name: "severity", value: "information"), Element(name: "code", value: "informational"),
+                Element(name: "severity", value: severity), Element(name: "code", value: issueCode),
                 Element(name: "details", children: [coding]),
             ]),
         ])

@@ -148,6 +148,12 @@ enum OutboxRows {
             try db.cachedStatement(sql: "UPDATE outbox SET state = 'sent', payload = NULL, settled_at = ? WHERE id = ? AND state = 'pending'")
                 .execute(arguments: [time, id])
             if db.changesCount == 1 { try auditOutcome(of: id, failed: false, at: now, in: db) }
+        case let .refused(id, reason):
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'refused', payload = NULL, last_error = ?, settled_at = ? WHERE id = ? AND state = 'pending'
+                """).execute(arguments: [reason, time, id])
+            if db.changesCount == 1 { try auditOutcome(of: id, failed: true, at: now, in: db) }
+            try log(outboxID: id, kvnr: nil, "refused", reason, time, db)
         case let .retry(id, at, reason):
             try db.cachedStatement(sql: """
                 UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'pending'

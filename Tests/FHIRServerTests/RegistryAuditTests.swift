@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import RegistryClient
 import RegistrySimulator
+import SQLiteStore
 import Testing
 
 /// A_25962: each registry transfer that succeeded or finally failed is an AuditEvent for the
@@ -46,6 +47,27 @@ struct RegistryAuditTests {
             let events = try await Self.events(harness, kvnr: kvnr)
             #expect(events.count == 1)
             #expect(events.first?.descendant("text", "div")?.value?.contains("Die Verordnung konnte nicht in die Patientenakte übertragen werden.") == true)
+        }
+    }
+
+    /// fd-parity.md §9.4: a 200 whose outcome refuses the transfer. `MEDSVC_PRESCRIPTION_NO_EXIST`
+    /// and `_STATUS` are settled for good (no operator can mend them) and the next transfer
+    /// follows; any other `MEDSVC_*` refusal is a dead letter. Both are the insurant's failure event.
+    @Test(arguments: [("MEDSVC_PRESCRIPTION_NO_EXIST", "refused", 0), ("MEDSVC_PRESCRIPTION_STATUS", "refused", 0), ("MEDSVC_INTERNAL_ERROR", "dead", 1)])
+    func aRefusalInA200IsSettledAndAudited(code: String, state: String, deadLetters: Int) async throws {
+        try await RelayHarness.run { harness in
+            let kvnr = testKVNR(603)
+            await harness.simulator.setFaults(Faults(refused: [kvnr: code]))
+            let task = try await harness.inProgressTask(kvnr: kvnr)
+            #expect(try await harness.dispense(task).status == .noContent)
+            try await harness.drained()
+            #expect(try await harness.server.store.readUnchecked(sql: "SELECT state FROM outbox ORDER BY id") == [state, state])
+            #expect(try await harness.server.store.outboxStatistics().dead == 2 * deadLetters)
+            let texts = try await Self.events(harness, kvnr: kvnr).compactMap { $0.descendant("text", "div")?.value }
+            #expect(texts.count == 2)
+            #expect(texts.first?.contains("Die Verordnung konnte nicht in die Patientenakte übertragen werden.") == true)
+            #expect(texts.last?.contains("Die Medikamentenabgabe konnte nicht in die Patientenakte übertragen werden.") == true)
+            #expect(await harness.received().isEmpty)
         }
     }
 
