@@ -210,3 +210,14 @@ enum Schema {
             """)
     }
 }
+
+extension SQLiteTaskStore {
+    /// A database file migrated only through `identifier`, with `sql` run on it: for tests of a
+    /// later migration against the rows an earlier version wrote.
+    package static func legacyDatabase(at path: String, through identifier: String, then sql: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: identifier)
+        try queue.write { db in try db.execute(sql: sql) }
+        try queue.close()
+    }
+}

@@ -159,3 +159,27 @@ import Testing
         }
     }
 }
+
+/// Migration v6: the audit rows an earlier version wrote become AuditEvents with an id.
+@Suite struct AuditMigrationTests {
+    @Test func earlierAuditRowsGetIDsAndStayReadable() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("erx-v5-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let id = Fixtures.prescriptionID(70)
+        try SQLiteTaskStore.legacyDatabase(at: path, through: "v5", then: """
+            INSERT INTO task (id, status, flow_type, kvnr, created_at, last_modified) VALUES ('\(id.rawValue)', 'ready', 160, '\(Fixtures.kvnr.rawValue)', 0, 0);
+            INSERT INTO audit_event (task_id, action, agent_profession, agent_id, kvnr, recorded)
+                VALUES ('\(id.rawValue)', 'activate', '1.2.276.0.76.4.50', '1-HBA-Testkarte-883110000095959', '\(Fixtures.kvnr.rawValue)', 10);
+            """)
+        let store = try SQLiteTaskStore(path: path)
+        let entries = try await store.auditEntries(of: Fixtures.kvnr)
+        #expect(entries.count == 1)
+        let entry = try #require(entries.first)
+        #expect(UUID(uuidString: entry.id) != nil)
+        #expect(entry.entry.action == .activate && entry.entry.prescriptionID == id && entry.entry.agentProfession == .doctorsPractice)
+        #expect(!entry.entry.representative && !entry.entry.failed && entry.entry.agentName == nil)
+        #expect(try await store.auditEntry(entry.id, of: Fixtures.kvnr) == entry)
+        #expect(try await store.auditEntry(entry.id, of: Fixtures.otherKVNR) == nil)
+        try await store.close()
+    }
+}
