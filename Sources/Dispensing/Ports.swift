@@ -124,11 +124,18 @@ public struct AuditEntry: Sendable, Hashable {
 
     public init(action: Action, prescriptionID: PrescriptionID?, caller: Caller, kvnr: KVNR?, recorded: Date,
                 representative: Bool = false, failed: Bool = false) {
+        self.init(action: action, prescriptionID: prescriptionID, agent: caller, kvnr: kvnr, recorded: recorded,
+                  representative: representative, failed: failed)
+    }
+
+    /// `agent` `nil`: the service itself acted.
+    private init(action: Action, prescriptionID: PrescriptionID?, agent: Caller?, kvnr: KVNR?, recorded: Date,
+                 representative: Bool, failed: Bool) {
         self.action = action
         self.prescriptionID = prescriptionID
-        self.agentProfession = caller.profession
-        self.agentID = caller.telematikID?.rawValue ?? caller.kvnr?.rawValue
-        self.agentName = caller.name
+        self.agentProfession = agent?.profession
+        self.agentID = agent.flatMap { $0.telematikID?.rawValue ?? $0.kvnr?.rawValue }
+        self.agentName = agent?.name
         self.representative = representative
         self.failed = failed
         self.kvnr = kvnr
@@ -139,12 +146,8 @@ public struct AuditEntry: Sendable, Hashable {
     /// is the agent.
     public static func registry(_ operation: RegistryTransfer.Operation, prescriptionID: PrescriptionID, kvnr: KVNR?, failed: Bool,
                                 recorded: Date) -> AuditEntry {
-        var audit = AuditEntry(action: .registry(operation), prescriptionID: prescriptionID, caller: Caller(profession: .insurant),
-                               kvnr: kvnr, recorded: recorded, failed: failed)
-        audit.agentProfession = nil
-        audit.agentID = nil
-        audit.agentName = nil
-        return audit
+        AuditEntry(action: .registry(operation), prescriptionID: prescriptionID, agent: nil, kvnr: kvnr, recorded: recorded,
+                   representative: false, failed: failed)
     }
 }
 
