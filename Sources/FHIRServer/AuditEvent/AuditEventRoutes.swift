@@ -17,7 +17,7 @@ enum AuditEventRoutes {
         Route(.get, "/AuditEvent", professions: [.insurant], resource: "AuditEvent", interaction: .searchType,
               searchParameters: AuditEventSearch.parameters) { request, context in
             let caller = try Routes.caller(context)
-            guard let kvnr = caller.kvnr else { throw RequestError.tokenClaimMissing("idNummer") }
+            let kvnr = try Routes.insurantKVNR(caller)
             let search = try AuditEventSearch(request)
             let paging = try SearchPaging.parse(request)
             let matches = search.sort.sorted(try await env.service.store.auditEntries(of: kvnr).filter(search.matches)) { _, left, right in
@@ -39,7 +39,7 @@ enum AuditEventRoutes {
     static func read(_ env: ServerEnvironment) -> Route {
         Route(.get, "/AuditEvent/{id}", professions: [.insurant], resource: "AuditEvent", interaction: .read) { request, context in
             let caller = try Routes.caller(context)
-            guard let kvnr = caller.kvnr else { throw RequestError.tokenClaimMissing("idNummer") }
+            let kvnr = try Routes.insurantKVNR(caller)
             guard let id = context.parameters.get("id"), UUID(uuidString: id) != nil else {
                 throw RequestError.auditEventIDMalformed
             }
@@ -71,10 +71,7 @@ struct AuditEventSearch {
 
     init(_ request: Request) throws(RequestError) {
         let parameters = request.uri.queryParameters
-        for text in parameters.getAll("date").map({ String($0) }) {
-            guard let search = DateSearch(text) else { throw .invalidSearchParameter(name: "date") }
-            dates.append(search)
-        }
+        dates = try DateSearch.all("date", in: request)
         let subtypes = parameters.getAll("subtype").flatMap { $0.split(separator: ",").map(String.init) }
         if !subtypes.isEmpty { self.subtypes = Set(subtypes) }
         let entities = parameters.getAll("entity").flatMap { $0.split(separator: ",").map(String.init) }

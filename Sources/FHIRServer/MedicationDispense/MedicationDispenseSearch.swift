@@ -17,7 +17,7 @@ enum MedicationDispenseRoutes {
         Route(.get, "/MedicationDispense", professions: [.insurant], resource: "MedicationDispense", interaction: .searchType,
               searchParameters: DispensationSearch.parameters) { request, context in
             let caller = try Routes.caller(context)
-            guard let kvnr = caller.kvnr else { throw RequestError.tokenClaimMissing("idNummer") }
+            let kvnr = try Routes.insurantKVNR(caller)
             let search = try DispensationSearch(request)
             let sets = search.sort.sorted(try await env.service.store.dispensationSets(of: kvnr).filter(search.matches)) { key, left, right in
                 DispensationSearch.compare(key, left, right)
@@ -64,16 +64,8 @@ struct DispensationSearch {
                 prescriptionIDs.append(id)
             }
         }
-        func dates(_ name: String) throws(RequestError) -> [DateSearch] {
-            var searches: [DateSearch] = []
-            for text in parameters.getAll(name).map({ String($0) }) {
-                guard let search = DateSearch(text) else { throw .invalidSearchParameter(name: name) }
-                searches.append(search)
-            }
-            return searches
-        }
-        whenHandedOver = try dates("whenhandedover")
-        whenPrepared = try dates("whenprepared")
+        whenHandedOver = try DateSearch.all("whenhandedover", in: request)
+        whenPrepared = try DateSearch.all("whenprepared", in: request)
         let performers = parameters.getAll("performer").map { String($0) }
         if !performers.isEmpty { self.performers = Set(performers.flatMap { $0.split(separator: ",").map(String.init) }) }
         sort = SearchSort(request, known: ["whenhandedover": .whenHandedOver, "whenprepared": .whenPrepared], default: .whenHandedOver)

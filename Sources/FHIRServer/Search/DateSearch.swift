@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 
 /// A FHIR date search value (`ge2025-01-01`, `lt2025-03-01T10:00`, comma lists for OR) against an
 /// instant or a date of a resource (https://hl7.org/fhir/R4/search.html#date; A_25515).
@@ -39,6 +40,16 @@ struct DateSearch: Sendable, Hashable {
         }
         guard !conditions.isEmpty else { return nil }
         self.conditions = conditions
+    }
+
+    /// Every occurrence of the date parameter `name` (ANDed); a value that is no date is a 400 naming it.
+    static func all(_ name: String, in request: Request) throws(RequestError) -> [DateSearch] {
+        var searches: [DateSearch] = []
+        for text in request.uri.queryParameters.getAll(name).map({ String($0) }) {
+            guard let search = DateSearch(text) else { throw .invalidSearchParameter(name: name) }
+            searches.append(search)
+        }
+        return searches
     }
 
     /// Whether a target range `[lower, upper)` matches any alternative.

@@ -122,6 +122,12 @@ enum Routes {
         query(request, "ac") ?? request.headers[HTTPField.Name("X-AccessCode")!]
     }
 
+    /// An insurant's KVNR from the token (their reads are filtered by it); 400 without one.
+    static func insurantKVNR(_ caller: Caller) throws(RequestError) -> KVNR {
+        guard let kvnr = caller.kvnr else { throw .tokenClaimMissing("idNummer") }
+        return kvnr
+    }
+
     static func caller(_ context: ErxRequestContext) throws(RequestError) -> Caller {
         guard let caller = context.caller else { throw .unauthenticated(.missingHeader) }
         return caller

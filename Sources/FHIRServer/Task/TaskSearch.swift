@@ -10,7 +10,7 @@ extension TaskRoutes {
     static func search(_ env: ServerEnvironment) -> Route {
         Route(.get, "/Task", professions: [.insurant], resource: "Task", interaction: .searchType,
               searchParameters: TaskSearch.parameters) { request, context in
-            guard let kvnr = try Routes.caller(context).kvnr else { throw RequestError.tokenClaimMissing("idNummer") }
+            let kvnr = try Routes.insurantKVNR(Routes.caller(context))
             let search = try TaskSearch(request)
             let paging = try SearchPaging.parse(request)
             let matches = search.sort.sorted(try await env.service.store.tasks(of: kvnr).filter(search.matches)) { key, left, right in
@@ -64,18 +64,10 @@ struct TaskSearch {
             }
             self.statuses = self.statuses.map { $0.intersection(statuses) } ?? statuses
         }
-        func dates(_ name: String) throws(RequestError) -> [DateSearch] {
-            var searches: [DateSearch] = []
-            for text in parameters.getAll(name).map { String($0) } {
-                guard let search = DateSearch(text) else { throw .invalidSearchParameter(name: name) }
-                searches.append(search)
-            }
-            return searches
-        }
-        authoredOn = try dates("authored-on")
-        modified = try dates("modified")
-        expiryDate = try dates("expiry-date")
-        acceptDate = try dates("accept-date")
+        authoredOn = try DateSearch.all("authored-on", in: request)
+        modified = try DateSearch.all("modified", in: request)
+        expiryDate = try DateSearch.all("expiry-date", in: request)
+        acceptDate = try DateSearch.all("accept-date", in: request)
         sort = SearchSort(request, known: Self.sortKeys, default: .authoredOn)
     }
 
