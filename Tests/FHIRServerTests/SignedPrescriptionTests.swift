@@ -85,4 +85,16 @@ import Testing
             #expect(unsigned.status == .badRequest)
         }
     }
+
+    /// A prescription accepted unsigned reaches the pharmacy as a `GEM_ERP_PR_Binary` all the same:
+    /// `application/pkcs7-mime`, a SignedData without signer around the bundle (A_19169-01).
+    @Test(arguments: [0, 100, 200, 70_000])
+    func theUnsignedEnvelopeUnpacksLikeASignedOne(size: Int) throws {
+        let content = (0..<size).map { UInt8(truncatingIfNeeded: $0) }
+        let envelope = PrescriptionEnvelope.unsigned(content)
+        #expect(try SignedPrescription.encapsulatedContent(of: envelope) == content)
+        let contentInfo = try DER.parse(envelope)
+        guard case .constructed(let children) = contentInfo.content else { Issue.record("not constructed"); return }
+        #expect(try ASN1ObjectIdentifier(derEncoded: Array(children)[0]) == [1, 2, 840, 113_549, 1, 7, 2])
+    }
 }
