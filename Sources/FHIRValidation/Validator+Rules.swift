@@ -70,6 +70,26 @@ extension ProfileValidator {
                     at: path)
     }
 
+    // MARK: Displays
+
+    /// A Coding's `display` must be one its CodeSystem gives the code (the concept's display or a
+    /// designation), compared ignoring case and runs of white space, wherever we hold that CodeSystem.
+    /// An error, as in the HL7 validator's default (its "Wrong Display Name"): a client shows the
+    /// display, and one from another version of the code system says something else.
+    func checkDisplay(of coding: Element, path: ElementPath, scope: Scope, run: inout Run) {
+        guard let display = coding.value(of: "display"), let system = coding.value(of: "system"), let code = coding.value(of: "code"),
+            let allowed = terminology.displays(system: system, version: coding.value(of: "version"), code: code, context: scope.context(run))
+        else { return }
+        let wanted = Self.normalizedDisplay(display)
+        guard !allowed.contains(where: { Self.normalizedDisplay($0) == wanted }) else { return }
+        run.add(.error, .codeInvalid, "Wrong display '\(display)' for \(system)#\(code): should be '\(allowed[0])'",
+                at: path.child("display"))
+    }
+
+    static func normalizedDisplay(_ text: String) -> String {
+        text.split(whereSeparator: \.isWhitespace).joined(separator: " ").lowercased()
+    }
+
     // MARK: Bindings
 
     /// Checks a coded value against a required binding (an error) or an extensible one (a warning), where

@@ -13,12 +13,15 @@ public struct ProfileValidator: Sendable {
     let terminology: Terminology
     let evaluator: FHIRPathEvaluator
     let definitions: TypeDefinitions
+    /// The type index of `Coding`, whose displays are checked wherever one occurs.
+    let codingType: Int?
 
     public init(profiles: CompiledProfiles, definitions: TypeDefinitions = R4CoreDefinitions.shared) {
         self.profiles = profiles
         self.terminology = Terminology(repository: profiles.repository)
         self.evaluator = FHIRPathEvaluator(definitions: definitions)
         self.definitions = definitions
+        codingType = definitions.index(of: "Coding")
     }
 
     /// Validates `resource` against `profile` when given, else against each profile it declares in
@@ -405,6 +408,9 @@ public struct ProfileValidator: Sendable {
             return
         }
         checkReferenceTarget(child, node: node, run: &run)
+        if case .complex(let index) = child.type, index == codingType {
+            checkDisplay(of: child.element, path: child.path, scope: scope, run: &run)
+        }
         validate(child.element, node: node, type: nodeType, path: child.path, scope: scope, run: &run)
     }
 }

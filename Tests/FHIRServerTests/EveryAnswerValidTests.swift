@@ -121,6 +121,19 @@ struct EveryAnswerValidTests {
         }
     }
 
+    /// The Task of every flow type the server runs, as `$create` answers it: its `GEM_ERP_EX_PrescriptionType`
+    /// and `performerType` codings carry the displays of workflow 1.6's code systems.
+    @Test(arguments: formats)
+    func everyFlowTypesTaskValidates(format: WireFormat) async throws {
+        try await withRun(format) { run in
+            for flowType in FlowType.supported.sorted(by: { $0.rawValue < $1.rawValue }) {
+                let task = try await run.call(.post, "/Task/$create", as: run.doctor, body: Bodies.createParameters(flowType: flowType.rawValue),
+                                              route: "POST /Task/$create (\(flowType.rawValue))", .created)
+                #expect(task?.child("extension")?.descendant("valueCoding", "display")?.value == flowType.display)
+            }
+        }
+    }
+
     /// Error answers are OperationOutcomes, valid against R4 core, whatever the status (fd-parity §7.4).
     @Test(arguments: formats)
     func everyErrorAnswerValidates(format: WireFormat) async throws {
