@@ -70,11 +70,17 @@ import Testing
             let id = try #require(task.value(of: "id"))
             let accessCode = task.children(named: "identifier").first { $0.value(of: "system") == Systems.accessCode }?.value(of: "value") ?? ""
             let bundle = try FHIRFormat.xml.write(Bodies.prescription(id: id, authoredOn: "2026-10-01"))
-            let reply = try await client.send(.post, "/Task/\(id)/$activate?ac=\(accessCode)", token: doctor,
-                                              body: Self.parameters(cms: signer.sign(bundle)))
+            let cms = try signer.sign(bundle)
+            let reply = try await client.send(.post, "/Task/\(id)/$activate?ac=\(accessCode)", token: doctor, body: Self.parameters(cms: cms))
             if trusted {
                 #expect(reply.status == .ok)
                 #expect(try reply.resource().value(of: "status") == "ready")
+                // A_19169-01: the pharmacy receives the prescriber's CMS as uploaded, to verify the QES.
+                let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
+                let accepted = try await client.send(.post, "/Task/\(id)/$accept?ac=\(accessCode)", token: pharmacy).resource()
+                let binary = accepted.children(named: "entry").compactMap { $0.child("resource")?.wrappedResource }.first { $0.name == "Binary" }
+                #expect(binary?.value(of: "contentType") == "application/pkcs7-mime")
+                #expect(binary?.value(of: "data") == Data(cms).base64EncodedString())
             } else {
                 #expect(reply.status == .badRequest)
                 #expect(try reply.issueExpression() == "Parameters.parameter[0].resource.data")
