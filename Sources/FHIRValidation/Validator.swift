@@ -168,6 +168,7 @@ public struct ProfileValidator: Sendable {
         for canonical in declared { use(canonical, isRequired: false) }
         if chosen.isEmpty { use(SnapshotGenerator.coreURL(resource.name), isRequired: true) }
         guard let typeIndex = definitions.resourceTypeIndex(resource.name) else { return }
+        if resource.name == "Bundle" { checkFullURLs(of: resource, path: path, run: &run) }
         for profile in chosen {
             let serial = run.newScope()
             validate(resource, node: profile.root, type: .type(typeIndex), path: path,
