@@ -13,6 +13,16 @@ import Testing
 /// selection of error answers; every resource erx returns, and every resource in a returned Bundle's
 /// entries, validates against the profile it claims (R4 core's definition of its type when it claims
 /// none) with the official packages of `../shared/fixtures/definitions` (``AnswerValidator``).
+///
+/// Where the profiles decide what fd-parity.md leaves open or words otherwise (the profile wins):
+/// - `GEM_ERP_PR_Binary` fixes `contentType` to `application/pkcs7-mime`, so a prescription accepted
+///   unsigned (fd-parity §2.3: "an erx decision") goes out in a CMS envelope without signer.
+/// - `GEM_ERP_PR_Task|1.6` binds the PrescriptionType coding to workflow 1.6's FlowType code system,
+///   whose displays ("Flowtype für …") replaced workflow 1.2's "Muster 16 (…)".
+/// - The receipt's Device keeps id `1` under a `urn:uuid:` fullUrl (fd-parity §3.1, gematik's own IG
+///   example): R4 allows it; the HL7 validator's stricter fullUrl/id check would not.
+/// - The test prescription (`Bodies.prescription`) claims no KBV profile, so the patient confirmation
+///   made from it is held to R4 core (the KBV packages are in `../shared`, our test bundle is not KBV).
 @Suite(.enabled(if: AnswerValidator.packagesAvailable, "../shared/fixtures/definitions is absent: answers not validated"))
 struct EveryAnswerValidTests {
     static let formats: [WireFormat] = [.json, .xml]
@@ -105,8 +115,11 @@ struct EveryAnswerValidTests {
             // A_24443-01: the insurant's Task search, paged, and the AuditEvent search.
             try await run.call(.get, "/Task?_count=2&__offset=1", as: run.insurant, route: "GET /Task?_count=2&__offset=1", .ok)
             try await run.call(.get, "/Task", as: run.insurant, route: "GET /Task", .ok)
-            let events = try await run.call(.get, "/AuditEvent?_count=5", as: run.insurant, headers: [.acceptLanguage: "en"],
-                                            route: "GET /AuditEvent?_count=5", .ok)
+            // Every event of the run (each kind of TAB_eRPFD_004 text), then a page with its links.
+            let events = try await run.call(.get, "/AuditEvent", as: run.insurant, headers: [.acceptLanguage: "de"],
+                                            route: "GET /AuditEvent", .ok)
+            try await run.call(.get, "/AuditEvent?_count=5&__offset=5&_sort=-date", as: run.insurant, headers: [.acceptLanguage: "en"],
+                               route: "GET /AuditEvent?_count=5&__offset=5&_sort=-date", .ok)
             let eventID = try #require(events?.child("entry")?.child("resource")?.wrappedResource?.value(of: "id"))
             try await run.call(.get, "/AuditEvent/\(eventID)", as: run.insurant, route: "GET /AuditEvent/{id}", .ok)
 
