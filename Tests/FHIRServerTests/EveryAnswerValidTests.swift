@@ -147,6 +147,29 @@ struct EveryAnswerValidTests {
         }
     }
 
+    /// A_19029-06, A_21375-02: the insurant's copy of a real KBV bundle (an example of kbv.ita.erp 1.3.2
+    /// from `../shared`, made out for the task) stays a valid `KBV_PR_ERP_Bundle|1.3` with the server's id
+    /// and signature, in both formats.
+    @Test(arguments: formats)
+    func thePatientConfirmationOfAKBVBundleStaysValid(format: WireFormat) async throws {
+        let example = AnswerValidator.definitions.deletingLastPathComponent()
+            .appendingPathComponent("conformance/bundle/kbv1.3.2-Beispiel_1_PZN.json")
+        try await withRun(format) { run in
+            let created = try #require(try await run.call(.post, "/Task/$create", as: run.doctor, body: Bodies.createParameters(),
+                                                         route: "POST /Task/$create", .created))
+            let id = created.value(of: "id") ?? ""
+            let text = try String(contentsOf: example, encoding: .utf8).replacingOccurrences(of: "160.100.000.000.006.24", with: id)
+            let bundle = try FHIRFormat.json.read(Array(text.utf8)).resource
+            #expect(!AnswerValidator.validator.validate(bundle).hasErrors, "the example itself must be valid")
+            try await run.call(.post, "/Task/\(id)/$activate?ac=\(Self.identifier(created, Systems.accessCode))", as: run.doctor, body: bundle,
+                               route: "POST /Task/{id}/$activate (KBV bundle)", .ok)
+            let insurant = try await run.client.server.key.token(profession: Profession.insurant.rawValue, idNummer: "K220635158", name: "Ludger Königsstein")
+            let answer = try await run.call(.get, "/Task/\(id)", as: insurant, route: "GET /Task/{id} (insurant, KBV bundle)", .ok)
+            #expect(run.tally.validated.contains("https://fhir.kbv.de/StructureDefinition/KBV_PR_ERP_Bundle|1.3"))
+            #expect(answer?.children(named: "entry").last?.child("resource")?.wrappedResource?.child("signature") != nil)
+        }
+    }
+
     /// Error answers are OperationOutcomes, valid against R4 core, whatever the status (fd-parity §7.4).
     @Test(arguments: formats)
     func everyErrorAnswerValidates(format: WireFormat) async throws {
