@@ -155,14 +155,16 @@ public enum FlowType: Int, Sendable, Hashable, CaseIterable {
     /// completed task).
     public var isDirectAssignment: Bool { self == .gkvDirectAssignment || self == .pkvDirectAssignment }
 
+    /// The display `GEM_ERP_CS_FlowType` gives the code in workflow 1.6 (the version the Task
+    /// claims); the "Muster 16 (…)" texts of workflow 1.2 are wrong displays there.
     public var display: String {
         switch self {
-        case .gkvPharmacy: "Muster 16 (Apothekenpflichtige Arzneimittel)"
-        case .diga: "Muster 16 (Digitale Gesundheitsanwendungen)"
-        case .tPrescription: "Muster T (T-Rezept)"
-        case .gkvDirectAssignment: "Muster 16 (Direkte Zuweisung)"
-        case .pkvPharmacy: "PKV (Apothekenpflichtige Arzneimittel)"
-        case .pkvDirectAssignment: "PKV (Direkte Zuweisung)"
+        case .gkvPharmacy: "Flowtype für Apothekenpflichtige Arzneimittel"
+        case .diga: "Flowtype für Digitale Gesundheitsanwendungen"
+        case .tPrescription: "Flowtype für Arzneimittel nach § 3a AMVV"
+        case .gkvDirectAssignment: "Flowtype zur Workflow-Steuerung durch Leistungserbringer"
+        case .pkvPharmacy: "Flowtype für Apothekenpflichtige Arzneimittel (PKV)"
+        case .pkvDirectAssignment: "Flowtype zur Workflow-Steuerung durch Leistungserbringer (PKV)"
         }
     }
 }

@@ -8,9 +8,12 @@ public struct PrescriptionBundle: Sendable, Hashable {
     /// `MedicationRequest.authoredOn`, a FHIR date.
     public let authoredOn: String
     public let bundle: Element
+    /// The prescriber's CMS SignedData exactly as uploaded, kept so that pharmacies receive the QES
+    /// unchanged (A_19169-01, fd-parity.md §2.3); `nil` for a bundle accepted unsigned.
+    public let signedData: [UInt8]?
 
     /// Reads the facts; throws `invalidPrescription` naming the element that is missing or wrong.
-    public init(_ bundle: Element) throws(DispensingError) {
+    public init(_ bundle: Element, signedData: [UInt8]? = nil) throws(DispensingError) {
         guard bundle.name == "Bundle" else {
             throw .invalidPrescription(reason: "The prescription must be a Bundle.", expression: bundle.name)
         }
@@ -45,6 +48,7 @@ public struct PrescriptionBundle: Sendable, Hashable {
         self.kvnr = kvnr
         self.authoredOn = authoredOn
         self.bundle = bundle
+        self.signedData = signedData
     }
 
     /// KBV bundles write the GKV KVNR with `http://fhir.de/sid/gkv/kvid-10` and the PKV one with

@@ -38,6 +38,9 @@ public struct PrescriptionTask: Sendable, Hashable {
     public var completedAt: Date?
     /// The prescription bundle given at `$activate` (the KBV bundle), or `nil` once wiped.
     public var prescription: Element?
+    /// The CMS SignedData the prescription came in, as uploaded; `nil` when it came unsigned
+    /// (`--accept-unsigned`) or once wiped.
+    public var signedPrescription: [UInt8]?
     /// The signed receipt made at `$close`.
     public var receipt: Element?
 

@@ -29,6 +29,7 @@ public enum TaskRules {
         next.kvnr = prescription.kvnr
         next.authoredOn = prescription.authoredOn
         next.prescription = prescription.bundle
+        next.signedPrescription = prescription.signedData
         next.expiryDate = CalendarDate.adding(months: 3, to: prescription.authoredOn)
         switch task.flowType {
         case .pkvPharmacy, .pkvDirectAssignment:
@@ -114,6 +115,7 @@ public enum TaskRules {
         next.owner = nil
         next.lastMedicationDispense = nil
         next.prescription = nil
+        next.signedPrescription = nil
         next.receipt = nil
         next.lastModified = now
         var entry = audit(.abort, next, caller, now)

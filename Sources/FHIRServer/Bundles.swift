@@ -64,14 +64,23 @@ enum Bundles {
         return .complex("Bundle", children)
     }
 
-    /// The prescription bundle as a Binary (FHIR JSON, base64) until the signed CMS is kept.
+    /// The prescription as a `GEM_ERP_PR_Binary` (`application/pkcs7-mime`): the prescriber's CMS as
+    /// uploaded, so the pharmacy verifies the QES itself; a bundle that came unsigned as FHIR XML (the
+    /// form a prescriber signs) in erx's envelope without signer (``PrescriptionEnvelope``).
     static func prescriptionBinary(_ task: PrescriptionTask) -> Element? {
-        guard let prescription = task.prescription, let bytes = try? WireFormat.json.fhirFormat.write(prescription) else { return nil }
+        guard let prescription = task.prescription else { return nil }
+        let cms: [UInt8]
+        if let signed = task.signedPrescription {
+            cms = signed
+        } else {
+            guard let bytes = try? WireFormat.xml.fhirFormat.write(prescription) else { return nil }
+            cms = PrescriptionEnvelope.unsigned(bytes)
+        }
         return .complex("Binary", [
             .primitive("id", TaskDocuments.uuid(.prescription, of: task.id)),
             .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Binary|1.6"),
-            .primitive("contentType", "application/fhir+json"),
-            .primitive("data", Data(bytes).base64EncodedString()),
+            .primitive("contentType", "application/pkcs7-mime"),
+            .primitive("data", Data(cms).base64EncodedString()),
         ])
     }
 }

@@ -1,3 +1,4 @@
+import FHIRFormats
 import FHIRModel
 import FHIRPath
 
@@ -67,6 +68,14 @@ enum NativeInvariants {
         "rat-1": ("(numerator.empty() xor denominator.exists()) and (numerator.exists() or extension.exists())", { focus, _ in
             let hasNumerator = focus.child("numerator") != nil
             return hasNumerator == (focus.child("denominator") != nil) && (hasNumerator || focus.child("extension") != nil)
+        }),
+        // The narrative rules, whose FHIRPath `htmlChecks()` no engine defines: the HL7 validator checks
+        // them natively, and so does this one (``NarrativeRules``). `nil`: no div text to check.
+        "txt-1": ("htmlChecks()", { focus, _ in
+            focus.value.map { NarrativeRules.check($0).problems.isEmpty }
+        }),
+        "txt-2": ("htmlChecks()", { focus, _ in
+            focus.value.map { NarrativeRules.check($0).hasContent }
         }),
         "mdd-1": ("whenHandedOver.empty() or whenPrepared.empty() or whenHandedOver >= whenPrepared", { focus, _ in
             guard let handedOver = single(focus, "whenHandedOver"), let prepared = single(focus, "whenPrepared") else {

@@ -70,6 +70,46 @@ extension ProfileValidator {
                     at: path)
     }
 
+    // MARK: Bundles
+
+    /// R4 Bundle.entry.fullUrl: a fullUrl that looks like a RESTful server URL (`…/<Type>/<id>`; never
+    /// versioned, bdl-8) SHALL end with its resource's type and id. A `urn:uuid:` may
+    /// name any id (R4 allows it; the HL7 validator is stricter there, which gematik's own receipt
+    /// examples, a Device `1` under a `urn:uuid:`, do not meet either).
+    func checkFullURLs(of bundle: Element, path: ElementPath, run: inout Run) {
+        for (index, entry) in bundle.children(named: "entry").enumerated() {
+            guard let fullURL = entry.value(of: "fullUrl"), fullURL.hasPrefix("http://") || fullURL.hasPrefix("https://"),
+                let resource = entry.child("resource")?.wrappedResource
+            else { continue }
+            let segments = fullURL.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard segments.count >= 5, definitions.resourceIndex(segments[segments.count - 2]) != nil else { continue }
+            let (type, id) = (segments[segments.count - 2], segments[segments.count - 1])
+            guard type != resource.name || id != resource.value(of: "id") else { continue }
+            run.add(.error, .invalid, "Bundle.entry.fullUrl \(fullURL) does not end with the entry's \(resource.name)/\(resource.value(of: "id") ?? "(no id)")",
+                    at: path.child("entry", position: index))
+        }
+    }
+
+    // MARK: Displays
+
+    /// A Coding's `display` must be one its CodeSystem gives the code (the concept's display or a
+    /// designation), compared ignoring case and runs of white space, wherever we hold that CodeSystem.
+    /// An error, as in the HL7 validator's default (its "Wrong Display Name"): a client shows the
+    /// display, and one from another version of the code system says something else.
+    func checkDisplay(of coding: Element, path: ElementPath, scope: Scope, run: inout Run) {
+        guard let display = coding.value(of: "display"), let system = coding.value(of: "system"), let code = coding.value(of: "code"),
+            let allowed = terminology.displays(system: system, version: coding.value(of: "version"), code: code, context: scope.context(run))
+        else { return }
+        let wanted = Self.normalizedDisplay(display)
+        guard !allowed.contains(where: { Self.normalizedDisplay($0) == wanted }) else { return }
+        run.add(.error, .codeInvalid, "Wrong display '\(display)' for \(system)#\(code): should be '\(allowed[0])'",
+                at: path.child("display"))
+    }
+
+    static func normalizedDisplay(_ text: String) -> String {
+        text.split(whereSeparator: \.isWhitespace).joined(separator: " ").lowercased()
+    }
+
     // MARK: Bindings
 
     /// Checks a coded value against a required binding (an error) or an extensible one (a warning), where

@@ -69,20 +69,30 @@ extension ProfileValidator {
             guard let slicing = node.constraint.slicing, !slicing.discriminators.isEmpty else {
                 return [node.isChoice ? .concreteName(slice.constraint.sliceName) : .never]
             }
-            return slicing.discriminators.map { discriminator -> SliceTest in
+            return slicing.discriminators.flatMap { discriminator -> [SliceTest] in
                 let segments = discriminator.path == "$this" ? [] : discriminator.path.split(separator: ".").map(String.init)
                 switch discriminator.kind {
                 case .value, .pattern:
-                    guard let target = definitionNode(slice, at: segments[...], context: context),
-                        let expected = target.constraint.fixed ?? target.constraint.pattern
-                    else { return .never }
-                    return .value(segments: segments, expected: expected,
-                                  exactly: target.constraint.fixed != nil && discriminator.kind == .value)
+                    guard let target = definitionNode(slice, at: segments[...], context: context) else { return [.never] }
+                    if let expected = target.constraint.fixed ?? target.constraint.pattern {
+                        return [.value(segments: segments, expected: expected,
+                                       exactly: target.constraint.fixed != nil && discriminator.kind == .value)]
+                    }
+                    // The element is sliced itself, its value fixed in a required slice: KBV's bundles slice
+                    // their entries by `resource.meta.profile`, which each entry's profile fixes in a slice
+                    // (`meta.profile:erpProfile`). An instance must carry every such value, as the HL7
+                    // validator reads it.
+                    let required = target.slices.filter { $0.constraint.min >= 1 }.compactMap { required -> SliceTest? in
+                        guard let expected = required.constraint.fixed ?? required.constraint.pattern else { return nil }
+                        return .value(segments: segments, expected: expected,
+                                      exactly: required.constraint.fixed != nil && discriminator.kind == .value)
+                    }
+                    return required.isEmpty ? [.never] : required
                 case .exists:
-                    guard let target = definitionNode(slice, at: segments[...], context: context) else { return .never }
-                    return .exists(segments: segments, present: target.constraint.min >= 1, absent: target.constraint.max == 0)
+                    guard let target = definitionNode(slice, at: segments[...], context: context) else { return [.never] }
+                    return [.exists(segments: segments, present: target.constraint.min >= 1, absent: target.constraint.max == 0)]
                 case .type, .profile:
-                    return .perInstance(discriminator.kind, segments: segments)
+                    return [.perInstance(discriminator.kind, segments: segments)]
                 }
             }
         }
@@ -167,12 +177,20 @@ extension ProfileValidator {
         return node
     }
 
-    /// Whether an instance element at a simple discriminator path (`system`, `code.coding`, `url`) meets
-    /// `test`; walks the children in place, with no list per step.
+    /// Whether an instance element at a simple discriminator path (`system`, `code.coding`, `url`,
+    /// `resource.meta.profile`) meets `test`; walks the children in place, with no list per step.
     static func anyItem(_ element: Element, at segments: ArraySlice<String>, where test: (Element) -> Bool) -> Bool {
         guard let segment = segments.first else { return test(element) }
         let rest = segments.dropFirst()
-        return element.children.contains { $0.name == segment && anyItem($0, at: rest, where: test) }
+        return element.children.contains { child in
+            guard child.name == segment else { return false }
+            // A resource wrapper (`Bundle.entry.resource`; its one child is named by a resource type, which
+            // no element name is): the path goes on inside the resource.
+            if child.children.count == 1, child.children[0].name.first?.isUppercase == true {
+                return anyItem(child.children[0], at: rest, where: test)
+            }
+            return anyItem(child, at: rest, where: test)
+        }
     }
 }
 

@@ -18,6 +18,7 @@ enum Schema {
         migrator.registerMigration("v4", migrate: v4)
         migrator.registerMigration("v5", migrate: v5)
         migrator.registerMigration("v6", migrate: v6)
+        migrator.registerMigration("v7", migrate: v7)
         return migrator
     }
 
@@ -208,6 +209,12 @@ enum Schema {
             CREATE INDEX audit_event_by_task ON audit_event (task_id, id);
             CREATE INDEX audit_event_without_task_by_kvnr ON audit_event (kvnr, id) WHERE task_id IS NULL;
             """)
+    }
+
+    /// The prescriber's CMS SignedData as uploaded at `$activate`, so pharmacies receive the QES
+    /// unchanged (A_19169-01); NULL for tasks activated unsigned, and for those activated before.
+    private static func v7(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE task ADD COLUMN prescription_cms BLOB")
     }
 }
 

@@ -4,15 +4,16 @@ import Foundation
 import GRDB
 
 /// The `task` table: one row per PrescriptionTask, every field in its own column so the store can
-/// search by it, the prescription and the receipt as FHIR JSON.
+/// search by it, the prescription and the receipt as FHIR JSON, the prescription's CMS as its bytes.
 enum TaskRows {
     /// The columns of plain values, `id` first, in the order ``scalarValues(of:)`` returns them.
     static let scalarColumns = [
         "id", "status", "flow_type", "kvnr", "owner", "access_code", "secret", "created_at", "last_modified",
         "authored_on", "expiry_date", "accept_date", "last_medication_dispense", "accepted_at", "completed_at",
     ]
-    /// The FHIR JSON columns, after the scalar ones.
-    static let resourceColumns = ["prescription", "receipt"]
+    /// The document columns, after the scalar ones: the FHIR JSON of the prescription and the
+    /// receipt, and the prescription's CMS (raw bytes). Large, and rarely changed.
+    static let resourceColumns = ["prescription", "receipt", "prescription_cms"]
     static let columns = scalarColumns + resourceColumns
 
     static let insertSQL =
@@ -47,7 +48,9 @@ enum TaskRows {
     /// The arguments of ``insertSQL``, resources encoded. Built before the write is queued, so the
     /// single writer spends its time on SQL, not on JSON.
     static func insertArguments(of task: PrescriptionTask) throws -> StatementArguments {
-        arguments(scalarValues(of: task) + [try StoredResource.value(task.prescription), try StoredResource.value(task.receipt)])
+        arguments(scalarValues(of: task) + [
+            try StoredResource.value(task.prescription), try StoredResource.value(task.receipt), task.signedPrescription.map { Data($0) },
+        ])
     }
 
     /// Inserts a new row; throws GRDB's `SQLITE_CONSTRAINT_PRIMARYKEY` error for a taken id.
@@ -55,19 +58,21 @@ enum TaskRows {
         try db.cachedStatement(sql: insertSQL).execute(arguments: insertArguments)
     }
 
-    /// Overwrites the row of `task` (read as `previous` in the same transaction). The prescription
-    /// and the receipt are encoded and written only when they changed: most operations leave them
+    /// Overwrites the row of `task` (read as `previous` in the same transaction). The prescription,
+    /// its CMS and the receipt are encoded and written only when they changed: most operations leave them
     /// alone, and encoding a KBV bundle would be the largest cost of a write on the single writer.
     /// (Comparing them is cheap: an unchanged tree shares its storage with `previous`.)
     static func update(_ task: PrescriptionTask, replacing previous: PrescriptionTask, in db: Database) throws {
         let prescriptionChanged = task.prescription != previous.prescription
         let receiptChanged = task.receipt != previous.receipt
+        let cmsChanged = task.signedPrescription != previous.signedPrescription
         let assignsIndexed = task.kvnr != previous.kvnr || task.createdAt != previous.createdAt
         let scalars = zip(scalarColumns, scalarValues(of: task)).dropFirst()
             .filter { assignsIndexed || !indexedColumns.contains($0.0) }.map(\.1)
         let values = Array(scalars) + [
             prescriptionChanged, prescriptionChanged ? try StoredResource.value(task.prescription) : nil,
             receiptChanged, receiptChanged ? try StoredResource.value(task.receipt) : nil,
+            cmsChanged, cmsChanged ? task.signedPrescription.map { Data($0) } : nil,
             task.id.rawValue,
         ]
         let sql = assignsIndexed ? updateAllSQL : updateKeepingIndexedSQL
@@ -117,6 +122,7 @@ enum TaskRows {
             task.prescription = try reader.resourceIfPresent("prescription")
         }
         task.receipt = try reader.resourceIfPresent("receipt")
+        task.signedPrescription = try reader.valueIfPresent("prescription_cms", as: Data.self).map { Array($0) }
         return task
     }
 }

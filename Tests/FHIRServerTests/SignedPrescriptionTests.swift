@@ -70,11 +70,17 @@ import Testing
             let id = try #require(task.value(of: "id"))
             let accessCode = task.children(named: "identifier").first { $0.value(of: "system") == Systems.accessCode }?.value(of: "value") ?? ""
             let bundle = try FHIRFormat.xml.write(Bodies.prescription(id: id, authoredOn: "2026-10-01"))
-            let reply = try await client.send(.post, "/Task/\(id)/$activate?ac=\(accessCode)", token: doctor,
-                                              body: Self.parameters(cms: signer.sign(bundle)))
+            let cms = try signer.sign(bundle)
+            let reply = try await client.send(.post, "/Task/\(id)/$activate?ac=\(accessCode)", token: doctor, body: Self.parameters(cms: cms))
             if trusted {
                 #expect(reply.status == .ok)
                 #expect(try reply.resource().value(of: "status") == "ready")
+                // A_19169-01: the pharmacy receives the prescriber's CMS as uploaded, to verify the QES.
+                let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
+                let accepted = try await client.send(.post, "/Task/\(id)/$accept?ac=\(accessCode)", token: pharmacy).resource()
+                let binary = accepted.children(named: "entry").compactMap { $0.child("resource")?.wrappedResource }.first { $0.name == "Binary" }
+                #expect(binary?.value(of: "contentType") == "application/pkcs7-mime")
+                #expect(binary?.value(of: "data") == Data(cms).base64EncodedString())
             } else {
                 #expect(reply.status == .badRequest)
                 #expect(try reply.issueExpression() == "Parameters.parameter[0].resource.data")
@@ -84,5 +90,17 @@ import Testing
                                                  body: Bodies.prescription(id: id, authoredOn: "2026-10-01"))
             #expect(unsigned.status == .badRequest)
         }
+    }
+
+    /// A prescription accepted unsigned reaches the pharmacy as a `GEM_ERP_PR_Binary` all the same:
+    /// `application/pkcs7-mime`, a SignedData without signer around the bundle (A_19169-01).
+    @Test(arguments: [0, 100, 200, 70_000])
+    func theUnsignedEnvelopeUnpacksLikeASignedOne(size: Int) throws {
+        let content = (0..<size).map { UInt8(truncatingIfNeeded: $0) }
+        let envelope = PrescriptionEnvelope.unsigned(content)
+        #expect(try SignedPrescription.encapsulatedContent(of: envelope) == content)
+        let contentInfo = try DER.parse(envelope)
+        guard case .constructed(let children) = contentInfo.content else { Issue.record("not constructed"); return }
+        #expect(try ASN1ObjectIdentifier(derEncoded: Array(children)[0]) == [1, 2, 840, 113_549, 1, 7, 2])
     }
 }

@@ -49,7 +49,7 @@ struct ValidatorRuleTests {
         """
     static let codeSystem = """
         {"resourceType":"CodeSystem","url":"https://example.org/CS/types","status":"active","content":"complete",
-         "concept":[{"code":"a"},{"code":"b"}]}
+         "concept":[{"code":"a"},{"code":"b","display":"Beta","designation":[{"language":"de","value":"Beta (de)"}]}]}
         """
     static let valid = """
         {"resourceType":"MedicationDispense","meta":{"profile":["https://example.org/SD/TestDispense|1.0"]},

@@ -14,6 +14,7 @@ import Testing
             task.lastMedicationDispense = Fixtures.created.addingTimeInterval(90.25)
             task.completedAt = Fixtures.created.addingTimeInterval(120.999)
             task.receipt = Fixtures.receipt(id)
+            task.signedPrescription = [0x30, 0x80, 0x06, 0x09] + Array(repeating: 0xA5, count: 300)
 
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
 

@@ -110,7 +110,9 @@ enum CapabilityStatement {
 
     /// ARCHITECTURE decision 5: `$dispense` answers 423 when the insured person has objected. Declared
     /// with the TI extension the gematik capability statements use for the same answer (there an
-    /// ePA JSON error; here an OperationOutcome with the detail code `locked`).
+    /// ePA JSON error; here an OperationOutcome with the detail code `locked`). Its definition is
+    /// ours (`profiles/definitions`): no official package at hand carries it, and a validator
+    /// that cannot resolve an extension refuses it (A_22927).
     static let lockedResponse = Element.complex("extension", [
         .primitive("url", lockedResponseExtension),
         responseInfo("statusCode", "423"),

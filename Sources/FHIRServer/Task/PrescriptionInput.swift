@@ -7,10 +7,13 @@ import Foundation
 /// enveloping the KBV bundle is the production form; the bundle itself (as the body, or as a Binary
 /// of type `application/fhir+xml`/`+json`) is admitted only with `--accept-unsigned`.
 enum PrescriptionInput {
-    static func bundle(in body: Element, acceptUnsigned: Bool, signed: SignedPrescription) async throws -> Element {
+    /// The bundle, and the CMS it came in (kept for the pharmacies; `nil` when it came unsigned).
+    static func bundle(in body: Element, acceptUnsigned: Bool, signed: SignedPrescription) async throws
+        -> (bundle: Element, signedData: [UInt8]?)
+    {
         if body.name == "Bundle" {
             guard acceptUnsigned else { throw unsignedRefused(expression: "Bundle") }
-            return body
+            return (body, nil)
         }
         guard body.name == "Parameters" else { throw RequestError.wrongResource(expected: "Parameters", found: body.name) }
         let parameters = body.children(named: "parameter")
@@ -26,10 +29,11 @@ enum PrescriptionInput {
         let contentType = ContentNegotiation.split(binary.value(of: "contentType") ?? "").type
         switch contentType {
         case "application/pkcs7-mime":
-            return try decode(await signed.content(of: Array(data), expression: location + ".data"), expression: location + ".data")
+            let cms = Array(data)
+            return (try decode(await signed.content(of: cms, expression: location + ".data"), expression: location + ".data"), cms)
         case "application/fhir+xml", "application/fhir+json", "application/xml", "application/json":
             guard acceptUnsigned else { throw unsignedRefused(expression: location + ".contentType") }
-            return try decode(Array(data), expression: location + ".data")
+            return (try decode(Array(data), expression: location + ".data"), nil)
         default:
             throw DispensingError.invalidPrescription(reason: "The ePrescription must be application/pkcs7-mime.", expression: location + ".contentType")
         }

@@ -41,6 +41,13 @@ struct ValueSetExpansion: Sendable {
 final class Terminology: Sendable {
     let repository: ProfileRepository
     private let cache = Mutex<[String: ValueSetExpansion?]>([:])
+    /// Per CodeSystem (`url|version` under a context): each code's display and designations.
+    private let displayCache = Mutex<[DisplayKey: [String: [String]]]>([:])
+
+    struct DisplayKey: Hashable {
+        let system: String
+        let context: ObjectIdentifier
+    }
 
     init(repository: ProfileRepository) {
         self.repository = repository
@@ -107,6 +114,28 @@ final class Terminology: Sendable {
     private func addExpansionItem(_ item: Element, to result: inout ValueSetExpansion) {
         if let system = item.value(of: "system"), let code = item.value(of: "code") { result.add(system, .listed([code])) }
         for nested in item.children(named: "contains") { addExpansionItem(nested, to: &result) }
+    }
+
+    /// The texts that may stand as the display of `code` in `system` (its `display` and its
+    /// designations' values), from the CodeSystem as the validation context resolves it (`version`
+    /// when the Coding names one); `nil` when we hold no such CodeSystem, it lacks the code, or the
+    /// concept has no display: then there is nothing to compare against.
+    func displays(system: String, version: String?, code: String, context: ResolutionContext) -> [String]? {
+        let canonical = version.map { "\(system)|\($0)" } ?? system
+        let key = DisplayKey(system: canonical, context: ObjectIdentifier(context))
+        if let known = displayCache.withLock({ $0[key] }) { return known[code] }
+        var table: [String: [String]] = [:]
+        if let codeSystem = repository.resolve(canonical, type: "CodeSystem", preferring: context.packages)?.element {
+            func collect(_ concept: Element) {
+                if let code = concept.value(of: "code"), let display = concept.value(of: "display") {
+                    table[code] = [display] + concept.children(named: "designation").compactMap { $0.value(of: "value") }
+                }
+                for nested in concept.children(named: "concept") { collect(nested) }
+            }
+            for concept in codeSystem.children(named: "concept") { collect(concept) }
+        }
+        displayCache.withLock { $0[key] = table }
+        return table[code]
     }
 
     /// All codes of a CodeSystem we hold completely; `nil` for external or fragment systems.

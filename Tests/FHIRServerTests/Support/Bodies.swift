@@ -20,13 +20,28 @@ enum Bodies {
     }
 
     /// A minimal KBV-style prescription bundle for `$activate` (the server runs with
-    /// `--accept-unsigned` in these tests).
+    /// `--accept-unsigned` in these tests). It claims no KBV profile but is a valid R4 document
+    /// (Composition first, `timestamp`, a medication), so what the server hands back of it can be
+    /// validated against R4 core (EveryAnswerValidTests).
     static func prescription(id: String, kvnr: String = TestServer.kvnr, authoredOn: String) -> Element {
-        .init(name: "Bundle", children: [
+        let patient = "urn:uuid:0b4c6a47-6b25-4a51-9cda-6b5a0d0e1b01"
+        return .init(name: "Bundle", children: [
             .init(name: "identifier", children: [.init(name: "system", value: Systems.prescriptionID), .init(name: "value", value: id)]),
             .init(name: "type", value: "document"),
+            .init(name: "timestamp", value: "\(authoredOn)T08:00:00+00:00"),
             .init(name: "entry", children: [
-                .init(name: "fullUrl", value: "urn:uuid:0b4c6a47-6b25-4a51-9cda-6b5a0d0e1b01"),
+                .init(name: "fullUrl", value: "urn:uuid:0b4c6a47-6b25-4a51-9cda-6b5a0d0e1b00"),
+                .init(name: "resource", children: [.init(name: "Composition", children: [
+                    .init(name: "status", value: "final"),
+                    .init(name: "type", children: [.init(name: "text", value: "Verordnung")]),
+                    .init(name: "subject", children: [.init(name: "reference", value: patient)]),
+                    .init(name: "date", value: authoredOn),
+                    .init(name: "author", children: [.init(name: "display", value: "Dr. Test")]),
+                    .init(name: "title", value: "elektronische Arzneimittelverordnung"),
+                ])]),
+            ]),
+            .init(name: "entry", children: [
+                .init(name: "fullUrl", value: patient),
                 .init(name: "resource", children: [.init(name: "Patient", children: [
                     .init(name: "identifier", children: [.init(name: "system", value: Systems.kvnr), .init(name: "value", value: kvnr)]),
                 ])]),
@@ -35,7 +50,8 @@ enum Bodies {
                 .init(name: "fullUrl", value: "urn:uuid:0b4c6a47-6b25-4a51-9cda-6b5a0d0e1b02"),
                 .init(name: "resource", children: [.init(name: "MedicationRequest", children: [
                     .init(name: "status", value: "active"), .init(name: "intent", value: "order"),
-                    .init(name: "subject", children: [.init(name: "reference", value: "urn:uuid:0b4c6a47-6b25-4a51-9cda-6b5a0d0e1b01")]),
+                    .init(name: "medicationCodeableConcept", children: [.init(name: "text", value: "Ibuprofen 400 mg")]),
+                    .init(name: "subject", children: [.init(name: "reference", value: patient)]),
                     .init(name: "authoredOn", value: authoredOn),
                 ])]),
             ]),
