@@ -115,14 +115,15 @@ import Testing
 
     @Test func controlAPIWorksWhileDown() async throws {
         try await withSimulator { client in
-            try await client.setFaults(#"{"down":true,"latencyMs":10000}"#)
+            try await client.setFaults(#"{"down":true,"latencyMs":30000}"#)
             let clock = ContinuousClock()
             let start = clock.now
             #expect(try await client.execute(uri: "/_sim/faults", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/_sim/received", method: .get).text == "[]")
             #expect(try await client.execute(uri: "/_sim/received", method: .delete).status == .noContent)
-            // No latency either: 10 s per request would show.
-            #expect(clock.now - start < .seconds(5))
+            // No latency either: 30 s per request would show (the bound leaves room for a loaded
+            // machine running the other suites beside this one).
+            #expect(clock.now - start < .seconds(20))
             #expect(try await client.setFaults("{}").status == .ok)
             #expect(try await client.consent(kvnr: kvnr).status == .ok)
         }
