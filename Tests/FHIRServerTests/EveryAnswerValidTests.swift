@@ -47,6 +47,7 @@ struct EveryAnswerValidTests {
     }
 
     func withRun(_ format: WireFormat, _ body: @escaping @Sendable (Run) async throws -> Void) async throws {
+        await AnswerValidator.loaded()
         let server = try await TestServer()
         defer { Task { await server.remove() } }
         try await Application(router: server.router).test(.router) { client in
