@@ -22,7 +22,8 @@ import Testing
 /// - The receipt's Device keeps id `1` under a `urn:uuid:` fullUrl (fd-parity §3.1, gematik's own IG
 ///   example): R4 allows it; the HL7 validator's stricter fullUrl/id check would not.
 /// - The test prescription (`Bodies.prescription`) claims no KBV profile, so the patient confirmation
-///   made from it is held to R4 core (the KBV packages are in `../shared`, our test bundle is not KBV).
+///   made from it is held to R4 core; a real KBV example is held to `KBV_PR_ERP_Bundle|1.3` (the KBV
+///   packages are in `../shared`) by ``thePatientConfirmationOfAKBVBundleStaysValid(format:)``.
 @Suite(.enabled(if: AnswerValidator.packagesAvailable, "../shared/fixtures/definitions is absent: answers not validated"))
 struct EveryAnswerValidTests {
     static let formats: [WireFormat] = [.json, .xml]
@@ -47,6 +48,7 @@ struct EveryAnswerValidTests {
     }
 
     func withRun(_ format: WireFormat, _ body: @escaping @Sendable (Run) async throws -> Void) async throws {
+        await AnswerValidator.loaded()
         let server = try await TestServer()
         defer { Task { await server.remove() } }
         try await Application(router: server.router).test(.router) { client in

@@ -17,6 +17,7 @@ struct RegistryAuditTests {
         let reply = try await harness.client.send(.get, "/AuditEvent?_count=50", token: insurant, headers: [.acceptLanguage: "de"])
         // A_19296-04: the service's own events are GEM_ERP_PR_AuditEvents like the others (issue 20 item 9).
         if AnswerValidator.packagesAvailable {
+            await AnswerValidator.loaded()
             AnswerValidator.validate(try reply.resource(), route: "GET /AuditEvent (registry events)", tally: AnswerValidator.Tally())
         }
         return InsurantReadTests.entries(try reply.resource()).map(\.resource)

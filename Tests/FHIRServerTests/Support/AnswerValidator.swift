@@ -2,6 +2,7 @@ import ErxProfiles
 import FHIRFormats
 import FHIRModel
 import FHIRValidation
+import Dispatch
 import Foundation
 import HTTPTypes
 import Synchronization
@@ -22,11 +23,22 @@ enum AnswerValidator {
 
     /// Our definitions (which include the TI extension no official package here defines) overridden
     /// by every official package, loaded and compiled once per test process: this is the slow part.
+    /// Async callers wait for ``loaded()`` first, so the loading never runs on a cooperative thread.
     static let validator: ProfileValidator = {
         let packages = ((try? FileManager.default.contentsOfDirectory(atPath: definitions.path)) ?? []).sorted()
         let repository = try! ErxProfiles.repository(adding: packages.map { definitions.appendingPathComponent($0) })
         return ProfileValidator(profiles: CompiledProfiles(repository: repository))
     }()
+
+    /// The validator, loaded on a Dispatch thread: parsing every package takes seconds, and meanwhile
+    /// the test process's cooperative threads (two on a two-core machine) must stay free, or the timing
+    /// tests of other suites running alongside stall (RegistrySimulatorTests' FaultTests did).
+    @discardableResult
+    static func loaded() async -> ProfileValidator {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: validator) }
+        }
+    }
 
     /// The profiles one test run validated against, so it can show it covered every kind of answer.
     final class Tally: Sendable {
