@@ -137,11 +137,25 @@ public enum DispenseRules {
 extension Dispensation {
     /// Whether two sets hold the same dispensations, whatever ids the server gave their
     /// Medications (a fresh UUID per `$dispense`, so the references differ too).
+    /// The children are compared by name, not position: a set read back from the store is in
+    /// definition order, one from a request in the order the pharmacy sent it.
     public static func sameContent(_ left: [Dispensation], _ right: [Dispensation]) -> Bool {
         left.count == right.count && zip(left, right).allSatisfy { left, right in
-            left.medicationDispense.settingMedicationReference("") == right.medicationDispense.settingMedicationReference("")
-                && left.medication?.settingResourceID("") == right.medication?.settingResourceID("")
+            left.medicationDispense.settingMedicationReference("").orderedByName == right.medicationDispense.settingMedicationReference("").orderedByName
+                && left.medication?.settingResourceID("").orderedByName == right.medication?.settingResourceID("").orderedByName
         }
+    }
+}
+
+extension Element {
+    /// The element with its children, at every depth, in the order of their names; children of one
+    /// name (a repeated element) keep their order, which carries meaning.
+    var orderedByName: Element {
+        var copy = self
+        copy.children = children.enumerated()
+            .sorted { $0.element.name == $1.element.name ? $0.offset < $1.offset : $0.element.name < $1.element.name }
+            .map(\.element.orderedByName)
+        return copy
     }
 }
 

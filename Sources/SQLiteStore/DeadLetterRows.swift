@@ -4,7 +4,8 @@ import GRDB
 
 /// Dead letters in the `outbox` table, for the operator (``DeadLetterStore``).
 ///
-/// "Superseded" asks for a later row of the same task, sent or pending, that carries newer data of
+/// "Superseded" asks for a later row of the same task, sent, pending or refused (the registry
+/// answered it: it does not hold the record, or not in that state), that carries newer data of
 /// the same registry record: any later transfer of the prescription or of the dispensation for
 /// one of the prescription, and for a dispensation also a later `cancel-prescription-erp` (the
 /// prescription is gone at the registry, and with it everything dispensed on it). A pending one
@@ -14,7 +15,7 @@ enum DeadLetterRows {
     /// operations that carry the same record.
     private static func supersedingCondition(sameRecord operations: [RegistryTransfer.Operation]) -> String {
         let list = (operations + [.cancelPrescription]).map { "'\($0.rawValue)'" }.joined(separator: ", ")
-        return "s.task_id = ? AND s.id > ? AND s.state IN ('sent', 'pending') AND s.operation IN (\(list))"
+        return "s.task_id = ? AND s.id > ? AND s.state IN ('sent', 'pending', 'refused') AND s.operation IN (\(list))"
     }
 
     private static func sameRecord(as operation: RegistryTransfer.Operation) -> [RegistryTransfer.Operation] {

@@ -21,6 +21,12 @@ struct DateSearchTests {
         #expect(DateSearch.range(of: "2026-02-30") == nil)
         #expect(DateSearch.range(of: "2026-10-01T10:00") == nil)  // a time needs a zone
         #expect(DateSearch.range(of: "99999-01-01") == nil)
+        // Offsets no time zone has are refused, never unwrapped (found in review: -19:00 trapped).
+        for zone in ["-19:00", "+18:01", "+14:01", "+01:99", "-99:99"] {
+            #expect(DateSearch.range(of: "2025-01-01T10:00\(zone)") == nil, "\(zone)")
+            #expect(DateSearch("ge2025-01-01T10:00\(zone)") == nil, "\(zone)")
+        }
+        #expect(DateSearch.range(of: "2025-01-01T10:00+14:00") != nil && DateSearch.range(of: "2025-01-01T10:00-12:00") != nil)
     }
 
     @Test(arguments: [

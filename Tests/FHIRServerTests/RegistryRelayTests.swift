@@ -29,6 +29,24 @@ struct RegistryRelayTests {
         }
     }
 
+    /// A_25933: a `$dispense` that repeats the stored set (as the store reads it back, in
+    /// definition order, with fresh Medication ids) sends nothing; a changed set is sent. In JSON
+    /// and XML, whose bodies the server reads in their own orders.
+    @Test(arguments: [WireFormat.json, .xml])
+    func aRepeatedDispenseOfTheSameSetIsNotSentAgain(format: WireFormat) async throws {
+        try await RelayHarness.run(format: format) { harness in
+            let kvnr = testKVNR(format == .json ? 700 : 701)
+            let task = try await harness.inProgressTask(kvnr: kvnr)
+            #expect(try await harness.dispense(task).status == .noContent)
+            #expect(try await harness.dispense(task).status == .noContent)
+            try await harness.drained()
+            #expect(await harness.dispensationsReceived(kvnr) == 1)
+            #expect(try await harness.dispense(task, count: 2).status == .noContent)
+            try await harness.drained()
+            #expect(await harness.dispensationsReceived(kvnr) == 2)
+        }
+    }
+
     @Test func rejectAndAbortSendTheirCancellations() async throws {
         try await RelayHarness.run { harness in
             let task = try await harness.inProgressTask(kvnr: testKVNR(2))

@@ -94,7 +94,10 @@ struct DateSearch: Sendable, Hashable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = germanTime
         if let zone = match.8 {
-            calendar.timeZone = zone == "Z" ? TimeZone(secondsFromGMT: 0)! : TimeZone(secondsFromGMT: offsetSeconds(String(zone)))!
+            // An offset beyond ±14:00 (or with minutes beyond 59) is no time zone; Foundation has
+            // none for it either, so it is refused here rather than unwrapped.
+            guard let seconds = offsetSeconds(String(zone)), let timeZone = TimeZone(secondsFromGMT: seconds) else { return nil }
+            calendar.timeZone = timeZone
         } else if match.4 != nil {
             // A time without a zone is not a valid FHIR dateTime.
             return nil
@@ -127,9 +130,12 @@ struct DateSearch: Sendable, Hashable {
         return upper.map { (lower, $0) }
     }
 
-    private static func offsetSeconds(_ zone: String) -> Int {
+    /// `Z`, or `±hh:mm` within ±14:00 (the widest offset in use); `nil` for anything else.
+    private static func offsetSeconds(_ zone: String) -> Int? {
+        if zone == "Z" { return 0 }
         let sign = zone.hasPrefix("-") ? -1 : 1
         let parts = zone.dropFirst().split(separator: ":").compactMap { Int($0) }
-        return sign * ((parts.first ?? 0) * 3600 + (parts.last ?? 0) * 60)
+        guard parts.count == 2, parts[1] < 60, parts[0] * 60 + parts[1] <= 14 * 60 else { return nil }
+        return sign * (parts[0] * 3600 + parts[1] * 60)
     }
 }
