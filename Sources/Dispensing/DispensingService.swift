@@ -139,11 +139,13 @@ public struct DispensingService: Sendable {
 
     /// `GET /Task/{id}`: the task if the caller may read it, and how they were let in. The read is
     /// audited (events 1–3) before the task is handed out.
-    public func readTask(_ id: PrescriptionID, secret: String?, accessCode: String?, caller: Caller) async throws -> (PrescriptionTask, ReadRules.Access) {
+    /// `audited: false` for a `HEAD`, which hands nothing out.
+    public func readTask(_ id: PrescriptionID, secret: String?, accessCode: String?, caller: Caller,
+                         audited: Bool = true) async throws -> (PrescriptionTask, ReadRules.Access) {
         try ReadRules.admit(secret: secret, accessCode: accessCode, caller: caller)
         guard let task = try await store.task(id) else { throw DispensingError.taskNotFound }
         let access = try ReadRules.read(task, secret: secret, accessCode: accessCode, caller: caller)
-        try await store.record([ReadRules.audit(access, task, caller: caller, now: clock.now())])
+        if audited { try await store.record([ReadRules.audit(access, task, caller: caller, now: clock.now())]) }
         return (task, access)
     }
 

@@ -125,10 +125,6 @@ public struct RegistryHTTPClient: Sendable {
         return answer
     }
 
-    /// Whether the output Parameters of a call with `count` transfers answers each of them, in
-    /// order, without an `error` or `fatal` issue in its `operationOutcome`: a registry may answer
-    /// 200 and refuse some of a call's transfers. Read with our FHIR reader (lenient: a registry's
-    /// extra elements do not matter here), several times faster than `JSONSerialization`.
     /// The code of the first `error` or `fatal` issue in the outcomes of a 2xx answer (the ePA
     /// service answers 200 and names a refusal there, fd-parity.md §9.4); `nil` for none, and for a
     /// body that is no Parameters (a registry that says nothing more than 2xx applied it).
@@ -145,6 +141,10 @@ public struct RegistryHTTPClient: Sendable {
         return nil
     }
 
+    /// Whether the output Parameters of a call with `count` transfers answers each of them, in
+    /// order, without an `error` or `fatal` issue in its `operationOutcome`: a registry may answer
+    /// 200 and refuse some of a call's transfers. Read with our FHIR reader (lenient: a registry's
+    /// extra elements do not matter here), several times faster than `JSONSerialization`.
     static func confirmsEach(of count: Int, _ body: [UInt8]) -> Bool {
         guard let parameters = try? FHIRFormat.json.read(body, options: .lenient).resource, parameters.name == "Parameters" else { return false }
         let answers = parameters.children(named: "parameter")

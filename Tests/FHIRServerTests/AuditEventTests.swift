@@ -103,4 +103,23 @@ import Testing
             #expect(zero.status == .badRequest)
         }
     }
+
+    /// A `HEAD` hands nothing out, so it is no read event; a MedicationDispense search names a task
+    /// in its event only when the task is the caller's own (found in review).
+    @Test(arguments: R.formats)
+    func onlyWhatWasHandedOutIsAuditedAndOnlyOwnTasksAreNamed(format: WireFormat) async throws {
+        try await R().withServer(format) { client, factory, insurant in
+            let mine = try await factory.prepare(.ready)
+            let theirs = try await factory.prepare(.ready, kvnr: "Y123456789")
+            #expect(try await client.send(.head, "/Task/\(mine.id)", token: insurant).status == .ok)
+            #expect(try await client.send(.head, "/MedicationDispense", token: insurant).status == .ok)
+            let afterHead = R.entries(try await client.send(.get, "/AuditEvent", token: insurant).resource())
+            #expect(afterHead.allSatisfy { $0.resource.value(of: "action") != "R" })
+            for id in [mine.id, theirs.id] {
+                _ = try await client.send(.get, "/MedicationDispense?identifier=\(Systems.prescriptionID)%7C\(id)", token: insurant)
+            }
+            let reads = R.entries(try await client.send(.get, "/AuditEvent?subtype=read", token: insurant).resource()).map(\.resource)
+            #expect(reads.compactMap { $0.descendant("entity", "description")?.value } == [mine.id, "+"])
+        }
+    }
 }

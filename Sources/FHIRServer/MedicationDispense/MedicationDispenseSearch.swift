@@ -22,8 +22,12 @@ enum MedicationDispenseRoutes {
             let sets = search.sort.sorted(try await env.service.store.dispensationSets(of: kvnr).filter(search.matches)) { key, left, right in
                 DispensationSearch.compare(key, left, right)
             }
-            try await env.service.auditDispensationRead(of: kvnr, prescriptionID: search.prescriptionIDs.count == 1 ? search.prescriptionIDs.first : nil,
-                                                        caller: caller)
+            // Event 12 names the task only when the search named exactly one of the caller's own.
+            let named = search.prescriptionIDs.count == 1 ? search.prescriptionIDs.first : nil
+            let own = try await named.asyncFilter { try await env.service.store.task($0)?.kvnr == kvnr }
+            if request.method != .head {
+                try await env.service.auditDispensationRead(of: kvnr, prescriptionID: own, caller: caller)
+            }
             let dispensations = sets.flatMap(\.dispensations)
             let countOnly = Routes.query(request, "_summary") == "count"
             let bundle = Bundles.searchset(countOnly ? [] : dispensations, total: countOnly ? dispensations.count : 0,
@@ -85,5 +89,13 @@ struct DispensationSearch {
             return (key == .whenHandedOver ? view?.whenHandedOver : view?.whenPrepared).flatMap { DateSearch.range(of: $0)?.lower }
         }
         return TaskSearch.order(value(left), value(right))
+    }
+}
+
+extension Optional {
+    /// The value if `isIncluded` holds for it.
+    func asyncFilter(_ isIncluded: (Wrapped) async throws -> Bool) async rethrows -> Wrapped? {
+        guard let value = self, try await isIncluded(value) else { return nil }
+        return value
     }
 }

@@ -91,8 +91,8 @@ public enum ErrorSeam {
             return make(.forbidden, "Abort not expected for newly created Task")
         case .telematikIDMissing:
             return make(.badRequest, ErrorTexts.telematikIDMissing(at: site))
-        case .notTheInsurantsTask where site == .abort || site == .taskRead:
-            // An insurant reading or aborting another's task without the AccessCode: the FD checks
+        case .notTheInsurantsTask where site == .abort:
+            // An insurant aborting another's task without the AccessCode: the FD checks
             // the AccessCode then (A_19116-01, A_20547), so this is its AccessCode mismatch.
             return bruteForce(make(.forbidden, "AccessCode mismatch", tiflow: "TIFLOW_ACCESSCODE_MISMATCH"))
         case .notTheInsurantsTask:

@@ -14,7 +14,8 @@ extension TaskRoutes {
               interaction: .custom("GET /Task/{id} answers a collection Bundle with the Task (and, by caller, the prescription or the receipt), not the plain Task")) { request, context in
             let caller = try Routes.caller(context)
             let (task, access) = try await env.service.readTask(Routes.prescriptionID(context), secret: Routes.query(request, "secret"),
-                                                                accessCode: Routes.accessCode(request), caller: caller)
+                                                                accessCode: Routes.accessCode(request), caller: caller,
+                                                                audited: request.method != .head)
             let now = env.service.clock.now()
             let taskURL = "\(env.baseURL)/Task/\(task.id.rawValue)"
             let bundle: Element
