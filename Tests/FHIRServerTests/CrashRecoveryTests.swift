@@ -163,7 +163,7 @@ struct API {
 
     func dispense(_ task: (id: String, secret: String), kvnr: String) async throws {
         let reply = try await send(.POST, "/Task/\(task.id)/$dispense?secret=\(task.secret)", profession: .publicPharmacy, id: TestServer.pharmacyTelematikID,
-                                   body: Bodies.dispense(id: task.id, count: 1, kvnr: kvnr))
+                                   body: Bodies.dispense(id: task.id, count: 1, kvnr: kvnr, handedOver: Bodies.nextHandover()))
         #expect(reply.status == 204)
     }
 }

@@ -37,11 +37,11 @@ struct RegistryRelayTests {
         try await RelayHarness.run(format: format) { harness in
             let kvnr = testKVNR(format == .json ? 700 : 701)
             let task = try await harness.inProgressTask(kvnr: kvnr)
-            #expect(try await harness.dispense(task).status == .noContent)
-            #expect(try await harness.dispense(task).status == .noContent)
+            #expect(try await harness.dispense(task, handedOver: "2026-10-08").status == .noContent)
+            #expect(try await harness.dispense(task, handedOver: "2026-10-08").status == .noContent)
             try await harness.drained()
             #expect(await harness.dispensationsReceived(kvnr) == 1)
-            #expect(try await harness.dispense(task, count: 2).status == .noContent)
+            #expect(try await harness.dispense(task, count: 2, handedOver: "2026-10-08").status == .noContent)
             try await harness.drained()
             #expect(await harness.dispensationsReceived(kvnr) == 2)
         }

@@ -2,6 +2,7 @@ import Dispensing
 import FHIRFormats
 import FHIRModel
 import Foundation
+import Synchronization
 
 /// Request bodies for the tests, made from our own fixtures (`fixtures/`), never from the corpus.
 enum Bodies {
@@ -61,6 +62,15 @@ enum Bodies {
     /// `fixtures/validation/valid/dispense-1.6-two.json` made out for a task: its PrescriptionID,
     /// KVNR and pharmacy, with `count` rxDispensations (copies of the first, each with its own
     /// Medication id), `whenHandedOver` set to `handedOver`.
+    /// A hand-over day that differs from the previous call's (2026-10-02 … 2026-10-28 in turn): a
+    /// repeated `$dispense` of the same set sends nothing to the registry (A_25933), so tests that
+    /// count transfers dispense a changed set each time.
+    static func nextHandover() -> String {
+        String(format: "2026-10-%02d", 2 + handovers.add(1, ordering: .relaxed).oldValue % 27)
+    }
+
+    private static let handovers = Atomic<Int>(0)
+
     static func dispense(id: String, count: Int, kvnr: String = TestServer.kvnr, telematikID: String = TestServer.pharmacyTelematikID,
                          handedOver: String = "2026-10-08", tag: String = "") throws -> Element {
         var text = try String(contentsOf: fixtures.appendingPathComponent("validation/valid/dispense-1.6-two.json"), encoding: .utf8)

@@ -112,10 +112,12 @@ struct RelayHarness {
     }
 
     /// `pharmacyName`: the `organizationName` of the pharmacy's token.
-    func dispense(_ task: InProgress, count: Int = 1, pharmacyName: String? = nil) async throws -> Reply {
+    /// `handedOver` `nil`: a day that differs from the last call's, so each call is a changed set
+    /// the registry learns of (A_25933).
+    func dispense(_ task: InProgress, count: Int = 1, pharmacyName: String? = nil, handedOver: String? = nil) async throws -> Reply {
         let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID, organizationName: pharmacyName)
         return try await client.send(.post, "/Task/\(task.id)/$dispense?secret=\(task.secret)", token: pharmacy,
-                                     body: Bodies.dispense(id: task.id, count: count, kvnr: task.kvnr))
+                                     body: Bodies.dispense(id: task.id, count: count, kvnr: task.kvnr, handedOver: handedOver ?? Bodies.nextHandover()))
     }
 
     func close(_ task: InProgress, pharmacyName: String? = nil) async throws -> Reply {
