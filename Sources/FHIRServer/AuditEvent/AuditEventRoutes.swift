@@ -21,8 +21,8 @@ enum AuditEventRoutes {
             let search = try AuditEventSearch(request)
             let paging = try SearchPaging.parse(request)
             let matches = search.sort.sorted(try await env.service.store.auditEntries(of: kvnr).filter(search.matches)) { _, left, right in
-                left.entry.recorded < right.entry.recorded ? .orderedAscending : left.entry.recorded > right.entry.recorded ? .orderedDescending
-                    : left.id < right.id ? .orderedAscending : left.id > right.id ? .orderedDescending : .orderedSame
+                let byTime = SearchOrder.compare(left.entry.recorded, right.entry.recorded)
+                return byTime == .orderedSame ? SearchOrder.compare(left.id, right.id) : byTime
             }
             let language = AuditEventResource.Language(acceptLanguage: request.headers[.acceptLanguage])
             let links = SearchLinks(baseURL: env.baseURL, path: "/AuditEvent", request: request, applied: AuditEventSearch.applied)

@@ -23,8 +23,8 @@ enum MedicationDispenseRoutes {
                 DispensationSearch.compare(key, left, right)
             }
             // Event 12 names the task only when the search named exactly one of the caller's own.
-            let named = search.prescriptionIDs.count == 1 ? search.prescriptionIDs.first : nil
-            let own = try await named.asyncFilter { try await env.service.store.task($0)?.kvnr == kvnr }
+            var own = search.prescriptionIDs.count == 1 ? search.prescriptionIDs.first : nil
+            if let named = own, try await env.service.store.task(named)?.kvnr != kvnr { own = nil }
             if request.method != .head {
                 try await env.service.auditDispensationRead(of: kvnr, prescriptionID: own, caller: caller)
             }
@@ -88,14 +88,6 @@ struct DispensationSearch {
             let view = set.dispensations.first?.view
             return (key == .whenHandedOver ? view?.whenHandedOver : view?.whenPrepared).flatMap { DateSearch.range(of: $0)?.lower }
         }
-        return TaskSearch.order(value(left), value(right))
-    }
-}
-
-extension Optional {
-    /// The value if `isIncluded` holds for it.
-    func asyncFilter(_ isIncluded: (Wrapped) async throws -> Bool) async rethrows -> Wrapped? {
-        guard let value = self, try await isIncluded(value) else { return nil }
-        return value
+        return SearchOrder.compare(value(left), value(right))
     }
 }

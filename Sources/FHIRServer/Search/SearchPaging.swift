@@ -90,6 +90,18 @@ extension CharacterSet {
     }()
 }
 
+/// The order of two sort values of a search: a missing value sorts last ascending.
+enum SearchOrder {
+    static func compare<Value: Comparable>(_ left: Value?, _ right: Value?) -> ComparisonResult {
+        switch (left, right) {
+        case let (left?, right?): left < right ? .orderedAscending : left > right ? .orderedDescending : .orderedSame
+        case (nil, nil): .orderedSame
+        case (nil, _): .orderedDescending
+        case (_, nil): .orderedAscending
+        }
+    }
+}
+
 /// `_sort=a,-b`: the keys a search knows, in order, each ascending or descending; unknown keys are
 /// ignored (A_24437, A_24440).
 struct SearchSort<Key: Hashable & Sendable>: Sendable {

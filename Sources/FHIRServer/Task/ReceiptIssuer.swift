@@ -155,11 +155,6 @@ public struct ReceiptIssuer: Sendable {
 
     /// A stable UUID (name-based, from SHA-256) so a receipt's ids do not change between fetches.
     static func uuid(from name: String) -> String {
-        var bytes = Array(SHA256.hash(data: Data(("erx-receipt:" + name).utf8)).prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x50
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.map { String(format: "%02x", $0) }.joined()
-        let chars = Array(hex)
-        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(chars[$0]) }.joined(separator: "-")
+        TaskDocuments.nameBasedUUID(name, namespace: "erx-receipt:")
     }
 }

@@ -38,9 +38,9 @@ public enum TaskDocuments {
         "urn:uuid:" + uuid(kind, of: id)
     }
 
-    /// A UUID that is the same for the same name, and looks random otherwise.
-    static func nameBasedUUID(_ name: String) -> String {
-        var bytes = Array(SHA256.hash(data: Data(("erx-document:" + name).utf8)).prefix(16))
+    /// A UUID that is the same for the same name (within `namespace`), and looks random otherwise.
+    static func nameBasedUUID(_ name: String, namespace: String = "erx-document:") -> String {
+        var bytes = Array(SHA256.hash(data: Data((namespace + name).utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x50
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         let hex = Array(bytes.map { String(format: "%02x", $0) }.joined())

@@ -83,19 +83,10 @@ struct TaskSearch {
     /// Tasks without the date sort last ascending; ties keep the store's order.
     static func compare(_ key: SortKey, _ left: PrescriptionTask, _ right: PrescriptionTask) -> ComparisonResult {
         switch key {
-        case .authoredOn: order(left.createdAt, right.createdAt)
-        case .modified: order(left.lastModified, right.lastModified)
-        case .expiryDate: order(left.expiryDate, right.expiryDate)
-        case .acceptDate: order(left.acceptDate, right.acceptDate)
-        }
-    }
-
-    static func order<Value: Comparable>(_ left: Value?, _ right: Value?) -> ComparisonResult {
-        switch (left, right) {
-        case let (left?, right?): left < right ? .orderedAscending : left > right ? .orderedDescending : .orderedSame
-        case (nil, nil): .orderedSame
-        case (nil, _): .orderedDescending
-        case (_, nil): .orderedAscending
+        case .authoredOn: SearchOrder.compare(left.createdAt, right.createdAt)
+        case .modified: SearchOrder.compare(left.lastModified, right.lastModified)
+        case .expiryDate: SearchOrder.compare(left.expiryDate, right.expiryDate)
+        case .acceptDate: SearchOrder.compare(left.acceptDate, right.acceptDate)
         }
     }
 }
