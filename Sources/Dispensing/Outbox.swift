@@ -96,6 +96,25 @@ public struct OutboxStatistics: Sendable, Hashable {
     }
 }
 
+/// One relay's hold on the insurants it serves, when several erx instances drain one outbox
+/// (issue 21): an insurant's due transfers are claimed by one holder at a time, until `duration`
+/// after the claim. A killed instance's claims simply expire and another instance takes them over;
+/// a transfer that instance had sent but not settled goes again with the same idempotency key,
+/// which the registry recognises, so it is applied once and in order.
+///
+/// The instants compared are the instances' own clocks: the lease (30 s by default) must stay far
+/// longer than their skew and than one registry call's timeout, or two holders could send at once.
+public struct RelayClaim: Sendable, Hashable {
+    /// Names the instance, unique per process run.
+    public var holder: String
+    public var duration: TimeInterval
+
+    public init(holder: String, duration: TimeInterval) {
+        self.holder = holder
+        self.duration = duration
+    }
+}
+
 /// The relay's side of the store. Rows are written by `TaskStore.update` with the change they
 /// report; the relay only reads them and settles them.
 public protocol OutboxStore: Sendable {
@@ -109,9 +128,21 @@ public protocol OutboxStore: Sendable {
     /// holding a young queue a moment lets one call carry several. A store may look only at the
     /// oldest eligible rows, a few calls' worth per insurant, so that a large backlog costs no more
     /// to read than a small one. Unreadable rows are reported, not thrown.
-    func dueInsurants(now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>) async throws -> DueTransfers
+    ///
+    /// With a `claim`, an insurant another holder claimed until after `now` has none due either, and
+    /// the insurants returned are claimed for `claim.holder` until `now + claim.duration`, in the
+    /// same transaction as the read, so two relays never receive the same insurant. Without one
+    /// (an inspection), nothing is claimed and claims are ignored.
+    func dueInsurants(now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>,
+                      claim: RelayClaim?) async throws -> DueTransfers
     /// Applies the settlements, in order, in one transaction.
     func settle(_ settlements: [OutboxSettlement], at: Date) async throws
+    /// Extends the holder's claims on `kvnrs` to `now + claim.duration` (a claim another holder took
+    /// over meanwhile stays theirs); returns the insurants still claimed by the holder.
+    func renewClaims(_ kvnrs: Set<KVNR>, claim: RelayClaim, now: Date) async throws -> Set<KVNR>
+    /// Gives up the holder's claims on `kvnrs` (served and settled, or not started), so another
+    /// relay may take them at once.
+    func releaseClaims(_ kvnrs: Set<KVNR>, holder: String) async throws
     func outboxStatistics() async throws -> OutboxStatistics
 }
 
@@ -119,7 +150,7 @@ extension OutboxStore {
     /// What is due now, without the relay's hold (for inspection): the `limit` insurants served
     /// next, up to `limit` transfers each, in write order.
     public func dueTransfers(now: Date, limit: Int) async throws -> DueTransfers {
-        try await dueInsurants(now: now, insurants: limit, perInsurant: limit, readyBefore: now, excluding: [])
+        try await dueInsurants(now: now, insurants: limit, perInsurant: limit, readyBefore: now, excluding: [], claim: nil)
     }
 }
 

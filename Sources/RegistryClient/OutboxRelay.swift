@@ -22,9 +22,13 @@ public struct OutboxRelay: Service {
     let metrics: RelayMetrics?
     let clock: any WallClock
     let logger: Logger
+    /// Names this relay in its claims on insurants (see `RelayClaim`): unique per process run.
+    let holder: String
 
     public init(outbox: any OutboxStore, client: RegistryHTTPClient?, consent: ConsentCache?, metrics: RelayMetrics?,
-                clock: any WallClock = SystemWallClock(), logger: Logger) {
+                clock: any WallClock = SystemWallClock(), logger: Logger,
+                holder: String? = nil) {
+        self.holder = holder ?? Self.processHolder
         self.outbox = outbox
         self.client = client
         self.consent = consent
@@ -32,6 +36,11 @@ public struct OutboxRelay: Service {
         self.clock = clock
         self.logger = logger
     }
+
+    /// Host, process id and a random part: unique per process run, and telling an operator which
+    /// instance holds a claim.
+    static let processHolder =
+        "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(RandomIDGenerator.randomUUID().prefix(8))"
 
     public func run() async throws {
         guard let client, let consent else {
@@ -63,6 +72,8 @@ public struct OutboxRelay: Service {
         case checked([[OutboxEntry]], [KVNR: Result<[Objection], any Error>])
         /// The poll interval passed: look for new transfers, update the gauges.
         case tick
+        /// A claim was given up.
+        case released
     }
 
     /// The relay's loop: starts workers for due insurants whenever places are free, and settles what
@@ -77,6 +88,8 @@ public struct OutboxRelay: Service {
         let configuration = client.configuration
         let dispatch = TransferDispatch(client: client, consent: consent, clock: clock, logger: logger)
         let limit = max(1, configuration.concurrency)
+        let claim = RelayClaim(holder: holder, duration: configuration.relayLease.seconds)
+        var lastRenewal = ContinuousClock.now
         await withTaskGroup(of: Event.self) { group in
             var working = 0
             var busy: Set<KVNR> = []
@@ -94,6 +107,9 @@ public struct OutboxRelay: Service {
                 group.addTask {
                     do {
                         try await outbox.settle(batch.flatMap(\.1), at: clock.now())
+                        // Served and settled: another relay may take the insurants at once (a failed
+                        // release only lets the claims run out).
+                        try? await outbox.releaseClaims(Set(batch.map(\.0)), holder: claim.holder)
                         return .settled(batch, stored: true)
                     } catch {
                         logger.error("relay: settling failed, trying again", metadata: ["error": "\(String(describing: type(of: error)))"])
@@ -117,7 +133,12 @@ public struct OutboxRelay: Service {
                 switch event {
                 case let .served(kvnr, settlements):
                     working -= 1
-                    if settlements.isEmpty { busy.remove(kvnr) } else { unsettled.append((kvnr, settlements)) }
+                    if settlements.isEmpty {
+                        busy.remove(kvnr)
+                        group.addTask { try? await outbox.releaseClaims([kvnr], holder: claim.holder); return .released }
+                    } else {
+                        unsettled.append((kvnr, settlements))
+                    }
                 case let .settled(batch, stored):
                     settling = 0
                     if stored {
@@ -132,9 +153,9 @@ public struct OutboxRelay: Service {
                     }
                 case let .checked(insurants, consentStates):
                     if stopping {
-                        // Shutting down: they were not sent, so they simply stay pending.
+                        // Shutting down: they were not sent, so they simply stay pending (their claims
+                        // are given up below).
                         working -= insurants.count
-                        busy.subtract(insurants.map { $0[0].kvnr })
                     } else {
                         start(insurants, consentStates: consentStates)
                     }
@@ -146,6 +167,15 @@ public struct OutboxRelay: Service {
                         return .tick
                     }
                     if let metrics, let statistics = try? await outbox.outboxStatistics() { metrics.observe(statistics, now: clock.now()) }
+                    // Claims held this long are renewed: insurants waiting for a place, or served by a
+                    // slow registry, stay this relay's. One taken over meanwhile (this relay stalled
+                    // past its lease) is left to its new holder once its worker is done.
+                    if !busy.isEmpty, ContinuousClock.now - lastRenewal >= configuration.relayLease / 3 {
+                        lastRenewal = ContinuousClock.now
+                        _ = try? await outbox.renewClaims(busy, claim: claim, now: clock.now())
+                    }
+                case .released:
+                    break
                 }
                 settleIfIdle()
                 // Answered but not yet stored is bounded (a few times the places): with slow commits,
@@ -163,7 +193,7 @@ public struct OutboxRelay: Service {
                     // of the store's CPU with the relay on).
                     guard isTick || free >= max(1, limit / 4) else { continue }
                     do {
-                        ahead = try await nextInsurants(excluding: busy, places: limit, configuration: configuration)
+                        ahead = try await nextInsurants(excluding: busy, places: limit, claim: claim, configuration: configuration)
                         for entries in ahead { busy.insert(entries[0].kvnr) }
                     } catch where Task.isCancelled {
                         stopping = true
@@ -195,19 +225,23 @@ public struct OutboxRelay: Service {
                     group.addTask { .checked([entries], await consent.objections(of: [entries[0].kvnr], concurrency: 1)) }
                 }
             }
+            // Stopped: what is still claimed was not settled; another instance may take it at once
+            // instead of after the lease.
+            try? await outbox.releaseClaims(busy, holder: claim.holder)
         }
     }
 
     /// The next insurants to serve, at most `places`, each with their due transfers in order; rows
     /// that cannot be read are set aside first, as dead letters for an operator (like a payload the
     /// registry refuses), and the insurant's later transfers follow them.
-    private func nextInsurants(excluding busy: Set<KVNR>, places: Int, configuration: RegistryConfiguration) async throws -> [[OutboxEntry]] {
+    private func nextInsurants(excluding busy: Set<KVNR>, places: Int, claim: RelayClaim,
+                               configuration: RegistryConfiguration) async throws -> [[OutboxEntry]] {
         // A call's worth of rows per place: enough to fill the places and their calls, without
         // reading payloads nobody sends yet.
         let now = clock.now()
         let due = try await outbox.dueInsurants(
             now: now, insurants: places, perInsurant: max(1, configuration.transfersPerCall),
-            readyBefore: now.addingTimeInterval(-configuration.callHold.seconds), excluding: busy
+            readyBefore: now.addingTimeInterval(-configuration.callHold.seconds), excluding: busy, claim: claim
         )
         if !due.unreadable.isEmpty {
             let setAside = due.unreadable.map { OutboxSettlement.deadLetter($0.id, reason: $0.reason) }

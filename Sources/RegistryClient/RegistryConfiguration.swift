@@ -36,6 +36,10 @@ public struct RegistryConfiguration: Sendable {
     /// shared with the load, it fell behind at about 3,400 `$dispense` per second (1.3 s lag and
     /// growing); with 32 it kept the lag under 0.1 s.
     public var concurrency: Int = Self.defaultConcurrency
+    /// How long an insurant the relay serves stays claimed for it against other erx instances
+    /// draining the same outbox (see `RelayClaim`); the relay renews its claims at a third of it, and
+    /// a killed instance's claims pass to another after it. Longer than `requestTimeout`.
+    public var relayLease: Duration = .seconds(30)
     public static let defaultConcurrency = 32
 
     public init(baseURL: String) {

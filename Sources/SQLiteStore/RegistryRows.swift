@@ -83,8 +83,12 @@ enum OutboxRows {
     /// millions of pending rows a read costs what it costs with a few hundred. The counts behind
     /// the hold are taken within that window. A row written "after now" (the clock stepped back)
     /// does not hold its insurant.
+    ///
+    /// With a claim (`holder` given), insurants claimed by another holder until after now are
+    /// skipped like excluded ones (`outbox_claim` holds only the insurants being served, so the
+    /// lookup is a primary-key probe into a small table); the caller claims what it gets.
     static func dueInsurants(
-        now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>, in db: Database
+        now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>, holder: String?, in db: Database
     ) throws -> DueTransfers {
         let statement = try db.cachedStatement(sql: """
             WITH eligible AS MATERIALIZED (
@@ -93,6 +97,9 @@ enum OutboxRows {
                     SELECT 1 FROM outbox AS w
                     WHERE w.kvnr = o.kvnr AND w.state = 'pending' AND w.next_attempt_at > w.created_at AND w.next_attempt_at > ?1
                 ) AND (kvnr IS NULL OR kvnr NOT IN (SELECT value FROM json_each(?2)))
+                AND (?7 IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM outbox_claim AS c WHERE c.kvnr = o.kvnr AND c.holder <> ?7 AND c.until > ?1
+                ))
                 ORDER BY id LIMIT ?6
             ), served AS (
                 SELECT kvnr FROM eligible
@@ -109,8 +116,38 @@ enum OutboxRows {
             """)
         let window = max(1, insurants) * max(1, perInsurant) * 8
         return try transfers(from: Row.fetchAll(statement, arguments: [
-            StoredDate.value(now), jsonArray(excluding), StoredDate.value(readyBefore), perInsurant, insurants, window,
+            StoredDate.value(now), jsonArray(excluding), StoredDate.value(readyBefore), perInsurant, insurants, window, holder,
         ]))
+    }
+
+    /// Claims `kvnrs` for `holder` until `until`, unless another holder's claim has not expired by
+    /// `now`; returns the insurants the holder now claims.
+    @discardableResult
+    static func claim(_ kvnrs: Set<KVNR>, holder: String, now: Date, until: Date, in db: Database) throws -> Set<KVNR> {
+        guard !kvnrs.isEmpty else { return [] }
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO outbox_claim (kvnr, holder, until) SELECT value, ?2, ?3 FROM json_each(?1) WHERE true
+            ON CONFLICT (kvnr) DO UPDATE SET holder = excluded.holder, until = excluded.until
+            WHERE outbox_claim.holder = excluded.holder OR outbox_claim.until <= ?4
+            RETURNING kvnr
+            """)
+        let claimed = try String.fetchAll(statement, arguments: [jsonArray(kvnrs), holder, StoredDate.value(until), StoredDate.value(now)])
+        return Set(claimed.compactMap(KVNR.init))
+    }
+
+    /// Extends only the holder's own claims; returns the insurants it still claims.
+    static func renewClaims(_ kvnrs: Set<KVNR>, holder: String, until: Date, in db: Database) throws -> Set<KVNR> {
+        guard !kvnrs.isEmpty else { return [] }
+        let statement = try db.cachedStatement(sql: """
+            UPDATE outbox_claim SET until = ?3 WHERE holder = ?2 AND kvnr IN (SELECT value FROM json_each(?1)) RETURNING kvnr
+            """)
+        return Set(try String.fetchAll(statement, arguments: [jsonArray(kvnrs), holder, StoredDate.value(until)]).compactMap(KVNR.init))
+    }
+
+    static func releaseClaims(_ kvnrs: Set<KVNR>, holder: String, in db: Database) throws {
+        guard !kvnrs.isEmpty else { return }
+        try db.cachedStatement(sql: "DELETE FROM outbox_claim WHERE holder = ?2 AND kvnr IN (SELECT value FROM json_each(?1))")
+            .execute(arguments: [jsonArray(kvnrs), holder])
     }
 
     /// KVNRs as one JSON array for `json_each` (they are `[A-Z][0-9]{9}`: nothing needs escaping).

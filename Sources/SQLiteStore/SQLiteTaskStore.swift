@@ -183,10 +183,36 @@ public final class SQLiteTaskStore: TaskStore {
 }
 
 extension SQLiteTaskStore: OutboxStore {
-    public func dueInsurants(now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>) async throws -> DueTransfers {
-        try await pool.read { db in
-            try OutboxRows.dueInsurants(now: now, insurants: insurants, perInsurant: perInsurant, readyBefore: readyBefore, excluding: excluding, in: db)
+    /// Without a claim a read on the pool; with one, the read and the claim are one write
+    /// transaction, so no other process's relay can claim an insurant in between.
+    public func dueInsurants(now: Date, insurants: Int, perInsurant: Int, readyBefore: Date, excluding: Set<KVNR>,
+                             claim: RelayClaim?) async throws -> DueTransfers {
+        guard let claim else {
+            return try await pool.read { db in
+                try OutboxRows.dueInsurants(now: now, insurants: insurants, perInsurant: perInsurant, readyBefore: readyBefore,
+                                            excluding: excluding, holder: nil, in: db)
+            }
         }
+        return try await writer.submit { db in
+            var due = try OutboxRows.dueInsurants(now: now, insurants: insurants, perInsurant: perInsurant, readyBefore: readyBefore,
+                                                  excluding: excluding, holder: claim.holder, in: db)
+            let claimed = try OutboxRows.claim(Set(due.entries.map(\.kvnr)), holder: claim.holder, now: now,
+                                               until: now.addingTimeInterval(claim.duration), in: db)
+            due.entries.removeAll { !claimed.contains($0.kvnr) }
+            return due
+        }
+    }
+
+    public func renewClaims(_ kvnrs: Set<KVNR>, claim: RelayClaim, now: Date) async throws -> Set<KVNR> {
+        guard !kvnrs.isEmpty else { return [] }
+        return try await writer.submit { db in
+            try OutboxRows.renewClaims(kvnrs, holder: claim.holder, until: now.addingTimeInterval(claim.duration), in: db)
+        }
+    }
+
+    public func releaseClaims(_ kvnrs: Set<KVNR>, holder: String) async throws {
+        guard !kvnrs.isEmpty else { return }
+        try await writer.submit { db in try OutboxRows.releaseClaims(kvnrs, holder: holder, in: db) }
     }
 
     public func settle(_ settlements: [OutboxSettlement], at now: Date) async throws {

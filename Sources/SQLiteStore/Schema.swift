@@ -19,6 +19,7 @@ enum Schema {
         migrator.registerMigration("v5", migrate: v5)
         migrator.registerMigration("v6", migrate: v6)
         migrator.registerMigration("v7", migrate: v7)
+        migrator.registerMigration("v8", migrate: v8)
         return migrator
     }
 
@@ -215,6 +216,19 @@ enum Schema {
     /// unchanged (A_19169-01); NULL for tasks activated unsigned, and for those activated before.
     private static func v7(_ db: Database) throws {
         try db.execute(sql: "ALTER TABLE task ADD COLUMN prescription_cms BLOB")
+    }
+
+    /// Relay claims (issue 21): the insurant a relay serves, and until when. Several erx processes
+    /// may drain one outbox; a row exists only while a relay serves the insurant (or until a killed
+    /// relay's claim is taken over).
+    private static func v8(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE outbox_claim (
+                kvnr TEXT NOT NULL PRIMARY KEY,
+                holder TEXT NOT NULL,
+                until REAL NOT NULL
+            ) STRICT, WITHOUT ROWID;
+            """)
     }
 }
 

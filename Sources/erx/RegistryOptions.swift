@@ -38,11 +38,16 @@ struct RegistryOptions: ParsableArguments {
     @Option(help: "Milliseconds the relay leaves an insured person's newest transfers, so one call carries more of them.")
     var relayCallHoldMs: Int = 250
 
+    @Option(help: "Milliseconds an insured person's transfers stay claimed by this instance's relay against other instances on the same database.")
+    var relayLeaseMs: Int = 30_000
+
     func validate() throws {
         if let url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) { throw ValidationError("--registry must be an http(s) URL") }
         guard consentTTL >= 0, consentBudgetMs >= 0, registryTimeoutMs > 0, relayBackoffMs >= 0, relayMaxAttempts >= 1,
               relayConflictPause >= 0, relayPollMs > 0, relayTransfersPerCall >= 1, relayCallHoldMs >= 0
         else { throw ValidationError("registry options must be positive") }
+        // A claim that could expire during one call would let a second instance send beside it.
+        guard relayLeaseMs > registryTimeoutMs else { throw ValidationError("--relay-lease-ms must be longer than --registry-timeout-ms") }
         // Seconds become milliseconds in 64 bits: bounded, so no value can trap the conversion.
         guard consentTTL.isFinite, relayConflictPause.isFinite, consentTTL <= 31_536_000, relayConflictPause <= 31_536_000 else {
             throw ValidationError("--consent-ttl and --relay-conflict-pause must be at most a year")
@@ -62,6 +67,7 @@ struct RegistryOptions: ParsableArguments {
         configuration.pollInterval = .milliseconds(relayPollMs)
         configuration.transfersPerCall = relayTransfersPerCall
         configuration.callHold = .milliseconds(relayCallHoldMs)
+        configuration.relayLease = .milliseconds(relayLeaseMs)
         return RegistryHTTPClient(configuration: configuration, http: http)
     }
 }

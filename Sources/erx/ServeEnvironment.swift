@@ -13,6 +13,7 @@ enum ServeEnvironment {
         "host", "port", "data", "auth", "trust-anchors", "profiles", "base-url", "objection-response",
         "registry", "consent-ttl", "consent-budget-ms", "registry-timeout-ms", "relay-backoff-ms", "relay-max-attempts",
         "relay-conflict-pause", "relay-poll-ms", "relay-transfers-per-call", "relay-call-hold-ms",
+        "relay-lease-ms",
         "max-body-bytes", "max-elements", "max-repeats", "large-body-bytes", "idle-timeout", "header-timeout",
         "body-read-timeout", "max-connections", "max-header-bytes", "token-clock-skew", "token-max-lifetime",
     ]

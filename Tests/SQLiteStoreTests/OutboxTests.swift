@@ -63,7 +63,7 @@ struct OutboxTests {
             try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["b1"])
             let now = Date()
             func keys(insurants: Int, perInsurant: Int, readyBefore: Date = now, excluding: Set<KVNR> = [], at time: Date = now) async throws -> [String] {
-                try await store.dueInsurants(now: time, insurants: insurants, perInsurant: perInsurant, readyBefore: readyBefore, excluding: excluding)
+                try await store.dueInsurants(now: time, insurants: insurants, perInsurant: perInsurant, readyBefore: readyBefore, excluding: excluding, claim: nil)
                     .entries.map(\.idempotencyKey)
             }
             #expect(try await keys(insurants: 1, perInsurant: 2) == ["a1", "a2"])
@@ -82,6 +82,35 @@ struct OutboxTests {
         }
     }
 
+    /// Several relays on one outbox (issue 21): an insurant claimed by one is due to no other until
+    /// the claim expires or is given up; the holder renews only its own claims.
+    @Test func claimedInsurantsAreDueToTheirHolderOnlyUntilTheClaimEndsOrIsReleased() async throws {
+        try await withTemporaryStore { store async throws in
+            try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a1", "a2"])
+            try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["b1"])
+            let now = Date()
+            let first = RelayClaim(holder: "first", duration: 30), second = RelayClaim(holder: "second", duration: 30)
+            func keys(_ claim: RelayClaim?, insurants: Int = 2, at time: Date = now) async throws -> [String] {
+                try await store.dueInsurants(now: time, insurants: insurants, perInsurant: 4, readyBefore: time, excluding: [], claim: claim)
+                    .entries.map(\.idempotencyKey)
+            }
+            #expect(try await keys(first, insurants: 1) == ["a1", "a2"])
+            #expect(try await keys(second) == ["b1"])
+            // The holder itself may read its insurants again (the relay excludes those it serves);
+            // an inspection ignores claims.
+            #expect(try await keys(first) == ["a1", "a2"])
+            #expect(try await keys(nil) == ["a1", "a2", "b1"])
+            // Renewing extends only the holder's own claims.
+            #expect(try await store.renewClaims([Fixtures.kvnr, Fixtures.otherKVNR], claim: first, now: now.addingTimeInterval(20)) == [Fixtures.kvnr])
+            #expect(try await keys(second, at: now.addingTimeInterval(40)) == ["b1"])
+            // Expired (the holder was killed): another relay takes it over.
+            #expect(try await keys(second, at: now.addingTimeInterval(51)) == ["a1", "a2", "b1"])
+            // Released: at once.
+            try await store.releaseClaims([Fixtures.kvnr, Fixtures.otherKVNR], holder: second.holder)
+            #expect(try await keys(first, at: now.addingTimeInterval(52)) == ["a1", "a2", "b1"])
+        }
+    }
+
     /// Insurants come by their oldest transfer, not by KVNR; an old one goes while a young one is
     /// held; a transfer "written later than now" (the clock stepped back) is not held.
     @Test func dueInsurantsOrdersByOldestTransferAndHoldsOnlyTheYoung() async throws {
@@ -90,14 +119,14 @@ struct OutboxTests {
             try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["y1"])
             try await Self.write(store, Fixtures.prescriptionID(1), keys: ["x1"], at: now)
             func keys(readyBefore: Date, at time: Date = now) async throws -> [String] {
-                try await store.dueInsurants(now: time, insurants: 1, perInsurant: 2, readyBefore: readyBefore, excluding: [])
+                try await store.dueInsurants(now: time, insurants: 1, perInsurant: 2, readyBefore: readyBefore, excluding: [], claim: nil)
                     .entries.map(\.idempotencyKey)
             }
             #expect(try await keys(readyBefore: now) == ["y1"])
-            #expect(try await store.dueInsurants(now: now, insurants: 2, perInsurant: 2, readyBefore: now.addingTimeInterval(-1), excluding: [Fixtures.otherKVNR])
+            #expect(try await store.dueInsurants(now: now, insurants: 2, perInsurant: 2, readyBefore: now.addingTimeInterval(-1), excluding: [Fixtures.otherKVNR], claim: nil)
                 .entries.isEmpty)
             #expect(try await store.dueInsurants(now: now.addingTimeInterval(-10), insurants: 2, perInsurant: 2, readyBefore: now.addingTimeInterval(-11),
-                                                 excluding: [Fixtures.otherKVNR]).entries.map(\.idempotencyKey) == ["x1"])
+                                                 excluding: [Fixtures.otherKVNR], claim: nil).entries.map(\.idempotencyKey) == ["x1"])
         }
     }
 
