@@ -203,6 +203,19 @@ public struct TaskSnapshot {
     }
 }
 
+/// A store that cannot be reached (the database server is down, restarting, or did not answer
+/// within the store's bound): nothing was written, and the same request may succeed later. The
+/// server answers 503 with `Retry-After`; any other store error is a 500. Carries no detail that
+/// could hold personal data.
+public struct StoreUnavailable: Error, Sendable, Hashable {
+    /// What failed, for the log: "connect", "timeout", "connection lost", ….
+    public var reason: String
+
+    public init(reason: String) {
+        self.reason = reason
+    }
+}
+
 /// The dispensation set stored for one task of an insurant.
 public struct DispensationSet: Sendable, Hashable {
     public var prescriptionID: PrescriptionID

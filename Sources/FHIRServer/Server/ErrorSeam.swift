@@ -35,8 +35,16 @@ public enum ErrorSeam {
         switch error {
         case let error as DispensingError: answer(for: error, at: site, caller: caller)
         case let error as RequestError: answer(for: error)
+        case is StoreUnavailable: storeUnavailable()
         default: internalError()
         }
+    }
+
+    /// Ours (issue 21): the database cannot be reached; nothing was written, try again shortly.
+    /// 503 and `transient`, which tells a client that the same request may succeed.
+    public static func storeUnavailable() -> Answer {
+        Answer(status: .serviceUnavailable, outcome: outcome(.transient, "Service temporarily unavailable: the database cannot be reached."),
+               headers: [.retryAfter: "1"])
     }
 
     public static func internalError() -> Answer {
