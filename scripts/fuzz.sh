@@ -95,6 +95,11 @@ for target in "${targets[@]}"; do
     line+=" -- FAILED (exit $status, see $log)"
     failed+=("$target")
     grep -E '^(==[0-9]+==ERROR|SUMMARY|Fatal error|.*fuzz property violated|artifact_prefix=|Test unit written)' "$log" | head -20 || true
+    # A trap without a message (an overflow in an optimized build) shows only in its stack and input:
+    # print both, so a CI log alone is enough to reproduce it.
+    grep -E '^ +#[0-9]+ 0x' "$log" | head -12 || true
+    for unit in "$artifacts"/*; do [ -f "$unit" ] && { echo "input $(basename "$unit") (base64):"; head -c 4096 "$unit" | base64; }; done
+
   fi
   echo "$line"
   summary+=("$line")

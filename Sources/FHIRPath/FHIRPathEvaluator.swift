@@ -142,7 +142,9 @@ public struct FHIRPathEvaluator: Sendable {
             let value = try evaluate(operand, focus: focus, context: context)
             guard sign == "-", let item = value.first else { return value }
             switch systemValue(item) {
-            case .integer(let number): return [.integer(-number)]
+            // The least integer has no negation among the integers: empty, as for a quotient beyond
+            // them, never a trap (the fuzzer found `-(-9223372036854775807 - 1)`).
+            case .integer(let number): return number == .min ? [] : [.integer(-number)]
             case .decimal(let number): return [.decimal(-number)]
             default: throw FHIRPathError("unary minus needs a number")
             }

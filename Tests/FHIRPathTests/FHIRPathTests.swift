@@ -55,6 +55,15 @@ struct FHIRPathTests {
 
     /// Names are resolved when parsed; one the engine does not know still parses, and evaluating it
     /// says which, so the validator can report the invariant as not checked.
+    /// Integer arithmetic never traps: what has no integer answer is empty (the fuzzer's finding
+    /// in CI was the negation of the least integer).
+    @Test func integerEdgesAreEmptyNotATrap() throws {
+        let resource = try Self.json(#"{"resourceType": "Basic", "id": "b"}"#)
+        #expect(try eval("-(-9223372036854775807 - 1)", resource).isEmpty)
+        #expect(try eval("(-9223372036854775807 - 1) div -1", resource).isEmpty)
+        #expect(try eval("-(-9223372036854775807)", resource) == [.integer(9_223_372_036_854_775_807)])
+    }
+
     @Test func anUnknownFunctionParsesAndFailsWhenEvaluated() throws {
         let expression = try FHIRPathParser.parse("status.frobnicate()")
         #expect(expression == .call(.member(nil, "status"), "frobnicate", []))
