@@ -12,8 +12,18 @@ enum KeyFile {
         }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let key = make()
-        guard FileManager.default.createFile(atPath: file.path, contents: Data(pem(key).utf8), attributes: [.posixPermissions: 0o600])
+        // Several instances share one data directory (issue 21) and may start at once: the key is
+        // written whole to a file of its own, then linked to its name, which fails if another
+        // instance got there first; then that one's key is everyone's. (Writing the name directly
+        // let a second instance overwrite the key the first was already signing with.)
+        let draft = directory.appendingPathComponent(".\(name).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max))")
+        guard FileManager.default.createFile(atPath: draft.path, contents: Data(pem(key).utf8), attributes: [.posixPermissions: 0o600])
         else { throw CocoaError(.fileWriteUnknown) }
+        defer { unlink(draft.path) }
+        guard link(draft.path, file.path) == 0 else {
+            guard errno == EEXIST else { throw CocoaError(.fileWriteUnknown) }
+            return try parse(String(contentsOf: file, encoding: .utf8))
+        }
         return key
     }
 }
