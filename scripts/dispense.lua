@@ -17,8 +17,17 @@ local counter = 0
 local offset = 0
 local thread_count = 0
 
+-- ADDRS (optional, "HOST:PORT,HOST:PORT"): the threads take the instances in turn, so -t2 with two
+-- instances puts half the connections on each, as a round-robin load balancer would.
+local addrs = {}
+for hostport in (os.getenv("ADDRS") or ""):gmatch("[^,]+") do
+  local host, port = hostport:match("^(.+):(%d+)$")
+  addrs[#addrs + 1] = wrk.lookup(host, port)[1]
+end
+
 function setup(thread)
   thread:set("offset", thread_count)
+  if #addrs > 0 then thread.addr = addrs[(thread_count % #addrs) + 1] end
   thread_count = thread_count + 1
 end
 

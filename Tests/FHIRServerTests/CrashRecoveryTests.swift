@@ -86,18 +86,20 @@ struct ServerProcess {
 
     /// Starts the binary; the wait for its first line blocks a thread outside the cooperative pool,
     /// which the in-process simulator needs.
-    static func start(arguments: [String]) async throws -> ServerProcess {
+    /// `environment` is added to the test process's own.
+    static func start(arguments: [String], environment: [String: String] = [:]) async throws -> ServerProcess {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try ServerProcess(arguments: arguments) })
+                continuation.resume(with: Result { try ServerProcess(arguments: arguments, environment: environment) })
             }
         }
     }
 
-    private init(arguments: [String]) throws {
+    private init(arguments: [String], environment: [String: String]) throws {
         process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
