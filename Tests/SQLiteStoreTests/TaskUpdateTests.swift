@@ -165,4 +165,26 @@ import Testing
             #expect(try await store.task(stranger.id) == nil)
         }
     }
+
+    /// A rule reads the objections and the stored set through its snapshot, inside the transaction:
+    /// what it sees is what is stored (PostgreSQL fetches each read when first asked and runs the
+    /// rule again; the rule only sees the answers).
+    @Test(arguments: StoreKind.allCases) func aRuleSeesTheObjectionsAndTheSetStoredForItsTask(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
+            let task = Fixtures.task(Fixtures.prescriptionID(28))
+            #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
+            let set = Fixtures.dispensationSet(task.id, size: 2, writer: 1)
+            try await store.update(task: task.id) { (TaskChange(task: $0, dispensations: .replace(set), audit: Fixtures.audit(.dispense, $0.id, at: Fixtures.created)), ()) }
+            let objection = Objection(kvnr: Fixtures.kvnr, category: .medication, source: .consentResource, since: Fixtures.created)
+            try await store.record(objection)
+            let seen = try await store.update(task.id) { snapshot in
+                let seen = (try snapshot.objections(Fixtures.kvnr), try snapshot.objections(Fixtures.otherKVNR), try snapshot.dispensations())
+                return (TaskChange(task: snapshot.task, audit: Fixtures.audit(.close, task.id, at: Fixtures.created)), seen)
+            }
+            #expect(seen.0 == [objection])
+            #expect(seen.1.isEmpty)
+            #expect(seen.2 == set)
+            #expect(try await store.auditTrail(of: task.id).map(\.action) == [.create, .dispense, .close])
+        }
+    }
 }
