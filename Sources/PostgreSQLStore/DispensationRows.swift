@@ -32,17 +32,15 @@ enum DispensationRows {
                 bindings.append(dispensation.view.whenHandedOver.flatMap(CalendarDate.datePart(of:)))
                 bindings.append(try StoredResource.value(dispensation.medicationDispense))
                 bindings.append(try StoredResource.value(dispensation.medication))
-                let sql = """
-                    INSERT INTO medication_dispense (task_id, position, id, kvnr, when_handed_over, resource, medication)
-                    VALUES ($1, $2, $3, $4::text, $5::text, $6, $7::bytea)
-                    """
-                _ = try await connection.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+                _ = try await connection.rows(HotPath.InsertDispensation(bindings: bindings), logger: logger)
             }
         }
     }
 
     static func delete(_ id: PrescriptionID, on connection: PostgresConnection, logger: Logger) async throws {
-        _ = try await connection.rows("DELETE FROM medication_dispense WHERE task_id = \(id.rawValue)", logger: logger)
+        var bindings = PostgresBindings()
+        bindings.append(id.rawValue)
+        _ = try await connection.rows(HotPath.DeleteDispensations(bindings: bindings), logger: logger)
     }
 
     static func fetchAll(of id: PrescriptionID, on connection: PostgresConnection, logger: Logger) async throws -> [Dispensation] {

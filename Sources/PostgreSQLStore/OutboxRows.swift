@@ -9,13 +9,17 @@ import PostgresNIO
 /// it; settled rows stay for the record, the payload of sent, refused and dropped rows cleared.
 enum OutboxRows {
     static func insert(_ transfer: RegistryTransfer, at now: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        let payload = try StoredResource.value(transfer.payload)
         let time = StoredDate.value(now)
-        _ = try await connection.rows("""
-            INSERT INTO outbox (task_id, kvnr, operation, payload, created_at, next_attempt_at, status, idempotency_key)
-            VALUES (\(transfer.prescriptionID.rawValue), \(transfer.kvnr.rawValue), \(transfer.operation.rawValue), \(payload),
-                    \(time), \(time), \(transfer.status?.rawValue)::text, \(transfer.idempotencyKey))
-            """, logger: logger)
+        var bindings = PostgresBindings(capacity: 8)
+        bindings.append(transfer.prescriptionID.rawValue)
+        bindings.append(transfer.kvnr.rawValue)
+        bindings.append(transfer.operation.rawValue)
+        bindings.append(try StoredResource.value(transfer.payload))
+        bindings.append(time)
+        bindings.append(time)
+        bindings.append(transfer.status?.rawValue)
+        bindings.append(transfer.idempotencyKey)
+        _ = try await connection.rows(HotPath.InsertOutbox(bindings: bindings), logger: logger)
     }
 
     /// See `OutboxStore.dueInsurants` and the SQLite store's query of the same name, which this one

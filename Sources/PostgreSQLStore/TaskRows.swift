@@ -62,24 +62,17 @@ enum TaskRows {
         bindings.append(receiptChanged ? try StoredResource.value(task.receipt) : nil)
         bindings.append(cmsChanged)
         bindings.append(cmsChanged ? StoredResource.bytes(task.signedPrescription) : nil)
-        let sql = """
-            UPDATE task SET status = $2, flow_type = $3, kvnr = $4, owner = $5, access_code = $6, secret = $7,
-                created_at = $8, last_modified = $9, authored_on = $10, expiry_date = $11, accept_date = $12,
-                last_medication_dispense = $13, accepted_at = $14, completed_at = $15,
-                prescription = CASE WHEN $16::boolean THEN $17::bytea ELSE prescription END,
-                receipt = CASE WHEN $18::boolean THEN $19::bytea ELSE receipt END,
-                prescription_cms = CASE WHEN $20::boolean THEN $21::bytea ELSE prescription_cms END
-            WHERE id = $1
-            """
-        _ = try await connection.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        _ = try await connection.rows(HotPath.UpdateTask(bindings: bindings), logger: logger)
     }
 
     /// The task, its row locked until the transaction ends when `forUpdate`.
     static func fetch(_ id: PrescriptionID, forUpdate: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> PrescriptionTask? {
-        let sql = "SELECT \(columns) FROM task WHERE id = $1\(forUpdate ? " FOR UPDATE" : "")"
         var bindings = PostgresBindings()
         bindings.append(id.rawValue)
-        return try await connection.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).first.map(task(from:))
+        let rows = forUpdate
+            ? try await connection.rows(HotPath.LockTask(bindings: bindings), logger: logger)
+            : try await connection.rows(PostgresQuery(unsafeSQL: "SELECT \(columns) FROM task WHERE id = $1", binds: bindings), logger: logger)
+        return try rows.first.map(task(from:))
     }
 
     /// An insurant's tasks, newest first (ties by id, so the order is stable).
@@ -130,8 +123,7 @@ enum AuditRows {
         bindings.append(entry.failed)
         bindings.append(entry.kvnr?.rawValue)
         bindings.append(StoredDate.value(entry.recorded))
-        let sql = "INSERT INTO audit_event (\(columns)) VALUES ($1, $2::text, $3, $4::text, $5::text, $6::text, $7, $8, $9::text, $10)"
-        _ = try await connection.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        _ = try await connection.rows(HotPath.InsertAudit(bindings: bindings), logger: logger)
     }
 
     /// The trail of one task, oldest first (by insertion; a task's writes are serialised by its row lock).
