@@ -98,6 +98,26 @@ import Testing
         }
     }
 
+    /// What one instance committed, another (or the next run) reads: the store holds nothing of
+    /// its own beyond the database.
+    @Test func dataSurvivesClosingAndIsSeenByAnotherStore() async throws {
+        try await TestPostgres.withFreshDatabase { configuration in
+            let task = Fixtures.task(Fixtures.prescriptionID(95))
+            let set = Fixtures.dispensationSet(task.id, size: 2, writer: 1)
+            let dispensed = Fixtures.audit(.dispense, task.id, at: Fixtures.created.addingTimeInterval(100))
+            let first = try await open(configuration)
+            #expect(try await first.insert(task, audit: Fixtures.createAudit(task)))
+            try await first.update(task: task.id) { (TaskChange(task: $0, dispensations: .replace(set), audit: dispensed), ()) }
+            let second = try await open(configuration, migrating: false)
+            #expect(try await second.task(task.id) == task)
+            await first.close()
+            #expect(try await second.dispensations(of: task.id) == set)
+            #expect(try await second.auditTrail(of: task.id) == [Fixtures.createAudit(task), dispensed])
+            #expect(try await second.insert(task, audit: Fixtures.createAudit(task)) == false)
+            await second.close()
+        }
+    }
+
     @Test func aClosedPortIsUnavailableWithinTheConnectBound() async throws {
         var configuration = PostgreSQLStoreConfiguration(host: "127.0.0.1", port: 1, user: "erx", password: "x", database: "erx")
         configuration.connectTimeout = .milliseconds(800)
