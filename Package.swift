@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
@@ -65,6 +66,17 @@ let package = Package(
         .target(
             name: "SQLiteStore",
             dependencies: ["Dispensing", "FHIRModel", "FHIRFormats", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        /// The second implementation of the store port (issue 21): PostgreSQL through postgres-nio's
+        /// pooled `PostgresClient`, for several instances sharing one database.
+        .target(
+            name: "PostgreSQLStore",
+            dependencies: [
+                "Dispensing", "FHIRModel", "FHIRFormats",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -206,9 +218,21 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "DispensingTests", dependencies: ["Dispensing", "FHIRModel", "FHIRFormats"], swiftSettings: strictSettings),
+        /// Shared by the store test targets: which stores a port-level test runs on, and a throwaway
+        /// PostgreSQL database per test (from ERX_TEST_POSTGRES_URL or scripts/postgres-cluster.sh).
+        .target(
+            name: "StoreTestSupport",
+            dependencies: [
+                "Dispensing", "SQLiteStore", "PostgreSQLStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/StoreTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SQLiteStoreTests",
-            dependencies: ["SQLiteStore", "Dispensing", "FHIRModel", "FHIRFormats"],
+            dependencies: ["SQLiteStore", "PostgreSQLStore", "StoreTestSupport", "Dispensing", "FHIRModel", "FHIRFormats"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -2,13 +2,14 @@ import Dispensing
 import FHIRModel
 import Foundation
 import SQLiteStore
+import StoreTestSupport
 import Testing
 
 /// The operator's side of the outbox: listing dead letters and sending one again, never when that
 /// would overwrite newer data at the registry or send an objecting insurant's data.
 struct DeadLetterTests {
     /// One task with a transfer per operation, in order; returns their outbox ids.
-    static func write(_ store: SQLiteTaskStore, _ number: Int, _ operations: [RegistryTransfer.Operation]) async throws -> [Int64] {
+    static func write(_ store: some TaskStore & OutboxStore, _ number: Int, _ operations: [RegistryTransfer.Operation]) async throws -> [Int64] {
         let id = Fixtures.prescriptionID(number)
         let task = Fixtures.task(id)
         _ = try await store.insert(task, audit: Fixtures.createAudit(task))
@@ -23,8 +24,8 @@ struct DeadLetterTests {
     }
 
     /// The registry was down past every attempt: both transfers died, and go out again in order.
-    @Test func deadLettersAreListedAndRequeuedInOrderWithTheirKeys() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func deadLettersAreListedAndRequeuedInOrderWithTheirKeys(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let ids = try await Self.write(store, 1, [.provideDispensation, .provideDispensation])
             let now = Date()
             try await store.settle(ids.map { .deadLetter($0, reason: "failed 8 times, last: registry answered 503") }, at: now)
@@ -46,16 +47,16 @@ struct DeadLetterTests {
     }
 
     /// A later transfer still pending may be in flight: the dead letter could no longer go first.
-    @Test func aLaterPendingTransferOfTheSameRecordSupersedesIt() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func aLaterPendingTransferOfTheSameRecordSupersedesIt(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let ids = try await Self.write(store, 5, [.provideDispensation, .provideDispensation])
             try await store.settle([.deadLetter(ids[0], reason: "400")], at: Date())
             #expect(try await store.requeue(ids[0], at: Date()) == .superseded(by: ids[1]))
         }
     }
 
-    @Test func aLaterAppliedTransferOfTheSameRecordSupersedesIt() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func aLaterAppliedTransferOfTheSameRecordSupersedesIt(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let ids = try await Self.write(store, 2, [.providePrescription, .provideDispensation, .provideDispensation])
             let now = Date()
             try await store.settle([.deadLetter(ids[0], reason: "400"), .deadLetter(ids[1], reason: "400"), .sent(ids[2])], at: now)
@@ -68,8 +69,8 @@ struct DeadLetterTests {
     }
 
     /// The prescription was cancelled at the registry: nothing dispensed on it may come back.
-    @Test func theCancelledPrescriptionSupersedesADispensation() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func theCancelledPrescriptionSupersedesADispensation(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let ids = try await Self.write(store, 6, [.provideDispensation, .cancelPrescription])
             try await store.settle([.deadLetter(ids[0], reason: "400"), .sent(ids[1])], at: Date())
             #expect(try await store.deadLetters().map(\.supersededBy) == [ids[1]])
@@ -78,8 +79,8 @@ struct DeadLetterTests {
     }
 
     /// The relay sets rows it cannot read aside as dead letters; they are listed, never sent.
-    @Test func anUnreadableDeadLetterIsListedButNotRequeued() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func anUnreadableDeadLetterIsListedButNotRequeued(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             try await store.executeUnchecked(sql: """
                 INSERT INTO outbox (task_id, kvnr, operation, created_at, state, idempotency_key)
                 VALUES ('160.000.000.000.000.00', 'X234567890', 'provide-something-new', 0, 'dead', 'u1')
@@ -92,8 +93,8 @@ struct DeadLetterTests {
         }
     }
 
-    @Test func anObjectingInsurantsDeadLetterStaysDead() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func anObjectingInsurantsDeadLetterStaysDead(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let ids = try await Self.write(store, 3, [.provideDispensation])
             let now = Date()
             try await store.settle([.deadLetter(ids[0], reason: "400")], at: now)
@@ -103,8 +104,8 @@ struct DeadLetterTests {
         }
     }
 
-    @Test func onlyDeadLettersCanBeRequeued() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func onlyDeadLettersCanBeRequeued(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let ids = try await Self.write(store, 4, [.provideDispensation])
             #expect(try await store.requeue(ids[0], at: Date()) == .notDead)
             #expect(try await store.requeue(9_999, at: Date()) == .notDead)

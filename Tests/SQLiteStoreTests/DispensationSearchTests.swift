@@ -1,13 +1,14 @@
 import Dispensing
 import FHIRModel
 import SQLiteStore
+import StoreTestSupport
 import Testing
 
 /// The sets `GET /MedicationDispense` searches: an insurant's, by task, each in the order sent
 /// (the filters, sort and answer are the server's, tested over HTTP).
 @Suite struct DispensationSearchTests {
     /// Three tasks of the insurant (handovers on 03-01, 03-05 twice, 03-10) and one of someone else.
-    private func storeSets(in store: SQLiteTaskStore) async throws -> (first: PrescriptionID, second: PrescriptionID, third: PrescriptionID) {
+    private func storeSets(in store: some TaskStore) async throws -> (first: PrescriptionID, second: PrescriptionID, third: PrescriptionID) {
         let first = Fixtures.prescriptionID(50), second = Fixtures.prescriptionID(51), third = Fixtures.prescriptionID(52)
         let sets: [(PrescriptionID, KVNR, [String])] = [
             (first, Fixtures.kvnr, ["2025-03-01"]),
@@ -32,8 +33,8 @@ import Testing
         sets.flatMap(\.dispensations).compactMap { $0.view.id }
     }
 
-    @Test func anInsurantsSetsComeByTaskEachInTheOrderSent() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func anInsurantsSetsComeByTaskEachInTheOrderSent(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let (first, second, third) = try await storeSets(in: store)
             let sets = try await store.dispensationSets(of: Fixtures.kvnr)
             #expect(sets.map(\.prescriptionID) == [first, second, third])
@@ -45,8 +46,8 @@ import Testing
         }
     }
 
-    @Test func deletedSetsLeaveTheSearch() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func deletedSetsLeaveTheSearch(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let (first, _, _) = try await storeSets(in: store)
             try await store.update(task: first) { current in
                 (TaskChange(task: current, dispensations: .delete, audit: Fixtures.audit(.reject, current.id, at: Fixtures.created)), ())
@@ -59,8 +60,8 @@ import Testing
 
     /// A replacement overwrites rows in place only while id, insurant and date stay; a new position
     /// must appear and a dropped one leave.
-    @Test func aReplacementIsWhatTheSearchSees() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func aReplacementIsWhatTheSearchSees(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let (first, second, _) = try await storeSets(in: store)
             let replacement = [
                 Fixtures.dispensation(first, position: 0, writer: 2, whenHandedOver: "2025-03-20"),

@@ -2,6 +2,7 @@ import Dispensing
 import FHIRModel
 import Foundation
 import SQLiteStore
+import StoreTestSupport
 import Testing
 
 /// The outbox rows the relay reads and settles: written with the change, per-insurant order,
@@ -13,7 +14,7 @@ struct OutboxTests {
     }
 
     /// Stores a task and one outbox row per key, each with its own update.
-    static func write(_ store: SQLiteTaskStore, _ id: PrescriptionID, kvnr: KVNR = Fixtures.kvnr, keys: [String], at written: Date = Fixtures.created) async throws {
+    static func write(_ store: some TaskStore & OutboxStore, _ id: PrescriptionID, kvnr: KVNR = Fixtures.kvnr, keys: [String], at written: Date = Fixtures.created) async throws {
         let task = Fixtures.task(id, kvnr: kvnr)
         _ = try await store.insert(task, audit: Fixtures.createAudit(task))
         for key in keys {
@@ -23,8 +24,8 @@ struct OutboxTests {
         }
     }
 
-    @Test func rowsComeInWriteOrderWithTheirPayloadAndAFailedDecisionWritesNone() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func rowsComeInWriteOrderWithTheirPayloadAndAFailedDecisionWritesNone(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a", "b"])
             await #expect(throws: DispensingError.secretMismatch) {
                 try await store.update(Fixtures.prescriptionID(1)) { snapshot -> (TaskChange, Void) in
@@ -41,8 +42,8 @@ struct OutboxTests {
         }
     }
 
-    @Test func anInsurantWithARowNotYetDueHasNoneDueButOthersGoOn() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func anInsurantWithARowNotYetDueHasNoneDueButOthersGoOn(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a1", "a2"])
             try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["b1"])
             let now = Date()
@@ -57,8 +58,8 @@ struct OutboxTests {
 
     /// The relay's read: whole insurants, oldest first, a call's worth each; a young queue waits
     /// unless it already fills a call.
-    @Test func dueInsurantsTakesTheOldestInsurantsACallsWorthEachAndHoldsYoungShortQueues() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func dueInsurantsTakesTheOldestInsurantsACallsWorthEachAndHoldsYoungShortQueues(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a1", "a2", "a3"])
             try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["b1"])
             let now = Date()
@@ -84,8 +85,8 @@ struct OutboxTests {
 
     /// Several relays on one outbox (issue 21): an insurant claimed by one is due to no other until
     /// the claim expires or is given up; the holder renews only its own claims.
-    @Test func claimedInsurantsAreDueToTheirHolderOnlyUntilTheClaimEndsOrIsReleased() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func claimedInsurantsAreDueToTheirHolderOnlyUntilTheClaimEndsOrIsReleased(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a1", "a2"])
             try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["b1"])
             let now = Date()
@@ -113,8 +114,8 @@ struct OutboxTests {
 
     /// Insurants come by their oldest transfer, not by KVNR; an old one goes while a young one is
     /// held; a transfer "written later than now" (the clock stepped back) is not held.
-    @Test func dueInsurantsOrdersByOldestTransferAndHoldsOnlyTheYoung() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func dueInsurantsOrdersByOldestTransferAndHoldsOnlyTheYoung(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let now = Date()
             try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["y1"])
             try await Self.write(store, Fixtures.prescriptionID(1), keys: ["x1"], at: now)
@@ -130,8 +131,8 @@ struct OutboxTests {
         }
     }
 
-    @Test func settlementsSendDeadLetterPauseAndDropOnlyWhatTheyName() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func settlementsSendDeadLetterPauseAndDropOnlyWhatTheyName(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             try await Self.write(store, Fixtures.prescriptionID(1), keys: ["a1", "a2", "a3"])
             try await Self.write(store, Fixtures.prescriptionID(2), kvnr: Fixtures.otherKVNR, keys: ["b1", "b2"])
             let now = Date()
@@ -150,8 +151,8 @@ struct OutboxTests {
         }
     }
 
-    @Test func objectionsOfSeveralInsurantsComeInOneReadGroupedByInsurant() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func objectionsOfSeveralInsurantsComeInOneReadGroupedByInsurant(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let first = Objection(kvnr: Fixtures.kvnr, category: .medication, source: .consentResource, since: Fixtures.created)
             let second = Objection(kvnr: Fixtures.kvnr, category: .erpSubmission, source: .consentDecision, since: Fixtures.created.addingTimeInterval(5))
             let other = Objection(kvnr: Fixtures.otherKVNR, category: .medication, source: .registryLocked, since: Fixtures.created)
@@ -164,8 +165,8 @@ struct OutboxTests {
         }
     }
 
-    @Test func objectionsAreKeptPerSourceAndCategoryAndLiftedBySource() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func objectionsAreKeptPerSourceAndCategoryAndLiftedBySource(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let now = Date(timeIntervalSinceReferenceDate: 800_000_000)
             for (source, category) in [(ObjectionSource.consentResource, ObjectionCategory.medication), (.consentDecision, .erpSubmission), (.registryLocked, .medication)] {
                 try await store.record(Objection(kvnr: Fixtures.kvnr, category: category, source: source, since: now))

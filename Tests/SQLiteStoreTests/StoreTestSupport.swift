@@ -135,7 +135,7 @@ struct RuleRefused: Error, Equatable {
     var number: Int
 }
 
-extension SQLiteTaskStore {
+extension TaskStore {
     /// `update` for rules that need only the task (most store tests).
     func update<Outcome: Sendable>(
         task id: PrescriptionID, _ decide: @escaping @Sendable (PrescriptionTask) throws -> (TaskChange, Outcome)

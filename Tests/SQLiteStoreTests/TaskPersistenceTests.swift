@@ -2,12 +2,13 @@ import Dispensing
 import FHIRModel
 import Foundation
 import SQLiteStore
+import StoreTestSupport
 import Testing
 
 /// What goes into the file comes back out equal, survives a restart, and is written durably.
 @Suite struct TaskPersistenceTests {
-    @Test func insertedTaskReadsBackEqualInEveryField() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func insertedTaskReadsBackEqualInEveryField(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let id = Fixtures.prescriptionID(1)
             var task = Fixtures.task(id)
             task.status = .completed
@@ -26,8 +27,8 @@ import Testing
         }
     }
 
-    @Test func draftWithoutOptionalFieldsReadsBackEqual() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func draftWithoutOptionalFieldsReadsBackEqual(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let draft = PrescriptionTask(id: Fixtures.prescriptionID(2), status: .draft, accessCode: nil, createdAt: Fixtures.created)
             #expect(try await store.insert(draft, audit: Fixtures.createAudit(draft)))
             #expect(try await store.task(draft.id) == draft)
@@ -35,8 +36,8 @@ import Testing
     }
 
     /// `Date()` carries bits that seconds since 1970 cannot hold; the store must keep them all.
-    @Test func instantsFromTheSystemClockRoundTripExactly() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func instantsFromTheSystemClockRoundTripExactly(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             for number in 0..<20 {
                 var task = Fixtures.task(Fixtures.prescriptionID(100 + number), created: Date())
                 task.lastModified = Date()
@@ -47,8 +48,8 @@ import Testing
         }
     }
 
-    @Test func duplicateIDIsRefusedWithoutTouchingTheStoredTask() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func duplicateIDIsRefusedWithoutTouchingTheStoredTask(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let task = Fixtures.task(Fixtures.prescriptionID(3))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
 
@@ -61,8 +62,8 @@ import Testing
         }
     }
 
-    @Test func unknownIDReadsAsNothing() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func unknownIDReadsAsNothing(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let id = Fixtures.prescriptionID(4)
             #expect(try await store.task(id) == nil)
             #expect(try await store.dispensations(of: id).isEmpty)
@@ -70,8 +71,8 @@ import Testing
         }
     }
 
-    @Test func tasksOfAnInsurantComeNewestFirst() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func tasksOfAnInsurantComeNewestFirst(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let older = Fixtures.task(Fixtures.prescriptionID(5), created: Fixtures.created)
             let newer = Fixtures.task(Fixtures.prescriptionID(6), created: Fixtures.created.addingTimeInterval(3600))
             let someoneElses = Fixtures.task(Fixtures.prescriptionID(7), kvnr: Fixtures.otherKVNR)
@@ -127,20 +128,22 @@ import Testing
         }
     }
 
-    @Test(arguments: [
+    /// The same damage in each store's SQL: `{}` as a blob literal is SQLite's `X'7B7D'` and
+    /// PostgreSQL's `'\x7b7d'::bytea`.
+    @Test(arguments: StoreKind.allCases, [
         ("UPDATE task SET kvnr = 'not-a-kvnr'", "kvnr"),
         ("UPDATE task SET status = 'paused'", "status"),
         ("UPDATE task SET secret = 'short'", "secret"),
         ("UPDATE task SET prescription = X'7B7D'", "prescription"),
     ])
-    func corruptColumnThrowsAnErrorNamingIt(damage: String, column: String) async throws {
-        try await withTemporaryStore { store async throws in
+    func corruptColumnThrowsAnErrorNamingIt(kind: StoreKind, damage: (sql: String, column: String)) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let task = Fixtures.task(Fixtures.prescriptionID(10))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
-            try await store.executeUnchecked(sql: damage)
-            await #expect(throws: SQLiteStoreError.corruptRow(table: "task", column: column)) {
-                try await store.task(task.id)
-            }
+            let sql = kind == .postgresql ? damage.sql.replacingOccurrences(of: "X'7B7D'", with: #"'\x7b7d'::bytea"#) : damage.sql
+            try await store.executeUnchecked(sql: sql)
+            let error = await #expect(throws: (any Error).self) { try await store.task(task.id) }
+            #expect(error.map { isCorruptRow($0, table: "task", column: damage.column) } == true, "\(String(describing: error))")
         }
     }
 

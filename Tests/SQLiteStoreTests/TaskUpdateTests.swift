@@ -1,12 +1,13 @@
 import Dispensing
 import Foundation
 import SQLiteStore
+import StoreTestSupport
 import Testing
 
 /// `update` writes exactly the change `decide` returns, or nothing at all.
 @Suite struct TaskUpdateTests {
-    @Test func replaceStoresTheSetAndASecondReplaceReplacesItWhole() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func replaceStoresTheSetAndASecondReplaceReplacesItWhole(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let task = Fixtures.task(Fixtures.prescriptionID(20))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let first = Fixtures.dispensationSet(task.id, size: 3, writer: 1)
@@ -36,8 +37,8 @@ import Testing
 
     /// Rows are overwritten in place by position: a new set whose ids sit at other positions than
     /// before (here swapped) must still replace the old one whole, without an id clash.
-    @Test func aSetWithIDsAtOtherPositionsReplacesTheOldOne() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func aSetWithIDsAtOtherPositionsReplacesTheOldOne(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let task = Fixtures.task(Fixtures.prescriptionID(25))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let first = Fixtures.dispensationSet(task.id, size: 3, writer: 1)
@@ -51,8 +52,8 @@ import Testing
         }
     }
 
-    @Test func keepLeavesTheSetAndDeleteRemovesIt() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func keepLeavesTheSetAndDeleteRemovesIt(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let task = Fixtures.task(Fixtures.prescriptionID(21))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let set = Fixtures.dispensationSet(task.id, size: 2, writer: 1)
@@ -85,8 +86,8 @@ import Testing
         }
     }
 
-    @Test func dispensationWithoutMedicationReadsBackWithoutMedicationLocation() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func dispensationWithoutMedicationReadsBackWithoutMedicationLocation(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let task = Fixtures.task(Fixtures.prescriptionID(22))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let diga = Fixtures.dispensation(task.id, position: 0, withMedication: false)
@@ -99,8 +100,8 @@ import Testing
         }
     }
 
-    @Test func refusingDecideWritesNothingAndItsErrorComesBackUnchanged() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func refusingDecideWritesNothingAndItsErrorComesBackUnchanged(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let task = Fixtures.task(Fixtures.prescriptionID(23))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let set = Fixtures.dispensationSet(task.id, size: 2, writer: 1)
@@ -123,8 +124,8 @@ import Testing
 
     /// A change that fails while being written (here: two MedicationDispenses with one id) is
     /// rolled back whole, task row and audit included.
-    @Test func failingWriteOfAChangeRollsBackTheWholeChange() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func failingWriteOfAChangeRollsBackTheWholeChange(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let task = Fixtures.task(Fixtures.prescriptionID(24))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let clash = [Fixtures.dispensation(task.id, position: 0), Fixtures.dispensation(task.id, position: 0)]
@@ -141,8 +142,8 @@ import Testing
         }
     }
 
-    @Test func unknownTaskIsTaskNotFoundAndDecideIsNotCalled() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func unknownTaskIsTaskNotFoundAndDecideIsNotCalled(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             await #expect(throws: DispensingError.taskNotFound) {
                 try await store.update(task: Fixtures.prescriptionID(25)) { current -> (TaskChange, Void) in
                     Issue.record("decide must not run for an unknown task")
@@ -152,15 +153,38 @@ import Testing
         }
     }
 
-    @Test func changeOfAnotherTaskIsRefused() async throws {
-        try await withTemporaryStore { store async throws in
+    @Test(arguments: StoreKind.allCases) func changeOfAnotherTaskIsRefused(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
             let task = Fixtures.task(Fixtures.prescriptionID(26))
             #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
             let stranger = Fixtures.task(Fixtures.prescriptionID(27))
-            await #expect(throws: SQLiteStoreError.changeOfAnotherTask) {
+            let error = await #expect(throws: (any Error).self) {
                 try await store.update(task: task.id) { _ in (TaskChange(task: stranger, audit: Fixtures.createAudit(stranger)), ()) }
             }
+            #expect(error.map(isChangeOfAnotherTask) == true)
             #expect(try await store.task(stranger.id) == nil)
+        }
+    }
+
+    /// A rule reads the objections and the stored set through its snapshot, inside the transaction:
+    /// what it sees is what is stored (PostgreSQL fetches each read when first asked and runs the
+    /// rule again; the rule only sees the answers).
+    @Test(arguments: StoreKind.allCases) func aRuleSeesTheObjectionsAndTheSetStoredForItsTask(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
+            let task = Fixtures.task(Fixtures.prescriptionID(28))
+            #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
+            let set = Fixtures.dispensationSet(task.id, size: 2, writer: 1)
+            try await store.update(task: task.id) { (TaskChange(task: $0, dispensations: .replace(set), audit: Fixtures.audit(.dispense, $0.id, at: Fixtures.created)), ()) }
+            let objection = Objection(kvnr: Fixtures.kvnr, category: .medication, source: .consentResource, since: Fixtures.created)
+            try await store.record(objection)
+            let seen = try await store.update(task.id) { snapshot in
+                let seen = (try snapshot.objections(Fixtures.kvnr), try snapshot.objections(Fixtures.otherKVNR), try snapshot.dispensations())
+                return (TaskChange(task: snapshot.task, audit: Fixtures.audit(.close, task.id, at: Fixtures.created)), seen)
+            }
+            #expect(seen.0 == [objection])
+            #expect(seen.1.isEmpty)
+            #expect(seen.2 == set)
+            #expect(try await store.auditTrail(of: task.id).map(\.action) == [.create, .dispense, .close])
         }
     }
 }

@@ -1,0 +1,149 @@
+import Dispensing
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// The pooled client and the bounds every operation runs within: the one place that talks to
+/// postgres-nio's connections, so every wait is bounded and every failure mapped the same way.
+///
+/// postgres-nio's pool waits for a connection as long as it takes (it keeps reconnecting to a
+/// server that is down), and a query on a connection whose server vanished waits for TCP to give
+/// up. So each operation races a deadline: `connectTimeout` for a connection (the lease is
+/// cancelled), then `queryTimeout` for its statements: the server's `statement_timeout` cancels a
+/// slow one, and a server that does not answer at all is cut off a ``grace(_:)`` later by closing
+/// the connection, which fails its statements and makes the pool drop it.
+struct Database: Sendable {
+    let client: PostgresClient
+    let connectTimeout: Duration
+    let queryTimeout: Duration
+    let logger: Logger
+
+    /// Runs `body` in one transaction on a connection of the pool: `COMMIT` when it returns,
+    /// `ROLLBACK` when it throws (its error comes back unchanged, but for the mapping of
+    /// connection failures to `StoreUnavailable`).
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await withConnection { connection in
+            _ = try await connection.rows("BEGIN", logger: logger)
+            do {
+                let value = try await body(connection)
+                _ = try await connection.rows("COMMIT", logger: logger)
+                return value
+            } catch {
+                do {
+                    // A connection closed under it (lost, or ended by the deadline) has nothing to roll back.
+                    if !connection.isClosed { _ = try await connection.rows("ROLLBACK", logger: logger) }
+                } catch {
+                    // A connection that cannot even roll back must not go back to the pool mid-transaction.
+                    try? await connection.close()
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` on a connection of the pool (reads: each statement its own transaction).
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let lease = LeaseState()
+        do {
+            return try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
+                group.addTask { [client] in
+                    .value(try await client.withConnection { connection in
+                        lease.withLock { $0 = Lease(connection: connection, since: .now) }
+                        defer { lease.withLock { $0.connection = nil } }
+                        return try await body(connection)
+                    })
+                }
+                group.addTask { [connectTimeout, queryTimeout] in
+                    try await Task.sleep(for: connectTimeout)
+                    guard let since = lease.withLock({ $0.since }) else { return .deadline("connect timeout") }
+                    try await Task.sleep(until: since + queryTimeout + Self.grace(queryTimeout))
+                    return .deadline("query timeout")
+                }
+                while let next = try await group.next() {
+                    switch next {
+                    case .value(let value):
+                        group.cancelAll()
+                        return value
+                    case .deadline(let reason):
+                        // Ends the operation, which then throws: the lease by cancellation, the
+                        // statements by closing their connection. Its result is still the answer
+                        // (it may have finished meanwhile); the reason maps the error it throws.
+                        let connection = lease.withLock { state in
+                            state.deadline = reason
+                            return state.connection
+                        }
+                        group.cancelAll()
+                        if let connection { try? await connection.close() }
+                    }
+                }
+                throw CancellationError()
+            }
+        } catch {
+            throw Self.mapped(error, deadline: lease.withLock { $0.deadline })
+        }
+    }
+
+    /// How much longer than `statement_timeout` the client waits before it closes the connection:
+    /// a statement that is merely slow is cancelled by the server, whose error leaves the connection
+    /// usable; only a server that does not answer at all is cut off.
+    static func grace(_ queryTimeout: Duration) -> Duration {
+        max(.seconds(1), queryTimeout / 2)
+    }
+
+    private struct Lease {
+        var connection: PostgresConnection?
+        var since: ContinuousClock.Instant?
+        var deadline: String?
+    }
+
+    /// The operation's connection (once leased) and the deadline that ended it, shared between the
+    /// operation and its timer.
+    private final class LeaseState: Sendable {
+        private let state = Mutex(Lease())
+
+        func withLock<R>(_ body: (inout Lease) -> R) -> R { state.withLock { body(&$0) } }
+    }
+
+    private enum Outcome<T: Sendable>: Sendable {
+        case value(T)
+        case deadline(String)
+    }
+
+    /// Connection failures and timeouts as `StoreUnavailable`; the server's refusals as
+    /// ``PostgreSQLStoreError/server(sqlState:)`` (never its message, which may quote a row); any
+    /// other error (a rule's, the store's own) unchanged.
+    static func mapped(_ error: any Error, deadline: String?) -> any Error {
+        // The pool reports a cancelled lease as its `ConnectionPoolError` (of an underscored module
+        // this target does not import), so that one is known by its name.
+        let endedByDeadline = error is CancellationError || (error as? PSQLError).map(isConnectionLoss) == true
+            || String(reflecting: type(of: error)).hasSuffix(".ConnectionPoolError")
+        if let deadline, endedByDeadline { return StoreUnavailable(reason: deadline) }
+        if String(reflecting: type(of: error)).hasSuffix(".ConnectionPoolError") { return StoreUnavailable(reason: "connection pool closed") }
+        guard let error = error as? PSQLError else { return error }
+        if isConnectionLoss(error) { return StoreUnavailable(reason: "connection lost") }
+        guard error.code == .server else { return PostgreSQLStoreError.server(sqlState: "client: \(error.code)") }
+        let state = error.serverInfo?[.sqlState] ?? "?????"
+        switch state {
+        case "57014": return StoreUnavailable(reason: "query timeout")
+        case "55P03": return StoreUnavailable(reason: "lock timeout")
+        case "40001", "40P01": return StoreUnavailable(reason: "transaction conflict (SQLSTATE \(state))")
+        case "57P01", "57P02", "57P03", "53300", "53400": return StoreUnavailable(reason: "server unavailable (SQLSTATE \(state))")
+        default:
+            if state.hasPrefix("08") { return StoreUnavailable(reason: "connection failure (SQLSTATE \(state))") }
+            return PostgreSQLStoreError.server(sqlState: state)
+        }
+    }
+
+    private static func isConnectionLoss(_ error: PSQLError) -> Bool {
+        [.connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
+         .sslUnsupported, .failedToAddSSLHandler, .queryCancelled].contains(error.code)
+    }
+}
+
+extension PostgresConnection {
+    /// All rows of `query`, collected (the store's results are a few rows, never a stream).
+    func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await self.query(query, logger: logger).collect()
+    }
+}
