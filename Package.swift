@@ -140,7 +140,7 @@ let package = Package(
             name: "erx",
             dependencies: [
                 "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles",
-                "Dispensing", "SQLiteStore", "FHIRServer", "RegistryClient", "RegistrySimulator",
+                "Dispensing", "SQLiteStore", "PostgreSQLStore", "FHIRServer", "RegistryClient", "RegistrySimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -200,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "ErxCLITests",
             dependencies: [
-                "erx", "SQLiteStore", "Dispensing", "FHIRModel", "FHIRFormats",
+                "erx", "SQLiteStore", "PostgreSQLStore", "StoreTestSupport", "Dispensing", "FHIRModel", "FHIRFormats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -238,8 +238,8 @@ let package = Package(
         .testTarget(
             name: "FHIRServerTests",
             dependencies: [
-                "FHIRServer", "SQLiteStore", "Dispensing", "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles",
-                "RegistryClient", "RegistrySimulator", "erx",
+                "FHIRServer", "SQLiteStore", "PostgreSQLStore", "StoreTestSupport", "Dispensing", "FHIRModel", "FHIRFormats",
+                "FHIRValidation", "ErxProfiles", "RegistryClient", "RegistrySimulator", "erx",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

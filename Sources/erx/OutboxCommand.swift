@@ -1,11 +1,13 @@
 import ArgumentParser
 import Dispensing
 import Foundation
+import Logging
+import PostgreSQLStore
 import SQLiteStore
 
 /// `erx outbox`: the operator's view of the registry outbox. Runs beside a serving `erx serve` on
-/// the same data directory (SQLite lets both at the file; the server's relay sees a requeued
-/// transfer at its next look), of the same version: it refuses a database of another schema.
+/// the same data directory or `--database` (the server's relay sees a requeued transfer at its next
+/// look), of the same version: it refuses a database of another schema.
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outbox",
@@ -14,30 +16,34 @@ struct OutboxCommand: AsyncParsableCommand {
     )
 }
 
-/// The data directory option of the outbox commands, and the store it holds.
+/// The data directory (or `--database`) of the outbox commands, and the store it holds.
 struct OutboxData: ParsableArguments {
-    @Option(help: "The server's data directory.")
+    @Option(help: "The server's data directory (its SQLite database, unless --database is given).")
     var data = "erx-data"
 
-    /// The store, opened only if it exists at this build's schema (see `SQLiteTaskStore.existing`).
-    func store() throws -> SQLiteTaskStore {
-        let path = URL(fileURLWithPath: data, isDirectory: true).appendingPathComponent("erx.sqlite").path
-        do {
-            return try SQLiteTaskStore.existing(at: path)
-        } catch let error as SQLiteStoreError {
-            throw OutboxCommandError("\(error.description): \(path)")
-        }
-    }
+    @OptionGroup var store: StoreOptions
 
-    /// Runs `body` with the store and closes it whatever happens.
-    func withStore<Result>(_ body: (SQLiteTaskStore) async throws -> Result) async throws -> Result {
-        let store = try store()
+    /// Runs `body` with the store, opened only if it exists at this build's schema (never created
+    /// or migrated here), and closes it whatever happens.
+    func withStore<Result>(_ body: (any TaskStore & OutboxStore & DeadLetterStore) async throws -> Result) async throws -> Result {
+        let opened: OpenedStore
         do {
-            let result = try await body(store)
-            try await store.close()
+            var logger = Logger(label: "erx.outbox")
+            logger.logLevel = .warning
+            opened = try await store.open(data: URL(fileURLWithPath: data, isDirectory: true), logger: logger, migrating: false)
+        } catch let error as SQLiteStoreError {
+            throw OutboxCommandError("\(error.description): \(URL(fileURLWithPath: data).appendingPathComponent("erx.sqlite").path)")
+        } catch let error as PostgreSQLStoreError {
+            throw OutboxCommandError(error.description)
+        } catch let error as StoreUnavailable {
+            throw OutboxCommandError("the database cannot be reached (\(error.reason))")
+        }
+        do {
+            let result = try await body(opened.store)
+            await opened.close()
             return result
         } catch {
-            try? await store.close()
+            await opened.close()
             throw error
         }
     }

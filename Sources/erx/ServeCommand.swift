@@ -9,12 +9,13 @@ import Hummingbird
 import Logging
 import Prometheus
 import RegistryClient
-import SQLiteStore
 import ServiceLifecycle
 import UnixSignals
 
-/// `erx serve`: the dispensing server on SQLite. With no flags it keeps its data in `./erx-data/`,
-/// accepts development tokens (`erx token`) and listens on http://127.0.0.1:8080.
+/// `erx serve`: the dispensing server, on SQLite or (`--database`) PostgreSQL. With no flags it
+/// keeps its data in `./erx-data/`, accepts development tokens (`erx token`) and listens on
+/// http://127.0.0.1:8080. Several instances may share one PostgreSQL database and one data
+/// directory (the keys).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the FHIR dispensing server.")
 
@@ -24,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on (0: any free port).")
     var port = 8080
 
-    @Option(help: "The data directory: the SQLite database and the server's keys.")
+    @Option(help: "The data directory: the server's keys, and the SQLite database unless --database is given.")
     var data = "erx-data"
 
     @Option(help: "Token verification: 'dev' (a development key made in the data directory) or 'jwks:FILE'.")
@@ -45,6 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The public base URL for links (default: http://HOST:PORT).")
     var baseURL: String?
 
+    @OptionGroup var storeOptions: StoreOptions
+
     @OptionGroup var registry: RegistryOptions
 
     @OptionGroup var hardening: HardeningOptions
@@ -63,7 +66,8 @@ struct ServeCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
         let verifier = try await Self.verifier(auth, directory: directory, policy: hardening.tokenPolicy)
-        let store = try SQLiteTaskStore(path: directory.appendingPathComponent("erx.sqlite").path)
+        let opened = try await storeOptions.open(data: directory, logger: logger)
+        let store = opened.store
         let receipts = try ReceiptIssuer.loadOrCreate(in: directory)
         let repository = try ErxProfiles.repository(adding: profileDirectories.map { URL(fileURLWithPath: $0) })
         let parameters = DispensationParameters(
@@ -84,10 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
             service: service, dispensationParameters: parameters, baseURL: baseURL ?? "http://\(host):\(port)",
             acceptUnsigned: acceptUnsigned,
             signedPrescriptions: SignedPrescription(trustAnchors: try trustAnchors.map { try SignedPrescription.anchors(pemFile: URL(fileURLWithPath: $0)) }),
-            databaseReady: {
-                // A read that touches the database: it answers (with no task) or throws.
-                do { _ = try await store.task(PrescriptionID(flowType: .gkvPharmacy, serial: 0)); return true } catch { return false }
-            },
+            databaseReady: opened.ready,
             registryReachable: reachable,
             metrics: RequestMetrics(registry: metricsRegistry),
             limits: hardening.requestLimits,
@@ -97,7 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
                                         connections: hardening.connectionLimits()) { channel in
             let port = channel.localAddress?.port ?? port
             // Written unbuffered: scripts wait for this line.
-            let line = "erx listening on http://\(host):\(port) (data: \(directory.path), auth: \(auth.hasPrefix("jwks:") ? "jwks" : "dev"))\n"
+            let line = "erx listening on http://\(host):\(port) (data: \(directory.path), store: \(opened.label), auth: \(auth.hasPrefix("jwks:") ? "jwks" : "dev"))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         let group = ServiceGroup(configuration: .init(services: [app, relay], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -106,11 +107,13 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             await consent?.shutdown()
             try? await http.shutdown()
+            await opened.close()
             throw error
         }
         // The services have stopped; a consent lookup may still wait for the registry.
         await consent?.shutdown()
         try await http.shutdown()
+        await opened.close()
     }
 
     static func verifier(_ auth: String, directory: URL, policy: TokenPolicy) async throws -> AccessTokenVerifier {

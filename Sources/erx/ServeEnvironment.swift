@@ -14,14 +14,19 @@ enum ServeEnvironment {
         "registry", "consent-ttl", "consent-budget-ms", "registry-timeout-ms", "relay-backoff-ms", "relay-max-attempts",
         "relay-conflict-pause", "relay-poll-ms", "relay-transfers-per-call", "relay-call-hold-ms",
         "relay-lease-ms",
+        "database", "database-password-file", "database-pool-size", "database-timeout-ms",
         "max-body-bytes", "max-elements", "max-repeats", "large-body-bytes", "idle-timeout", "header-timeout",
         "body-read-timeout", "max-connections", "max-header-bytes", "token-clock-skew", "token-max-lifetime",
     ]
     static let flags = ["accept-unsigned"]
     static let repeatable: Set<String> = ["profiles"]
 
+    /// Variables whose name is not the option's: `--database` is a URL, and operators know the
+    /// variable by that (`ERX_DATABASE_URL`, as `DATABASE_URL` elsewhere).
+    static let renamed = ["database": "ERX_DATABASE_URL"]
+
     static func variable(_ option: String) -> String {
-        "ERX_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+        renamed[option] ?? "ERX_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
     }
 
     /// `arguments` (after `serve`) with an argument added for each variable set whose option the

@@ -31,6 +31,7 @@ struct ServeEnvironmentTests {
         #expect(merged.contains("--accept-unsigned"))
         #expect(!merged.contains { $0.hasPrefix("--host") })
         #expect(ServeEnvironment.variable("relay-call-hold-ms") == "ERX_RELAY_CALL_HOLD_MS")
+        #expect(ServeEnvironment.merged([], environment: ["ERX_DATABASE_URL": "postgres://erx@db:5432/erx"]) == ["--database=postgres://erx@db:5432/erx"])
     }
 
     /// Through the real binary: a variable's bad value is refused as the option's would be.

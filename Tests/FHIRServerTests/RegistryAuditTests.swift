@@ -6,6 +6,7 @@ import HTTPTypes
 import RegistryClient
 import RegistrySimulator
 import SQLiteStore
+import StoreTestSupport
 import Testing
 
 /// A_25962: each registry transfer that succeeded or finally failed is an AuditEvent for the

@@ -5,6 +5,7 @@ import HTTPTypes
 import Foundation
 import RegistrySimulator
 import SQLiteStore
+import StoreTestSupport
 import Testing
 
 /// The relay's payloads against a simulator that holds them to the ePA input profiles
@@ -96,7 +97,7 @@ struct RegistryPayloadConformanceTests {
     }
 
     /// The outbox's payloads in write order, with their operations.
-    static func payloads(in store: SQLiteTaskStore) async throws -> [(operation: String, payload: String)] {
+    static func payloads(in store: any TestableStore) async throws -> [(operation: String, payload: String)] {
         let rows = try await store.readUnchecked(sql: "SELECT operation || char(10) || CAST(payload AS TEXT) FROM outbox ORDER BY id")
         return rows.compactMap { row in
             guard let row, let newline = row.firstIndex(of: "\n") else { return nil }

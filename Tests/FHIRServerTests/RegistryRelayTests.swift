@@ -6,6 +6,7 @@ import HTTPTypes
 import RegistryClient
 import RegistrySimulator
 import SQLiteStore
+import StoreTestSupport
 import Testing
 
 /// The outbox and its relay against the registry simulator over loopback (ARCHITECTURE decision 6):

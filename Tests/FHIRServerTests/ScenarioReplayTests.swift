@@ -7,6 +7,7 @@ import Hummingbird
 import HTTPTypes
 import NIOCore
 import HummingbirdTesting
+import StoreTestSupport
 import Testing
 
 /// Replays every scenario of `fixtures/scenarios/` (see its README) against the router, in JSON and
@@ -57,10 +58,11 @@ import Testing
         #expect(Self.files.count >= 20)
     }
 
-    @Test(arguments: files)
-    func replay(file: String) async throws {
+    /// Every scenario on both stores (issue 21): nothing above the store port may tell them apart.
+    @Test(arguments: files, StoreKind.allCases)
+    func replay(file: String, store: StoreKind) async throws {
         let scenario = try JSONDecoder().decode(Scenario.self, from: Data(contentsOf: Self.directory.appendingPathComponent(file)))
-        let server = try await TestServer()
+        let server = try await TestServer(store: store)
         defer { Task { await server.remove() } }
         let app = Application(router: server.router)
         for formatName in scenario.formats ?? ["json", "xml"] {

@@ -78,7 +78,7 @@ import Testing
         let id = try await Application(router: server.router).test(.router) { client in
             try await TaskFactory(client: Client(client: client, format: .json, server: server)).prepare(.dispensed).id
         }
-        try await server.store.close()
+        try await #require(server.store as? SQLiteTaskStore).close()
         let restarted = try await TestServer(directory: directory, key: key)
         defer { Task { await restarted.remove() } }
         try await Application(router: restarted.router).test(.router) { client in

@@ -10,10 +10,13 @@ import Hummingbird
 import HTTPTypes
 import NIOCore
 import HummingbirdTesting
+import PostgreSQLStore
 import SQLiteStore
+import StoreTestSupport
 
-/// A server on a fresh SQLite file in a temporary directory, with an in-memory development key, as
-/// the tests drive it through Hummingbird's router (or a real socket).
+/// A server on a fresh store (SQLite in a temporary directory, or a fresh PostgreSQL database of
+/// the test cluster), with an in-memory development key, as the tests drive it through
+/// Hummingbird's router (or a real socket).
 struct TestServer {
     static let doctorTelematikID = "1-HBA-Testkarte-883110000129068"
     static let pharmacyTelematikID = "3-SMC-B-Testkarte-883110000095957"
@@ -21,7 +24,9 @@ struct TestServer {
     static let kvnr = "X234567890"
 
     let directory: URL
-    let store: SQLiteTaskStore
+    let store: any TestableStore
+    /// Drops the PostgreSQL database (nothing for SQLite, whose file goes with the directory).
+    private let dropDatabase: @Sendable () async -> Void
     let key: DevelopmentSigningKey
     let receipts: ReceiptIssuer
     var env: ServerEnvironment
@@ -35,11 +40,19 @@ struct TestServer {
         )
     }()
 
-    init(directory: URL? = nil, key: DevelopmentSigningKey = .ephemeral(), acceptUnsigned: Bool = true) async throws {
+    init(directory: URL? = nil, key: DevelopmentSigningKey = .ephemeral(), acceptUnsigned: Bool = true, store kind: StoreKind = .sqlite) async throws {
         let directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("erx-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.directory = directory
-        store = try SQLiteTaskStore(path: directory.appendingPathComponent("erx.sqlite").path)
+        switch kind {
+        case .sqlite:
+            store = try SQLiteTaskStore(path: directory.appendingPathComponent("erx.sqlite").path)
+            dropDatabase = {}
+        case .postgresql:
+            let (configuration, drop) = try await TestPostgres.freshDatabase()
+            store = try await PostgreSQLTaskStore.open(configuration, logger: TestPostgres.logger)
+            dropDatabase = drop
+        }
         self.key = key
         receipts = try ReceiptIssuer.loadOrCreate(in: directory)
         let receipts = self.receipts
@@ -56,7 +69,9 @@ struct TestServer {
     }
 
     func remove() async {
-        try? await store.close()
+        if let store = store as? SQLiteTaskStore { try? await store.close() }
+        if let store = store as? PostgreSQLTaskStore { await store.close() }
+        await dropDatabase()
         try? FileManager.default.removeItem(at: directory)
     }
 }
