@@ -1,0 +1,117 @@
+import AsyncHTTPClient
+import Dispensing
+import FHIRServer
+import Foundation
+import Hummingbird
+import NIOCore
+import Logging
+import PostgreSQLStore
+import RegistrySimulator
+import StoreTestSupport
+import Testing
+
+/// Several `erx serve` processes on one fresh PostgreSQL database and one data directory (the
+/// shared keys), sending to one in-process registry simulator, as behind a load balancer (issue 21).
+/// The relay runs with short waits, so a killed instance's claims pass to another within the test:
+/// a lease of 1.5 s with a registry timeout of 1 s.
+final class InstanceCluster: @unchecked Sendable {
+    let registry = SimulatorState()
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-cluster-\(UUID().uuidString)")
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    private let lock = NSLock()
+    private var instances: [ServerProcess?] = []
+    private var arguments: [String] = []
+    private var environment: [String: String] = [:]
+    private var configuration: PostgreSQLStoreConfiguration?
+
+    /// `instances` processes on a fresh database; `body` runs with them; everything is stopped and
+    /// removed afterwards.
+    static func with(_ count: Int, registryErrorRate: Double = 0, _ body: (InstanceCluster) async throws -> Void) async throws {
+        let cluster = InstanceCluster()
+        let (configuration, drop) = try await TestPostgres.freshDatabase()
+        cluster.configuration = configuration
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var quiet = Logger(label: "registry-sim")
+        quiet.logLevel = .critical
+        let simulator = RegistrySimulator.application(state: cluster.registry, host: "127.0.0.1", port: 0, logger: quiet) {
+            continuation.yield($0.localAddress?.port ?? 0)
+        }
+        await cluster.registry.setFaults(Faults(errorRate: registryErrorRate))
+        defer { try? FileManager.default.removeItem(at: cluster.directory) }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await simulator.runService() }
+                var iterator = ports.makeAsyncIterator()
+                let registryPort = try #require(await iterator.next())
+                cluster.arguments = [
+                    "serve", "--port", "0", "--data", cluster.directory.path, "--accept-unsigned",
+                    "--database", "postgres://\(configuration.user)@\(configuration.host):\(configuration.port)/\(configuration.database)",
+                    "--database-pool-size", "8",
+                    "--registry", "http://127.0.0.1:\(registryPort)", "--relay-backoff-ms", "20", "--relay-poll-ms", "10",
+                    "--registry-timeout-ms", "1000", "--relay-lease-ms", "1500",
+                ]
+                cluster.environment = ["ERX_DATABASE_PASSWORD": configuration.password ?? ""]
+                for _ in 0..<count {
+                    let process = try await ServerProcess.start(arguments: cluster.arguments, environment: cluster.environment)
+                    cluster.lock.withLock { cluster.instances.append(process) }
+                }
+                defer { cluster.killAll() }
+                try await body(cluster)
+                group.cancelAll()
+            }
+        } catch {
+            try? await cluster.http.shutdown()
+            await drop()
+            throw error
+        }
+        try await cluster.http.shutdown()
+        await drop()
+    }
+
+    /// The API of instance `index` (the same development key for all: one data directory).
+    func api(_ index: Int) -> API {
+        let baseURL = lock.withLock { instances[index]?.baseURL ?? "http://127.0.0.1:1" }
+        return API(http: http, baseURL: baseURL, key: try! DevelopmentSigningKey.loadOrCreate(in: directory))
+    }
+
+    /// SIGKILL: no graceful shutdown, claims and connections left as they are.
+    func kill(_ index: Int) {
+        lock.withLock { instances[index] }?.kill()
+    }
+
+    func killAll() {
+        for process in lock.withLock({ instances }) { process?.kill() }
+    }
+
+    /// Starts instance `index` again (on a new port).
+    func restart(_ index: Int) async throws {
+        let process = try await ServerProcess.start(arguments: arguments, environment: environment)
+        lock.withLock { instances[index] = process }
+    }
+
+    /// How many transfers wait in the outbox.
+    func pendingTransfers() async throws -> Int {
+        let store = try await PostgreSQLTaskStore.open(try #require(configuration), logger: TestPostgres.logger, migrating: false)
+        let statistics = try await store.outboxStatistics()
+        await store.close()
+        return statistics.pending
+    }
+
+    /// Every outbox row's idempotency key by task, in write order, read from the database.
+    func outboxKeysInWriteOrder() async throws -> [String: [String]] {
+        let store = try await PostgreSQLTaskStore.open(try #require(configuration), logger: TestPostgres.logger, migrating: false)
+        let rows = try await store.readUnchecked(sql: "SELECT task_id || ' ' || idempotency_key FROM outbox ORDER BY id")
+        await store.close()
+        var keys: [String: [String]] = [:]
+        for row in rows.compactMap({ $0 }) {
+            let parts = row.split(separator: " ")
+            keys[String(parts[0]), default: []].append(String(parts[1]))
+        }
+        return keys
+    }
+}
+
+/// `body` with `count` instances (see ``InstanceCluster``).
+func withInstances(_ count: Int, registryErrorRate: Double = 0, _ body: (InstanceCluster) async throws -> Void) async throws {
+    try await InstanceCluster.with(count, registryErrorRate: registryErrorRate, body)
+}

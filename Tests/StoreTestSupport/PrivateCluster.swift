@@ -1,0 +1,58 @@
+public import Foundation
+
+/// A PostgreSQL cluster of one test's own, from `scripts/postgres-cluster.sh` with its own
+/// directory and port: for a test that stops and starts the server (an outage), which the shared
+/// test cluster must not suffer while other tests use it. Costs an `initdb` (a few seconds).
+public struct PrivateCluster: Sendable {
+    public let url: String
+    public let password: String
+    let directory: String
+    let port: Int
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/postgres-cluster.sh").path
+
+    /// Creates and starts it on a free port.
+    public static func start() throws -> PrivateCluster {
+        let port = Int.random(in: 55_000...59_999)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-pg-private-\(UUID().uuidString.prefix(8))").path
+        let printed = try run("start", directory: directory, port: port)
+        var values: [String: String] = [:]
+        for line in printed.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
+        }
+        guard let url = values["ERX_TEST_POSTGRES_URL"], let password = values["ERX_TEST_POSTGRES_PASSWORD"] else {
+            throw TestPostgres.Unavailable(detail: "the private cluster printed no URL")
+        }
+        return PrivateCluster(url: url, password: password, directory: directory, port: port)
+    }
+
+    /// Stops the server at once (`pg_ctl -m fast`: running transactions are rolled back).
+    public func stop() throws { _ = try Self.run("stop", directory: directory, port: port) }
+
+    /// Starts it again on the same data.
+    public func restart() throws { _ = try Self.run("start", directory: directory, port: port) }
+
+    /// Stops it and removes its data.
+    public func destroy() { _ = try? Self.run("destroy", directory: directory, port: port) }
+
+    @discardableResult
+    private static func run(_ command: String, directory: String, port: Int) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script, command]
+        process.environment = ProcessInfo.processInfo.environment.merging(["ERX_PG_DIR": directory, "ERX_PG_PORT": String(port)]) { $1 }
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestPostgres.Unavailable(detail: "postgres-cluster.sh \(command) exited \(process.terminationStatus): \(complaint.prefix(300))")
+        }
+        return printed
+    }
+}
