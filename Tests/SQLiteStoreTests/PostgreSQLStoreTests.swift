@@ -123,8 +123,9 @@ import Testing
         configuration.connectTimeout = .milliseconds(800)
         let started = ContinuousClock.now
         await #expect(throws: StoreUnavailable.self) { try await open(configuration) }
-        // Bounded, not punctual: on two busy cores the whole suite's load delays every wake-up.
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // Bounded, not punctual: run with the whole package's tests on two cores, every wake-up
+        // comes late (seconds), but a hang would never end.
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     /// Waits inside an open store are bounded too: for a connection of a full pool, and for a
