@@ -43,44 +43,51 @@ struct Database: Sendable {
     }
 
     /// Runs `body` on a connection of the pool (reads: each statement its own transaction).
+    ///
+    /// The operation runs in a task of its own, watched by a second one: past the deadline the
+    /// watchdog cancels the lease or closes the connection, gives the operation a moment to end
+    /// with the error that causes (its own result still wins), and then answers the caller
+    /// `StoreUnavailable` whatever the operation does: a caller never waits on a statement the
+    /// driver fails to end.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        let lease = LeaseState()
-        do {
-            return try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
-                group.addTask { [client] in
-                    .value(try await client.withConnection { connection in
-                        lease.withLock { $0 = Lease(connection: connection, since: .now) }
-                        defer { lease.withLock { $0.connection = nil } }
-                        return try await body(connection)
-                    })
-                }
-                group.addTask { [connectTimeout, queryTimeout] in
-                    try await Task.sleep(for: connectTimeout)
-                    guard let since = lease.withLock({ $0.since }) else { return .deadline("connect timeout") }
-                    try await Task.sleep(until: since + queryTimeout + Self.grace(queryTimeout))
-                    return .deadline("query timeout")
-                }
-                while let next = try await group.next() {
-                    switch next {
-                    case .value(let value):
-                        group.cancelAll()
-                        return value
-                    case .deadline(let reason):
-                        // Ends the operation, which then throws: the lease by cancellation, the
-                        // statements by closing their connection. Its result is still the answer
-                        // (it may have finished meanwhile); the reason maps the error it throws.
-                        let connection = lease.withLock { state in
-                            state.deadline = reason
-                            return state.connection
-                        }
-                        group.cancelAll()
-                        if let connection { try? await connection.close() }
-                    }
-                }
-                throw CancellationError()
+        let state = OperationState<T>()
+        let client = self.client
+        let operation = Task<T, any Error> {
+            try await client.withConnection { connection in
+                state.withLock { $0.connection = connection; $0.since = .now }
+                defer { state.withLock { $0.connection = nil } }
+                return try await body(connection)
             }
-        } catch {
-            throw Self.mapped(error, deadline: lease.withLock { $0.deadline })
+        }
+        let (connectTimeout, queryTimeout) = (self.connectTimeout, self.queryTimeout)
+        let watchdog = Task {
+            do {
+                try await Task.sleep(for: connectTimeout)
+                var reason = "connect timeout"
+                if let since = state.withLock({ $0.since }) {
+                    try await Task.sleep(until: since + queryTimeout + Self.grace(queryTimeout))
+                    reason = "query timeout"
+                }
+                let connection = state.withLock { $0.deadline = reason; return $0.connection }
+                operation.cancel()
+                if let connection { try? await connection.close() }
+                try await Task.sleep(for: .seconds(1))
+                state.answer(.failure(StoreUnavailable(reason: reason)))
+            } catch {
+                // Cancelled: the operation answered first.
+            }
+        }
+        defer { watchdog.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                state.wait(continuation)
+                Task {
+                    let result = await operation.result
+                    state.answer(result.mapError { Self.mapped($0, deadline: state.withLock { $0.deadline }) })
+                }
+            }
+        } onCancel: {
+            operation.cancel()
         }
     }
 
@@ -91,23 +98,38 @@ struct Database: Sendable {
         max(.seconds(1), queryTimeout / 2)
     }
 
-    private struct Lease {
-        var connection: PostgresConnection?
-        var since: ContinuousClock.Instant?
-        var deadline: String?
-    }
+    /// One operation's connection (once leased), the deadline that ended it, and its caller,
+    /// answered once: by the operation's result or by the watchdog, whichever comes first.
+    private final class OperationState<T: Sendable>: Sendable {
+        struct State {
+            var connection: PostgresConnection?
+            var since: ContinuousClock.Instant?
+            var deadline: String?
+            var caller: CheckedContinuation<T, any Error>?
+            var answer: Result<T, any Error>?
+        }
 
-    /// The operation's connection (once leased) and the deadline that ended it, shared between the
-    /// operation and its timer.
-    private final class LeaseState: Sendable {
-        private let state = Mutex(Lease())
+        private let state = Mutex(State())
 
-        func withLock<R>(_ body: (inout Lease) -> R) -> R { state.withLock { body(&$0) } }
-    }
+        func withLock<R>(_ body: (inout State) -> R) -> R { state.withLock { body(&$0) } }
 
-    private enum Outcome<T: Sendable>: Sendable {
-        case value(T)
-        case deadline(String)
+        func wait(_ continuation: CheckedContinuation<T, any Error>) {
+            let early = state.withLock { state -> Result<T, any Error>? in
+                if state.answer == nil { state.caller = continuation }
+                return state.answer
+            }
+            if let early { continuation.resume(with: early) }
+        }
+
+        func answer(_ result: Result<T, any Error>) {
+            let caller = state.withLock { state -> CheckedContinuation<T, any Error>? in
+                guard state.answer == nil else { return nil }
+                state.answer = result
+                defer { state.caller = nil }
+                return state.caller
+            }
+            caller?.resume(with: result)
+        }
     }
 
     /// Connection failures and timeouts as `StoreUnavailable`; the server's refusals as

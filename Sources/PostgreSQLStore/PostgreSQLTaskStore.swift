@@ -72,25 +72,33 @@ public final class PostgreSQLTaskStore: TaskStore, Sendable {
     }
 
     /// Tries single connections until one succeeds, within `connectTimeout`: the pool would retry
-    /// a refused connection silently, and report a wrong password only as a timeout.
+    /// a refused connection silently, and report a wrong password only as a timeout. The attempts
+    /// race the deadline, which cancels the one under way.
     private static func waitUntilReachable(_ configuration: PostgreSQLStoreConfiguration, logger: Logger) async throws {
-        let deadline = ContinuousClock.now + configuration.connectTimeout
-        while true {
-            let remaining = deadline - .now
-            guard remaining > .zero else { throw StoreUnavailable(reason: "connect timeout") }
-            var probe = PostgresConnection.Configuration(host: configuration.host, port: configuration.port, username: configuration.user,
-                                                         password: configuration.password, database: configuration.database, tls: .disable)
-            probe.options.connectTimeout = .nanoseconds(max(1, Int64(remaining.components.seconds) * 1_000_000_000
-                + remaining.components.attoseconds / 1_000_000_000))
-            do {
-                let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
-                try? await connection.close()
-                return
-            } catch let error as PSQLError where error.code == .server {
-                throw Database.mapped(error, deadline: nil)
-            } catch {
-                try await Task.sleep(for: min(.milliseconds(200), max(.zero, deadline - .now)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var probe = PostgresConnection.Configuration(host: configuration.host, port: configuration.port, username: configuration.user,
+                                                             password: configuration.password, database: configuration.database, tls: .disable)
+                let bound = configuration.connectTimeout.components
+                probe.options.connectTimeout = .nanoseconds(max(1, bound.seconds * 1_000_000_000 + bound.attoseconds / 1_000_000_000))
+                while true {
+                    do {
+                        let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
+                        try? await connection.close()
+                        return
+                    } catch let error as PSQLError where error.code == .server {
+                        throw Database.mapped(error, deadline: nil)
+                    } catch {
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
             }
+            group.addTask {
+                try await Task.sleep(for: configuration.connectTimeout)
+                throw StoreUnavailable(reason: "connect timeout")
+            }
+            defer { group.cancelAll() }
+            try await group.next()
         }
     }
 
