@@ -23,6 +23,18 @@ as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Runs a command with no file descriptor beyond 0-2: the server it starts lives on, and anything it
+# inherited (a pipe or socket of whoever ran this script, which Foundation's Process watches for
+# the script's end) would stay open as long as the server, and the caller would wait forever.
+detached() {
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do
+      [ "$fd" -gt 2 ] && [ "$fd" != 255 ] && eval "exec $fd>&-"
+    done 2>/dev/null
+    "$@" </dev/null
+  )
+}
+
 print_env() {
   echo "ERX_TEST_POSTGRES_URL=postgres://erx@127.0.0.1:$port/erx"
   echo "ERX_TEST_POSTGRES_PASSWORD=$password"
@@ -47,7 +59,7 @@ shared_buffers = 256MB
 CONF
     fi
     if ! as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
-      as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null
+      detached as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null
     fi
     # The role and database, once (over the owner's Unix socket, which trusts it).
     if ! as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'erx'" | grep -q 1; then
