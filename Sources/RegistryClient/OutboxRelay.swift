@@ -14,7 +14,9 @@ public import ServiceLifecycle
 /// Exactly once: a transfer is settled `sent` only after the registry applied it; one applied but
 /// not yet settled (a crash, a lost answer) is sent again with the same idempotency key, which the
 /// registry recognises. An insurant is not read again while its worker runs, so nothing is sent
-/// twice at the same time. Without a registry (`client == nil`) the outbox only fills.
+/// twice at the same time; where several erx instances drain one outbox, each insurant is claimed
+/// by one relay at a time (`RelayClaim`), so the same holds across them. Without a registry
+/// (`client == nil`) the outbox only fills.
 public struct OutboxRelay: Service {
     let outbox: any OutboxStore
     let client: RegistryHTTPClient?
