@@ -18,7 +18,8 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 if [ -z "${ERX_TEST_POSTGRES_URL:-}" ]; then
-  while IFS= read -r line; do export "$line"; done < <(scripts/postgres-cluster.sh start)
+  cluster=$(scripts/postgres-cluster.sh start)
+  while IFS= read -r line; do export "$line"; done <<<"$cluster"
 fi
 export ERX_DATABASE_PASSWORD=$ERX_TEST_POSTGRES_PASSWORD
 base_url=${ERX_TEST_POSTGRES_URL%/*}

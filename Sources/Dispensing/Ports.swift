@@ -204,7 +204,8 @@ public struct TaskSnapshot {
 }
 
 /// A store that cannot be reached (the database server is down, restarting, or did not answer
-/// within the store's bound): nothing was written, and the same request may succeed later. The
+/// within the store's bound): nothing was committed (unless the connection was lost during the
+/// commit itself, which no client can tell), and the same request may succeed later. The
 /// server answers 503 with `Retry-After`; any other store error is a 500. Carries no detail that
 /// could hold personal data.
 public struct StoreUnavailable: Error, Sendable, Hashable {

@@ -23,10 +23,13 @@ struct Database: Sendable {
     /// connection failures to `StoreUnavailable`).
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let logger = self.logger
-        return try await withConnection { connection in
+        return try await run { connection, expired in
             _ = try await connection.rows("BEGIN", logger: logger)
             do {
                 let value = try await body(connection)
+                // Past its deadline the caller has been (or is being) answered 503: what it was
+                // answered must be what happened, so nothing commits then.
+                if let reason = expired() { throw StoreUnavailable(reason: reason) }
                 _ = try await connection.rows("COMMIT", logger: logger)
                 return value
             } catch {
@@ -49,14 +52,31 @@ struct Database: Sendable {
     /// with the error that causes (its own result still wins), and then answers the caller
     /// `StoreUnavailable` whatever the operation does: a caller never waits on a statement the
     /// driver fails to end.
+    ///
+    /// A caller's cancellation does not withdraw the operation (as SQLite's writer never withdraws
+    /// a submitted write): the relay, stopping, still settles what the registry answered and gives
+    /// up its claims; the deadline bounds the operation all the same.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await run { connection, _ in try await body(connection) }
+    }
+
+    /// ``withConnection(_:)``, with `body` told whether the deadline has passed (and why).
+    private func run<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection, _ expired: @escaping @Sendable () -> String?) async throws -> T
+    ) async throws -> T {
         let state = OperationState<T>()
         let client = self.client
         let operation = Task<T, any Error> {
             try await client.withConnection { connection in
-                state.withLock { $0.connection = connection; $0.since = .now }
+                // A connection handed out just after the watchdog gave up comes too late: the caller
+                // has its 503 and nothing may happen on its behalf.
+                if let reason = state.withLock({ state -> String? in
+                    state.connection = connection
+                    state.since = .now
+                    return state.deadline
+                }) { throw StoreUnavailable(reason: reason) }
                 defer { state.withLock { $0.connection = nil } }
-                return try await body(connection)
+                return try await body(connection) { state.withLock { $0.deadline } }
             }
         }
         let (connectTimeout, queryTimeout) = (self.connectTimeout, self.queryTimeout)
@@ -78,16 +98,12 @@ struct Database: Sendable {
             }
         }
         defer { watchdog.cancel() }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                state.wait(continuation)
-                Task {
-                    let result = await operation.result
-                    state.answer(result.mapError { Self.mapped($0, deadline: state.withLock { $0.deadline }) })
-                }
+        return try await withCheckedThrowingContinuation { continuation in
+            state.wait(continuation)
+            Task {
+                let result = await operation.result
+                state.answer(result.mapError { Self.mapped($0, deadline: state.withLock { $0.deadline }) })
             }
-        } onCancel: {
-            operation.cancel()
         }
     }
 

@@ -21,6 +21,14 @@ extension PostgreSQLTaskStore: OutboxStore {
             let claimed = try await OutboxRows.claim(Set(due.entries.map(\.kvnr)), holder: claim.holder, now: now,
                                                      until: now.addingTimeInterval(claim.duration), on: connection, logger: logger)
             due.entries.removeAll { !claimed.contains($0.kvnr) }
+            // The read ran before the claim (READ COMMITTED: each statement sees what was committed
+            // when it began): another relay may have sent and settled some of these rows in between
+            // and released the insurant. Only rows still pending once the claim is ours go out.
+            guard !due.entries.isEmpty else { return due }
+            let ids = due.entries.map(\.id)
+            let pending = try await connection.rows("SELECT id FROM outbox WHERE id = ANY(\(ids)) AND state = 'pending'", logger: logger)
+            let stillPending = Set(try pending.map { try $0.decode(Int64.self) })
+            due.entries.removeAll { !stillPending.contains($0.id) }
             return due
         }
     }
@@ -60,16 +68,26 @@ extension PostgreSQLTaskStore: DeadLetterStore {
 }
 
 extension PostgreSQLTaskStore {
-    /// Whether the database answers `SELECT 1` within a second (or the store's bounds, if
-    /// shorter): for `/health/ready`, which must answer fast whatever the database does. Runs with
-    /// the store's deadline mechanism at these short bounds, so a dead server costs it one second.
+    /// Whether the database answers `SELECT 1` within about a second: for `/health/ready`, which
+    /// must answer fast whatever the database does. On a connection of its own, not the pool's: an
+    /// instance whose every pooled connection serves a request is busy, not cut off from its
+    /// database, and a balancer must not take it out for that.
     public func ping() async -> Bool {
         guard isOpen else { return false }
-        let bound = Duration.seconds(1)
-        let quick = Database(client: database.client, connectTimeout: min(bound, database.connectTimeout),
-                             queryTimeout: min(bound, database.queryTimeout), logger: database.logger)
+        var probe = PostgresConnection.Configuration(host: configuration.host, port: configuration.port, username: configuration.user,
+                                                     password: configuration.password, database: configuration.database, tls: .disable)
+        probe.options.connectTimeout = .seconds(1)
         let logger = database.logger
-        return (try? await quick.withConnection { connection in try await connection.rows("SELECT 1", logger: logger).count == 1 }) ?? false
+        let answered = Task { () -> Bool in
+            guard let connection = try? await PostgresConnection.connect(configuration: probe, id: 0, logger: logger) else { return false }
+            let ok = (try? await connection.rows("SELECT 1", logger: logger).count == 1) ?? false
+            try? await connection.close()
+            return ok
+        }
+        // At most two seconds: a server that accepts but never answers must not hold the probe.
+        let timeout = Task { try? await Task.sleep(for: .seconds(2)); answered.cancel() }
+        defer { timeout.cancel() }
+        return await answered.value
     }
 
     /// Runs SQL past every check of this store: only for tests that damage rows on purpose.

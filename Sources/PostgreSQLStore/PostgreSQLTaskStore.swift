@@ -19,10 +19,14 @@ import Synchronization
 public final class PostgreSQLTaskStore: TaskStore, Sendable {
     let database: Database
     private let runner: Mutex<Task<Void, Never>?>
+    /// Where `ping` connects: on a connection of its own, not one of the pool's, so an instance
+    /// whose pool is busy with requests is not reported down.
+    let configuration: PostgreSQLStoreConfiguration
 
-    private init(database: Database, runner: Task<Void, Never>) {
+    private init(database: Database, runner: Task<Void, Never>, configuration: PostgreSQLStoreConfiguration) {
         self.database = database
         self.runner = Mutex(runner)
+        self.configuration = configuration
     }
 
     /// Connects, waits until the database answers (at most `connectTimeout`), and migrates it to
@@ -43,11 +47,13 @@ public final class PostgreSQLTaskStore: TaskStore, Sendable {
         let runner = Task { await postgres.run() }
         let store = PostgreSQLTaskStore(
             database: Database(client: postgres, connectTimeout: configuration.connectTimeout, queryTimeout: configuration.queryTimeout, logger: logger),
-            runner: runner
+            runner: runner, configuration: configuration
         )
         do {
             if migrating {
-                try await store.database.transaction { connection in try await Schema.migrate(on: connection, logger: logger) }
+                let migrating = Database(client: store.database.client, connectTimeout: store.database.connectTimeout,
+                                         queryTimeout: Schema.migrationTimeout, logger: logger)
+                try await migrating.transaction { connection in try await Schema.migrate(on: connection, logger: logger) }
             } else {
                 try await store.database.withConnection { connection in try await Schema.check(on: connection, logger: logger) }
             }
@@ -87,7 +93,11 @@ public final class PostgreSQLTaskStore: TaskStore, Sendable {
                         try? await connection.close()
                         return
                     } catch let error as PSQLError where error.code == .server {
-                        throw Database.mapped(error, deadline: nil)
+                        // A refusal that lasts (a wrong password, no such database) ends the start at
+                        // once; a server starting up or out of connections is waited for.
+                        let mapped = Database.mapped(error, deadline: nil)
+                        guard mapped is StoreUnavailable else { throw mapped }
+                        try await Task.sleep(for: .milliseconds(200))
                     } catch {
                         try await Task.sleep(for: .milliseconds(200))
                     }

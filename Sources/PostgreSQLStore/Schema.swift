@@ -140,9 +140,17 @@ enum Schema {
         """,
     ]
 
+    /// How long a migration, and the wait for another instance's, may take.
+    static let migrationTimeout: Duration = .seconds(300)
+
     /// Applies the missing migrations, in one transaction under the advisory lock. Refuses a
     /// database that has a migration this build does not know (a newer erx migrated it).
+    ///
+    /// Instances starting together wait here for the first one's migration: the wait (and a long
+    /// migration) gets ``migrationTimeout``, not the bound of a request's statements.
     static func migrate(on connection: PostgresConnection, logger: Logger) async throws {
+        _ = try await connection.rows(PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(Int(migrationTimeout.components.seconds) * 1000)"),
+                                      logger: logger)
         _ = try await connection.rows("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
         _ = try await connection.rows("""
             CREATE TABLE IF NOT EXISTS erx_schema_migration (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())

@@ -74,8 +74,8 @@ public struct OutboxRelay: Service {
         case checked([[OutboxEntry]], [KVNR: Result<[Objection], any Error>])
         /// The poll interval passed: look for new transfers, update the gauges.
         case tick
-        /// A claim was given up.
-        case released
+        /// The claim on this insurant was given up (or its release failed: it runs out).
+        case released(KVNR)
     }
 
     /// The relay's loop: starts workers for due insurants whenever places are free, and settles what
@@ -136,8 +136,9 @@ public struct OutboxRelay: Service {
                 case let .served(kvnr, settlements):
                     working -= 1
                     if settlements.isEmpty {
-                        busy.remove(kvnr)
-                        group.addTask { try? await outbox.releaseClaims([kvnr], holder: claim.holder); return .released }
+                        // Out of `busy` only once released: read and claimed again before, the
+                        // release would delete the new claim.
+                        group.addTask { try? await outbox.releaseClaims([kvnr], holder: claim.holder); return .released(kvnr) }
                     } else {
                         unsettled.append((kvnr, settlements))
                     }
@@ -174,10 +175,17 @@ public struct OutboxRelay: Service {
                     // past its lease) is left to its new holder once its worker is done.
                     if !busy.isEmpty, ContinuousClock.now - lastRenewal >= configuration.relayLease / 3 {
                         lastRenewal = ContinuousClock.now
-                        _ = try? await outbox.renewClaims(busy, claim: claim, now: clock.now())
+                        if let kept = try? await outbox.renewClaims(busy, claim: claim, now: clock.now()) {
+                            // Lost meanwhile (this relay stalled past its lease, another took them over):
+                            // those not started yet are left to their new holder.
+                            let lost = busy.subtracting(kept)
+                            let dropped = ahead.filter { lost.contains($0[0].kvnr) }
+                            ahead.removeAll { lost.contains($0[0].kvnr) }
+                            busy.subtract(dropped.map { $0[0].kvnr })
+                        }
                     }
-                case .released:
-                    break
+                case .released(let kvnr):
+                    busy.remove(kvnr)
                 }
                 settleIfIdle()
                 // Answered but not yet stored is bounded (a few times the places): with slow commits,

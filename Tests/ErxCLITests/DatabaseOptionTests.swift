@@ -46,6 +46,20 @@ import Testing
         }
     }
 
+    /// A server that is up and refuses the login: the start ends at once, naming the SQLSTATE
+    /// (28P01), never the password.
+    @Test func aRefusedLoginStopsTheStartAtOnceWithoutPrintingThePassword() async throws {
+        let server = try await TestPostgres.configuration()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("erx-db-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let url = "postgres://\(server.user)@\(server.host):\(server.port)/\(server.database)"
+        let result = try run(["serve", "--port", "0", "--data", data.path, "--database", url, "--database-timeout-ms", "20000"],
+                             environment: ["ERX_DATABASE_PASSWORD": "wrong-secret-3"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("28P01"), "\(result.error.suffix(300))")
+        #expect(!result.output.contains("wrong-secret-3") && !result.error.contains("wrong-secret-3"))
+    }
+
     @Test func aURLOfAnotherSchemeIsAUsageErrorThatNamesNoCredential() throws {
         let result = try run(["serve", "--database", "mysql://erx:pw-secret@db/erx"])
         #expect(result.status == 64)

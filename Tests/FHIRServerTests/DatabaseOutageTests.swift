@@ -69,8 +69,9 @@ struct DatabaseOutageTests {
         let unavailable = outcomes.filter { $0.status == 503 }
         #expect(!unavailable.isEmpty, "no request came while the database was down")
         #expect(unavailable.allSatisfy { $0.issue == "transient" })
-        // Bounded: the pool's wait (1 s) and the statement bound (2 s), never the client's 30 s.
-        #expect(outcomes.allSatisfy { $0.took < .seconds(6) }, "a request hung: \(outcomes.map(\.took).max()!)")
+        // Bounded: the pool's wait (1 s), the statements' bound (2 s) and the watchdog's grace (1 s),
+        // never the client's 30 s (the margin is for busy CI cores).
+        #expect(outcomes.allSatisfy { $0.took < .seconds(12) }, "a request hung: \(outcomes.map(\.took).max()!)")
         #expect(outcomes.allSatisfy { [204, 503].contains($0.status) }, "\(Set(outcomes.map(\.status)))")
         // Every acknowledged write is there: the last set answered 204 per task is the stored one.
         for task in tasks {

@@ -32,6 +32,10 @@ public enum TestPostgres {
     public static func configuration() async throws -> PostgreSQLStoreConfiguration {
         var configuration = try await PostgreSQLStoreConfiguration(url: url(), password: password())
         configuration.maximumConnections = 4
+        // Generous bounds: the tests check what the store does, not how fast two busy cores are
+        // (CI runs every suite at once); the tests of the bounds set their own.
+        configuration.connectTimeout = .seconds(30)
+        configuration.queryTimeout = .seconds(60)
         return configuration
     }
 

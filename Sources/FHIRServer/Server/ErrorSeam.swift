@@ -40,8 +40,10 @@ public enum ErrorSeam {
         }
     }
 
-    /// Ours (issue 21): the database cannot be reached; nothing was written, try again shortly.
-    /// 503 and `transient`, which tells a client that the same request may succeed.
+    /// Ours (issue 21): the database cannot be reached; try again shortly. 503 and `transient`,
+    /// which tells a client that the same request may succeed. The store commits nothing for a
+    /// request it answers so, but a connection lost during `COMMIT` itself leaves that unknown to
+    /// any client: a retried `$dispense` replaces the set anyway.
     public static func storeUnavailable() -> Answer {
         Answer(status: .serviceUnavailable, outcome: outcome(.transient, "Service temporarily unavailable: the database cannot be reached."),
                headers: [.retryAfter: "1"])

@@ -12,8 +12,6 @@ import Testing
 
 /// Several `erx serve` processes on one fresh PostgreSQL database and one data directory (the
 /// shared keys), sending to one in-process registry simulator, as behind a load balancer (issue 21).
-/// The relay runs with short waits, so a killed instance's claims pass to another within the test:
-/// a lease of 1.5 s with a registry timeout of 1 s.
 final class InstanceCluster: @unchecked Sendable {
     let registry = SimulatorState()
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-cluster-\(UUID().uuidString)")
@@ -26,7 +24,11 @@ final class InstanceCluster: @unchecked Sendable {
 
     /// `instances` processes on a fresh database; `body` runs with them; everything is stopped and
     /// removed afterwards.
-    static func with(_ count: Int, registryErrorRate: Double = 0, _ body: (InstanceCluster) async throws -> Void) async throws {
+    /// `shortLease`: claims that pass to another instance within the test once their holder is
+    /// killed (1.5 s, with a 1 s registry timeout); otherwise the defaults (30 s, 10 s), so that on
+    /// busy cores no claim runs out under a live relay.
+    static func with(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false,
+                     _ body: (InstanceCluster) async throws -> Void) async throws {
         let cluster = InstanceCluster()
         let (configuration, drop) = try await TestPostgres.freshDatabase()
         cluster.configuration = configuration
@@ -46,10 +48,9 @@ final class InstanceCluster: @unchecked Sendable {
                 cluster.arguments = [
                     "serve", "--port", "0", "--data", cluster.directory.path, "--accept-unsigned",
                     "--database", "postgres://\(configuration.user)@\(configuration.host):\(configuration.port)/\(configuration.database)",
-                    "--database-pool-size", "8",
+                    "--database-pool-size", "8", "--database-timeout-ms", "30000",
                     "--registry", "http://127.0.0.1:\(registryPort)", "--relay-backoff-ms", "20", "--relay-poll-ms", "10",
-                    "--registry-timeout-ms", "1000", "--relay-lease-ms", "1500",
-                ]
+                ] + (shortLease ? ["--registry-timeout-ms", "1000", "--relay-lease-ms", "1500"] : [])
                 cluster.environment = ["ERX_DATABASE_PASSWORD": configuration.password ?? ""]
                 for _ in 0..<count {
                     let process = try await ServerProcess.start(arguments: cluster.arguments, environment: cluster.environment)
@@ -112,6 +113,7 @@ final class InstanceCluster: @unchecked Sendable {
 }
 
 /// `body` with `count` instances (see ``InstanceCluster``).
-func withInstances(_ count: Int, registryErrorRate: Double = 0, _ body: (InstanceCluster) async throws -> Void) async throws {
-    try await InstanceCluster.with(count, registryErrorRate: registryErrorRate, body)
+func withInstances(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false,
+                   _ body: (InstanceCluster) async throws -> Void) async throws {
+    try await InstanceCluster.with(count, registryErrorRate: registryErrorRate, shortLease: shortLease, body)
 }
