@@ -15,8 +15,17 @@ import Testing
 @Suite(.serialized)
 struct DatabaseOutageTests {
     @Test func aStoppedDatabaseGives503sThenTheInstanceRecoversByItself() async throws {
-        let cluster = try PrivateCluster.start()
-        defer { cluster.destroy() }
+        let cluster = try await PrivateCluster.start()
+        do {
+            try await outage(on: cluster)
+        } catch {
+            await cluster.destroy()
+            throw error
+        }
+        await cluster.destroy()
+    }
+
+    private func outage(on cluster: PrivateCluster) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-outage-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let server = try await ServerProcess.start(
@@ -55,10 +64,10 @@ struct DatabaseOutageTests {
             }
         }
         try await Task.sleep(for: .seconds(1))
-        try cluster.stop()
+        try await cluster.stop()
         try await Task.sleep(for: .seconds(4))
         #expect(try await Self.readiness(http, server.baseURL) == 503)
-        try cluster.restart()
+        try await cluster.restart()
         try await waitUntil(30) { try await Self.readiness(http, server.baseURL) == 200 }
         await log.mark()
         try await waitUntil(30) { await log.successesSinceMark() >= 8 }

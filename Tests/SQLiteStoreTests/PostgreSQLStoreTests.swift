@@ -125,7 +125,7 @@ import Testing
         await #expect(throws: StoreUnavailable.self) { try await open(configuration) }
         // Bounded, not punctual: run with the whole package's tests on two cores, every wake-up
         // comes late (seconds), but a hang would never end.
-        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(60))
     }
 
     /// Waits inside an open store are bounded too: for a connection of a full pool, and for a
@@ -145,7 +145,7 @@ import Testing
             await #expect(throws: StoreUnavailable(reason: "connect timeout")) { try await store.task(Fixtures.prescriptionID(1)) }
             await #expect(throws: StoreUnavailable(reason: "query timeout")) { try await slow.value }
             // Far from the thirty seconds the statement asked for: no wait is longer than its bound.
-            #expect(ContinuousClock.now - started < .seconds(15))
+            #expect(ContinuousClock.now - started < .seconds(25))
             #expect(await store.ping())
             await store.close()
             #expect(await store.ping() == false)

@@ -13,10 +13,11 @@ public struct PrivateCluster: Sendable {
         .appendingPathComponent("scripts/postgres-cluster.sh").path
 
     /// Creates and starts it on a free port.
-    public static func start() throws -> PrivateCluster {
+    public static func start() async throws -> PrivateCluster {
         let port = Int.random(in: 55_000...59_999)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-pg-private-\(UUID().uuidString.prefix(8))").path
-        let printed = try run("start", directory: directory, port: port)
+        // Under /tmp, not $TMPDIR: the cluster's owner (`postgres`, when the tests run as root) must reach it.
+        let directory = "/tmp/erx-pg-private-\(UUID().uuidString.prefix(8))"
+        let printed = try await run("start", directory: directory, port: port)
         var values: [String: String] = [:]
         for line in printed.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1)
@@ -29,16 +30,24 @@ public struct PrivateCluster: Sendable {
     }
 
     /// Stops the server at once (`pg_ctl -m fast`: running transactions are rolled back).
-    public func stop() throws { _ = try Self.run("stop", directory: directory, port: port) }
+    public func stop() async throws { try await Self.run("stop", directory: directory, port: port) }
 
     /// Starts it again on the same data.
-    public func restart() throws { _ = try Self.run("start", directory: directory, port: port) }
+    public func restart() async throws { try await Self.run("start", directory: directory, port: port) }
 
     /// Stops it and removes its data.
-    public func destroy() { _ = try? Self.run("destroy", directory: directory, port: port) }
+    public func destroy() async { _ = try? await Self.run("destroy", directory: directory, port: port) }
 
+    /// The script on a Dispatch thread: `initdb` and `pg_ctl` take seconds, which must not block one
+    /// of the few threads of Swift's cooperative pool that every test running meanwhile shares.
     @discardableResult
-    private static func run(_ command: String, directory: String, port: Int) throws -> String {
+    private static func run(_ command: String, directory: String, port: Int) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try runBlocking(command, directory: directory, port: port) }) }
+        }
+    }
+
+    private static func runBlocking(_ command: String, directory: String, port: Int) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [script, command]
