@@ -17,12 +17,7 @@ public struct PrivateCluster: Sendable {
         let port = Int.random(in: 55_000...59_999)
         // Under /tmp, not $TMPDIR: the cluster's owner (`postgres`, when the tests run as root) must reach it.
         let directory = "/tmp/erx-pg-private-\(UUID().uuidString.prefix(8))"
-        let printed = try await run("start", directory: directory, port: port)
-        var values: [String: String] = [:]
-        for line in printed.split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
-        }
+        let values = variables(printedBy: try await run("start", directory: directory, port: port))
         guard let url = values["ERX_TEST_POSTGRES_URL"], let password = values["ERX_TEST_POSTGRES_PASSWORD"] else {
             throw TestPostgres.Unavailable(detail: "the private cluster printed no URL")
         }
@@ -37,6 +32,16 @@ public struct PrivateCluster: Sendable {
 
     /// Stops it and removes its data.
     public func destroy() async { _ = try? await Self.run("destroy", directory: directory, port: port) }
+
+    /// The `NAME=value` lines `postgres-cluster.sh start` prints.
+    static func variables(printedBy output: String) -> [String: String] {
+        var values: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
+        }
+        return values
+    }
 
     /// The script on a Dispatch thread: `initdb` and `pg_ctl` take seconds, which must not block one
     /// of the few threads of Swift's cooperative pool that every test running meanwhile shares.

@@ -107,27 +107,22 @@ public enum TestPostgres {
     /// Runs `scripts/postgres-cluster.sh start` (found from this file's path) and reads the
     /// variables it prints.
     private static func startCluster() -> Environment {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let script = root.appendingPathComponent("scripts/postgres-cluster.sh")
+        let script = PrivateCluster.script
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path, "start"]
+        process.arguments = [script, "start"]
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
         do {
             try process.run()
         } catch {
-            return .failure(Unavailable(detail: "cannot run \(script.path): \(error)"))
+            return .failure(Unavailable(detail: "cannot run \(script): \(error)"))
         }
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        var values: [String: String] = [:]
-        for line in printed.split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
-        }
+        let values = PrivateCluster.variables(printedBy: printed)
         guard process.terminationStatus == 0, let url = values["ERX_TEST_POSTGRES_URL"] else {
             let reason = complaint.trimmingCharacters(in: .whitespacesAndNewlines)
             return .failure(Unavailable(detail: "scripts/postgres-cluster.sh start exited \(process.terminationStatus): \(reason.prefix(300))"))
