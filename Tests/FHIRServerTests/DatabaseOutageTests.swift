@@ -61,6 +61,8 @@ struct DatabaseOutageTests {
                             } catch {
                                 failure = String(describing: error)
                             }
+                            // Cut off by the test's own end of the load: nobody was answered anything.
+                            if Task.isCancelled { return }
                             await log.record(task.id, day: day, status: reply?.status ?? 0, issue: reply?.body.flatMap(Self.issueCode),
                                              took: ContinuousClock.now - started, failure: failure)
                             try? await Task.sleep(for: .milliseconds(20))
@@ -87,15 +89,8 @@ struct DatabaseOutageTests {
         // Bounded: the pool's wait (1 s), the statements' bound (2 s) and the watchdog's grace (1 s),
         // never the client's 30 s (the margin is for busy CI cores).
         #expect(outcomes.allSatisfy { $0.took < .seconds(12) }, "a request hung: \(outcomes.map(\.took).max()!)")
-        // Every request is answered 204 or 503. A request the test's own client could not even
-        // connect for (the whole suite saturating two cores in CI) says nothing about the server;
-        // any other failure does, and is shown.
-        let clientSide = ["connectTimeout", "getConnectionFromPoolTimeout"]
-        let unanswered = outcomes.filter { outcome in
-            outcome.status == 0 && !clientSide.contains { outcome.failure?.contains($0) == true }
-        }
-        #expect(unanswered.isEmpty, "\(unanswered.map { $0.failure ?? "?" })")
-        #expect(outcomes.allSatisfy { [0, 204, 503].contains($0.status) }, "\(Set(outcomes.map(\.status)))")
+        // Every request is answered, 204 or 503 (a client error is shown).
+        #expect(outcomes.allSatisfy { [204, 503].contains($0.status) }, "\(outcomes.filter { $0.status == 0 }.map { $0.failure ?? "?" })")
         // Every acknowledged write is there: the last set answered 204 per task is the stored one.
         for task in tasks {
             guard let last = outcomes.last(where: { $0.id == task.id && $0.status == 204 }) else { continue }
