@@ -43,6 +43,9 @@ public enum DispensingError: Error, Sendable, Hashable {
     case taskNotAccepted
     /// The prescription bundle given at `$activate` is unusable (what is wrong, and where).
     case invalidPrescription(reason: String, expression: String)
+    /// `$activate` refuses the prescription for one of the production service's reasons (its
+    /// signature or its content), worded as the FD words it.
+    case prescriptionRefused(PrescriptionRefusal)
     /// The bundle's PrescriptionID is not the task's.
     case prescriptionIDMismatchInPrescription(expression: String)
     /// A MedicationDispense names another prescription.

@@ -1,4 +1,5 @@
 public import FHIRModel
+public import Foundation
 
 /// What `$activate` takes from the prescriber's bundle (the KBV `KBV_PR_ERP_Bundle`): its
 /// PrescriptionID, the insured person and the prescription date.
@@ -11,9 +12,12 @@ public struct PrescriptionBundle: Sendable, Hashable {
     /// The prescriber's CMS SignedData exactly as uploaded, kept so that pharmacies receive the QES
     /// unchanged (A_19169-01, fd-parity.md §2.3); `nil` for a bundle accepted unsigned.
     public let signedData: [UInt8]?
+    /// When the prescriber signed (the CMS `signingTime` attribute, verified); `nil` for a bundle
+    /// accepted unsigned. The FD requires the signing day to be the `authoredOn` day (A_22487).
+    public let signedAt: Date?
 
     /// Reads the facts; throws `invalidPrescription` naming the element that is missing or wrong.
-    public init(_ bundle: Element, signedData: [UInt8]? = nil) throws(DispensingError) {
+    public init(_ bundle: Element, signedData: [UInt8]? = nil, signedAt: Date? = nil) throws(DispensingError) {
         guard bundle.name == "Bundle" else {
             throw .invalidPrescription(reason: "The prescription must be a Bundle.", expression: bundle.name)
         }
@@ -49,6 +53,7 @@ public struct PrescriptionBundle: Sendable, Hashable {
         self.authoredOn = authoredOn
         self.bundle = bundle
         self.signedData = signedData
+        self.signedAt = signedAt
     }
 
     /// KBV bundles write the GKV KVNR with `http://fhir.de/sid/gkv/kvid-10` and the PKV one with

@@ -128,6 +128,14 @@ public enum ErrorSeam {
             return make(.forbidden, "Insurant representatives may not access directly assigned tasks", tiflow: "SVC_IDENTITY_MISMATCH")
         case .invalidPrescription(let reason, let expression):
             return make(.badRequest, reason, expression: expression)
+        case .prescriptionRefused(let refusal):
+            var answer = make(.badRequest, refusal.text, tiflow: refusal.detailCode, expression: refusal.expression)
+            answer.outcome.issues[0].diagnostics = refusal.diagnostics
+            if refusal.kind == .signature {
+                // A_20159-04: a prescription whose QES fails is marked for the client's VAU layer.
+                answer.headers[HTTPField.Name("VAU-Error-Code")!] = "invalid_prescription"
+            }
+            return answer
         case .prescriptionIDMismatchInPrescription(let expression):
             return make(.badRequest, "PrescriptionId mismatch between Task and QES-Bundle", expression: expression)
         case .prescriptionIDMismatch(let expression):
