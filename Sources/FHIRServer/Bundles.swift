@@ -64,17 +64,21 @@ enum Bundles {
         return .complex("Bundle", children)
     }
 
-    /// The prescription as a `GEM_ERP_PR_Binary` (`application/pkcs7-mime`): the prescriber's CMS as
-    /// uploaded, so the pharmacy verifies the QES itself; a bundle that came unsigned as FHIR XML (the
-    /// form a prescriber signs) in erx's envelope without signer (``PrescriptionEnvelope``).
+    /// The prescription as a `GEM_ERP_PR_Binary` (`application/pkcs7-mime`): the CMS stored at
+    /// `$activate`, byte for byte — the prescriber's as uploaded, so the pharmacy verifies the QES
+    /// itself, or the development signer's around a bundle admitted with `--accept-unsigned`. A task
+    /// activated before erx kept a CMS for unsigned bundles gets one made now by this process's
+    /// development signer.
     static func prescriptionBinary(_ task: PrescriptionTask) -> Element? {
         guard let prescription = task.prescription else { return nil }
         let cms: [UInt8]
         if let signed = task.signedPrescription {
             cms = signed
         } else {
-            guard let bytes = try? WireFormat.xml.fhirFormat.write(prescription) else { return nil }
-            cms = PrescriptionEnvelope.unsigned(bytes)
+            guard let bytes = try? WireFormat.xml.fhirFormat.write(prescription),
+                  let signed = try? DevelopmentSigner.processIdentity.sign(bytes, signingTime: task.lastModified)
+            else { return nil }
+            cms = signed
         }
         return .complex("Binary", [
             .primitive("id", TaskDocuments.uuid(.prescription, of: task.id)),

@@ -34,8 +34,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Accept an unsigned KBV bundle at $activate (development and conformance runs only).")
     var acceptUnsigned = false
 
-    @Option(help: "PEM file of the certificates a signed prescription must chain to; without it, $activate extracts the bundle without verifying.")
+    @Option(help: "PEM file of the certificates a signed prescription must chain to (e.g. DIR/dev-ca.pem of 'erx dev-pki'); without it, $activate extracts the bundle without verifying.")
     var trustAnchors: String?
+
+    @Option(help: "PEM file of the P-256 key that signs receipts (with --receipt-certificate); default: a development key in the data directory.")
+    var receiptKey: String?
+
+    @Option(help: "PEM file of the certificate of --receipt-key; default: a self-signed development certificate in the data directory.")
+    var receiptCertificate: String?
 
     @Option(name: .customLong("profiles"), help: "A directory of official FHIR packages; repeatable. Its definitions take precedence over ours.")
     var profileDirectories: [String] = []
@@ -53,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var hardening: HardeningOptions
 
     func validate() throws {
+        guard (receiptKey == nil) == (receiptCertificate == nil) else {
+            throw ValidationError("give both --receipt-key and --receipt-certificate, or neither")
+        }
         guard ObjectionResponse(rawValue: objectionResponse) != nil else {
             throw ValidationError("--objection-response must be one of \(ObjectionResponse.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -68,7 +77,8 @@ struct ServeCommand: AsyncParsableCommand {
         let verifier = try await Self.verifier(auth, directory: directory, policy: hardening.tokenPolicy)
         let opened = try await storeOptions.open(data: directory, logger: logger)
         let store = opened.store
-        let receipts = try ReceiptIssuer.loadOrCreate(in: directory)
+        let receipts = try receiptKey.map { try ReceiptIssuer.load(key: URL(fileURLWithPath: $0), certificate: URL(fileURLWithPath: receiptCertificate ?? "")) }
+            ?? ReceiptIssuer.loadOrCreate(in: directory)
         let repository = try ErxProfiles.repository(adding: profileDirectories.map { URL(fileURLWithPath: $0) })
         let parameters = DispensationParameters(
             validator: ProfileValidator(profiles: CompiledProfiles(repository: repository)), windows: try ErxProfiles.workflowVersions()
@@ -87,7 +97,10 @@ struct ServeCommand: AsyncParsableCommand {
         let env = ServerEnvironment(
             service: service, dispensationParameters: parameters, baseURL: baseURL ?? "http://\(host):\(port)",
             acceptUnsigned: acceptUnsigned,
-            signedPrescriptions: SignedPrescription(trustAnchors: try trustAnchors.map { try SignedPrescription.anchors(pemFile: URL(fileURLWithPath: $0)) }),
+            signedPrescriptions: SignedPrescription(
+                trustAnchors: try trustAnchors.map { try SignedPrescription.anchors(pemFile: URL(fileURLWithPath: $0)) },
+                developmentSigner: acceptUnsigned ? try DevelopmentSigner.loadOrCreate(in: directory) : nil
+            ),
             databaseReady: opened.ready,
             registryReachable: reachable,
             metrics: RequestMetrics(registry: metricsRegistry),

@@ -64,7 +64,7 @@ import Testing
             let receipt = try closed.resource()
             #expect(receipt.name == "Bundle")
             #expect(receipt.value(of: "type") == "document")
-            #expect(ReceiptIssuer.verify(receipt, publicKey: server.receipts.publicKey))
+            #expect(await ReceiptIssuer.verifyReceipt(receipt, certificate: server.receipts.certificate))
 
             let read = try await client.send(.get, "/Task/\(id)?secret=\(secret)", token: pharmacy)
             #expect(read.status == .ok)

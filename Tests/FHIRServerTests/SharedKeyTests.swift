@@ -1,4 +1,5 @@
 import Crypto
+@_spi(CMS) import X509
 import FHIRServer
 import Foundation
 import Testing
@@ -11,14 +12,18 @@ import Testing
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-keys-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: directory) }
             let keys = LockedKeys()
+            let certificates = LockedCertificates()
             DispatchQueue.concurrentPerform(iterations: 12) { _ in
-                keys.add(try? ReceiptIssuer.loadOrCreate(in: directory).publicKey.rawRepresentation)
+                let issuer = try? ReceiptIssuer.loadOrCreate(in: directory)
+                keys.add(issuer?.publicKey.rawRepresentation)
+                certificates.add(issuer?.certificate)
             }
             let kept = try ReceiptIssuer.loadOrCreate(in: directory).publicKey.rawRepresentation
             #expect(keys.all.count == 12, "round \(round): a start failed")
             #expect(keys.all.allSatisfy { $0 == kept }, "round \(round): an instance signs with a key the directory does not keep")
-            // No drafts are left beside the key.
-            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == [ReceiptIssuer.fileName])
+            // No drafts are left beside the key and its certificate, and every instance has the one certificate kept.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [ReceiptIssuer.certificateFileName, ReceiptIssuer.fileName])
+            #expect(certificates.all.allSatisfy { $0 == (try? ReceiptIssuer.loadOrCreate(in: directory).certificate) }, "round \(round): an instance signs with a certificate the directory does not keep")
         }
     }
 }
@@ -28,4 +33,11 @@ private final class LockedKeys: @unchecked Sendable {
     private var keys: [Data] = []
     func add(_ key: Data?) { lock.withLock { if let key { keys.append(key) } } }
     var all: [Data] { lock.withLock { keys } }
+}
+
+private final class LockedCertificates: @unchecked Sendable {
+    private let lock = NSLock()
+    private var certificates: [Certificate] = []
+    func add(_ certificate: Certificate?) { lock.withLock { if let certificate { certificates.append(certificate) } } }
+    var all: [Certificate] { lock.withLock { certificates } }
 }

@@ -10,32 +10,30 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import SwiftASN1
+import Synchronization
 import Testing
 
-/// `$activate` with a CMS SignedData enveloping the bundle: extracted always, verified against the
-/// configured trust anchors.
+/// `$activate` with a CMS SignedData enveloping the bundle, signed with the development PKI and
+/// verified against the configured trust anchors (fd-parity.md §8.2 row 1), and what the pharmacy
+/// gets back of it (§2.2–§2.4).
 @Suite struct SignedPrescriptionTests {
-    struct Signer {
-        let key = P256.Signing.PrivateKey()
-        let certificate: Certificate
+    /// A development PKI in a fresh directory: its CA is the server's trust anchor.
+    struct PKI {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-pki-\(UUID().uuidString)")
+        let ca: SigningIdentity
+        let prescriber: SigningIdentity
 
-        init(name: String) throws {
-            let subject = try DistinguishedName { CommonName(name) }
-            certificate = try Certificate(
-                version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
-                notValidBefore: Date().addingTimeInterval(-3600), notValidAfter: Date().addingTimeInterval(3600),
-                issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
-                extensions: try Certificate.Extensions {
-                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-                    KeyUsage(digitalSignature: true, keyCertSign: true)
-                },
-                issuerPrivateKey: .init(key)
-            )
+        init() throws {
+            ca = try DevelopmentPKI.loadOrCreateCA(in: directory).identity
+            prescriber = try DevelopmentPKI.loadOrCreateSigner(in: directory).identity
         }
 
-        func sign(_ bytes: [UInt8]) throws -> [UInt8] {
-            try CMS.sign(bytes, signatureAlgorithm: .ecdsaWithSHA256, certificate: certificate, privateKey: .init(key), detached: false)
+        func signer(_ profession: SignerProfession = .arzt, notBefore: Date? = nil, notAfter: Date? = nil) throws -> SigningIdentity {
+            try DevelopmentPKI.loadOrCreateSigner(named: "signer-\(UUID().uuidString)", in: directory, profession: profession,
+                                                  notBefore: notBefore, notAfter: notAfter).identity
         }
+
+        var caFile: URL { directory.appendingPathComponent(DevelopmentPKI.caCertificateFile) }
     }
 
     static func parameters(cms: [UInt8]) -> Element {
@@ -48,59 +46,282 @@ import Testing
         ])])
     }
 
-    @Test func theEnvelopedBundleIsExtracted() throws {
-        let bundle = Array("<Bundle xmlns=\"http://hl7.org/fhir\"/>".utf8)
-        let cms = try Signer(name: "Prescriber").sign(bundle)
-        #expect(try SignedPrescription.encapsulatedContent(of: cms) == bundle)
-        #expect(throws: (any Error).self) { try SignedPrescription.encapsulatedContent(of: Array(cms.prefix(40))) }
+    /// Today in Europe/Berlin, so the signing day and `authoredOn` agree (A_22487).
+    static var today: String {
+        let formatter = DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "Europe/Berlin")
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.string(from: Date())
     }
 
-    @Test(arguments: [true, false])
-    func activateVerifiesAgainstTheAnchors(trusted: Bool) async throws {
-        let signer = try Signer(name: "Prescriber")
-        let anchor = trusted ? signer.certificate : try Signer(name: "Someone else").certificate
+    static func binary(in bundle: Element) -> Element? {
+        bundle.children(named: "entry").compactMap { $0.child("resource")?.wrappedResource }.first { $0.name == "Binary" }
+    }
+
+    static func withServer(pki: PKI, format: WireFormat, _ body: @Sendable (Client) async throws -> Void) async throws {
         var configured = try await TestServer(acceptUnsigned: false)
-        configured.env.signedPrescriptions = SignedPrescription(trustAnchors: [anchor])
+        configured.env.signedPrescriptions = SignedPrescription(trustAnchors: [pki.ca.certificate])
         let server = configured
-        defer { Task { await server.remove() } }
+        defer { Task { await server.remove(); try? FileManager.default.removeItem(at: pki.directory) } }
         try await Application(router: server.router).test(.router) { client in
-            let client = Client(client: client, format: .json, server: server)
-            let doctor = try await server.token(.doctorsPractice, id: TestServer.doctorTelematikID)
-            let task = try await client.send(.post, "/Task/$create", token: doctor, body: Bodies.createParameters()).resource()
-            let id = try #require(task.value(of: "id"))
-            let accessCode = task.children(named: "identifier").first { $0.value(of: "system") == Systems.accessCode }?.value(of: "value") ?? ""
-            let bundle = try FHIRFormat.xml.write(Bodies.prescription(id: id, authoredOn: "2026-10-01"))
-            let cms = try signer.sign(bundle)
-            let reply = try await client.send(.post, "/Task/\(id)/$activate?ac=\(accessCode)", token: doctor, body: Self.parameters(cms: cms))
-            if trusted {
-                #expect(reply.status == .ok)
-                #expect(try reply.resource().value(of: "status") == "ready")
-                // A_19169-01: the pharmacy receives the prescriber's CMS as uploaded, to verify the QES.
-                let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
-                let accepted = try await client.send(.post, "/Task/\(id)/$accept?ac=\(accessCode)", token: pharmacy).resource()
-                let binary = accepted.children(named: "entry").compactMap { $0.child("resource")?.wrappedResource }.first { $0.name == "Binary" }
-                #expect(binary?.value(of: "contentType") == "application/pkcs7-mime")
-                #expect(binary?.value(of: "data") == Data(cms).base64EncodedString())
-            } else {
-                #expect(reply.status == .badRequest)
-                #expect(try reply.issueExpression() == "Parameters.parameter[0].resource.data")
-            }
-            // The unsigned bundle is refused without --accept-unsigned.
-            let unsigned = try await client.send(.post, "/Task/\(id)/$activate?ac=\(accessCode)", token: doctor,
-                                                 body: Bodies.prescription(id: id, authoredOn: "2026-10-01"))
-            #expect(unsigned.status == .badRequest)
+            try await body(Client(client: client, format: format, server: server))
         }
     }
 
-    /// A prescription accepted unsigned reaches the pharmacy as a `GEM_ERP_PR_Binary` all the same:
-    /// `application/pkcs7-mime`, a SignedData without signer around the bundle (A_19169-01).
-    @Test(arguments: [0, 100, 200, 70_000])
-    func theUnsignedEnvelopeUnpacksLikeASignedOne(size: Int) throws {
-        let content = (0..<size).map { UInt8(truncatingIfNeeded: $0) }
-        let envelope = PrescriptionEnvelope.unsigned(content)
-        #expect(try SignedPrescription.encapsulatedContent(of: envelope) == content)
-        let contentInfo = try DER.parse(envelope)
-        guard case .constructed(let children) = contentInfo.content else { Issue.record("not constructed"); return }
-        #expect(try ASN1ObjectIdentifier(derEncoded: Array(children)[0]) == [1, 2, 840, 113_549, 1, 7, 2])
+    /// A_19020, A_20159-04, A_19169-01, A_24179-01, A_19233-06: a prescription signed with the
+    /// development PKI activates; `$accept` and the `?ac=` re-fetch hand out the posted CMS byte for
+    /// byte, which `openssl cms -verify` accepts against the development CA; the receipt's CAdES
+    /// signature verifies against the server's certificate and envelops the receipt's XML.
+    @Test(arguments: [WireFormat.json, .xml])
+    func signedPrescriptionRoundTripsAndTheReceiptIsCAdES(format: WireFormat) async throws {
+        let pki = try PKI()
+        try await Self.withServer(pki: pki, format: format) { client in
+            let factory = try await TaskFactory(client: client)
+            let posted = Mutex<[UInt8]>([])
+            let bundleBytes = Mutex<[UInt8]>([])
+            var prepared = try await factory.prepare(.ready) { id, kvnr in
+                let bundle = try FHIRFormat.xml.write(Bodies.prescription(id: id, kvnr: kvnr, authoredOn: Self.today))
+                let cms = try pki.prescriber.sign(bundle, signingTime: Date())
+                posted.withLock { $0 = cms }
+                bundleBytes.withLock { $0 = bundle }
+                return Self.parameters(cms: cms)
+            }
+            let cms = posted.withLock { $0 }
+            let bundle = bundleBytes.withLock { $0 }
+            // `$accept`: the Binary holds the posted CMS byte for byte (fd-parity §2.2, §2.3).
+            let accepted = try await client.send(.post, "/Task/\(prepared.id)/$accept?ac=\(prepared.accessCode)", token: factory.pharmacy)
+            #expect(accepted.status == .ok)
+            let acceptedBundle = try accepted.resource()
+            let acceptedBinary = try #require(Self.binary(in: acceptedBundle))
+            #expect(acceptedBinary.value(of: "contentType") == "application/pkcs7-mime")
+            let acceptedCMS = try #require(acceptedBinary.value(of: "data").flatMap { Data(base64Encoded: $0) })
+            #expect(Array(acceptedCMS) == cms)
+            let acceptedTask = try #require(acceptedBundle.child("entry")?.child("resource")?.wrappedResource)
+            prepared.secret = acceptedTask.children(named: "identifier").first { $0.value(of: "system") == Systems.secret }?.value(of: "value") ?? ""
+            // What a pharmacy's software does with it.
+            let verified = try OpenSSL.verify(cms: Array(acceptedCMS), caFile: pki.caFile)
+            #expect(verified.status == 0, "\(verified.error)")
+            #expect(verified.output == bundle)
+            // `?ac=` re-fetch: the same CMS under urn:uuid (fd-parity §2.4).
+            let refetched = try await client.send(.get, "/Task/\(prepared.id)?ac=\(prepared.accessCode)", token: factory.pharmacy)
+            #expect(refetched.status == .ok)
+            let refetchedBundle = try refetched.resource()
+            let binary = try #require(Self.binary(in: refetchedBundle))
+            #expect(binary.value(of: "data") == Data(cms).base64EncodedString())
+            let binaryEntry = refetchedBundle.children(named: "entry").first { $0.child("resource")?.wrappedResource?.name == "Binary" }
+            #expect(binaryEntry?.value(of: "fullUrl") == "urn:uuid:\(binary.value(of: "id") ?? "")")
+
+            _ = try await client.send(.post, "/Task/\(prepared.id)/$dispense?secret=\(prepared.secret)", token: factory.pharmacy,
+                                      body: Bodies.dispense(id: prepared.id, count: 1))
+            let closed = try await client.send(.post, "/Task/\(prepared.id)/$close?secret=\(prepared.secret)", token: factory.pharmacy)
+            #expect(closed.status == .ok)
+            let receipt = try closed.resource()
+            #expect(receipt.descendant("signature", "sigFormat")?.value == "application/pkcs7-mime")
+            #expect(receipt.descendant("signature", "type", "code")?.value == "1.2.840.10065.1.12.1.1")
+            let device = receipt.children(named: "entry").first { $0.child("resource")?.wrappedResource?.name == "Device" }
+            #expect(receipt.descendant("signature", "who", "reference")?.value == device?.value(of: "fullUrl"))
+            #expect(device?.value(of: "fullUrl")?.hasPrefix("urn:uuid:") == true)
+            let when = try #require(receipt.descendant("signature", "when")?.value)
+            #expect(when.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00/) != nil)
+            // GEM_ERP_PR_Digest: the prescription CMS's messageDigest (SHA-256 of the signed bundle).
+            let digest = try #require(Self.binary(in: receipt)?.value(of: "data"))
+            #expect(Data(base64Encoded: digest) == Data(SHA256.hash(data: bundle)))
+            #expect(try CMSContents(cms).messageDigest == Array(SHA256.hash(data: bundle)))
+            // The receipt's CMS against the server's certificate; its content is the XML without signature.
+            let receiptCMS = try #require(receipt.descendant("signature", "data")?.value.flatMap { Data(base64Encoded: $0) })
+            let certificateFile = client.server.directory.appendingPathComponent(ReceiptIssuer.certificateFileName)
+            let receiptVerified = try OpenSSL.verify(cms: Array(receiptCMS), caFile: certificateFile)
+            #expect(receiptVerified.status == 0, "\(receiptVerified.error)")
+            var unsigned = receipt
+            unsigned.children.removeAll { $0.name == "signature" }
+            #expect(receiptVerified.output == (try FHIRFormat.xml.write(unsigned)))
+            #expect(await ReceiptIssuer.verifyReceipt(receipt, certificate: client.server.receipts.certificate))
+        }
+    }
+
+    /// A_19020, A_20704, A_20159-04, A_19225-02: a prescription the FD would refuse answers 400 with
+    /// its text and `VAU-Error-Code: invalid_prescription`.
+    @Test(arguments: [WireFormat.json, .xml])
+    func refusedSignaturesAnswerAsTheFD_A_20159_04(format: WireFormat) async throws {
+        let pki = try PKI()
+        let year: TimeInterval = 86_400 * 365
+        let expired = try pki.signer(notBefore: Date().addingTimeInterval(-2 * year), notAfter: Date().addingTimeInterval(-year))
+        let apotheker = try pki.signer(.apotheker)
+        // Another development CA: same name as the trusted one, another key.
+        let stranger = try PKI()
+        defer { try? FileManager.default.removeItem(at: stranger.directory) }
+        let selfSignedKey = P256.Signing.PrivateKey()
+        let selfSigned = SigningIdentity(certificate: try DevelopmentPKI.selfSigned(
+            key: selfSignedKey, name: "Someone else", notBefore: Date().addingTimeInterval(-3600), notAfter: Date().addingTimeInterval(3600), isCA: false
+        ), key: selfSignedKey)
+        typealias Case = (name: String, make: @Sendable ([UInt8]) throws -> [UInt8], text: String, code: String?)
+        let cases: [Case] = [
+            ("tampered (A_19020)", { bundle in
+                var cms = try pki.prescriber.sign(bundle, signingTime: Date())
+                let index = try #require(CMSContents.range(of: bundle, in: cms)).lowerBound + 10
+                cms[index] ^= 0x01
+                return cms
+            }, SignedPrescription.Text.invalidSignature, nil),
+            ("not a CMS (A_19020)", { Array($0.prefix(100)) }, SignedPrescription.Text.unreadable, nil),
+            ("expired at signing time (A_20159-04)", { try expired.sign($0, signingTime: Date()) }, SignedPrescription.Text.certificateNotValid, nil),
+            ("unknown issuer (A_20159-04)", { try selfSigned.sign($0, signingTime: Date()) }, SignedPrescription.Text.issuerUnknown, nil),
+            ("issuer of the same name, other key (A_20159-04)", { try stranger.prescriber.sign($0, signingTime: Date()) },
+             SignedPrescription.Text.issuerKeyUnknown, nil),
+            ("Apotheker for 160 (A_19225-02)", { try apotheker.sign($0, signingTime: Date()) }, SignedPrescription.Text.profession,
+             "TIFLOW_SIGNATURE_INVALID_ISSUING_ROLE"),
+        ]
+        try await Self.withServer(pki: pki, format: format) { client in
+            let factory = try await TaskFactory(client: client)
+            for row in cases {
+                let prepared = try await factory.prepare(.draft)
+                let bundle = try FHIRFormat.xml.write(Bodies.prescription(id: prepared.id, authoredOn: Self.today))
+                let reply = try await client.send(.post, "/Task/\(prepared.id)/$activate?ac=\(prepared.accessCode)", token: factory.doctor,
+                                                  body: Self.parameters(cms: try row.make(bundle)))
+                #expect(reply.status == .badRequest, "\(row.name)")
+                #expect(reply.headers[HTTPField.Name("VAU-Error-Code")!] == "invalid_prescription", "\(row.name)")
+                let issue = try reply.resource().child("issue")
+                #expect(issue?.descendant("details", "text")?.value == row.text, "\(row.name)")
+                if let code = row.code {
+                    #expect(issue?.descendant("details", "coding", "code")?.value == code, "\(row.name)")
+                }
+            }
+        }
+    }
+
+    /// A_19225-02, A_27812, A_25990: who may sign which flow type.
+    @Test func professionsByFlowType_A_19225_02_A_27812() {
+        #expect(SignerProfession.allowed(for: .gkvPharmacy) == [.arzt, .zahnarzt])
+        #expect(SignerProfession.allowed(for: .pkvDirectAssignment) == [.arzt, .zahnarzt])
+        #expect(SignerProfession.allowed(for: .tPrescription) == [.arzt], "A_27812: no Zahnarzt for 166")
+        #expect(SignerProfession.allowed(for: .diga).isSuperset(of: [.psychotherapeut, .psychologischerPsychotherapeut, .kinderUndJugendlichenpsychotherapeut]))
+        #expect(!SignerProfession.allowed(for: .gkvPharmacy).contains(.apotheker))
+    }
+
+    /// A_27812: a Zahnarzt's signature on a T-Rezept (166) is refused, checked on the verifier itself
+    /// (erx does not run flow 166).
+    @Test func zahnarztMayNotSignATRezept_A_27812() async throws {
+        let pki = try PKI()
+        defer { try? FileManager.default.removeItem(at: pki.directory) }
+        let zahnarzt = try pki.signer(.zahnarzt)
+        let cms = try zahnarzt.sign(Array("<Bundle xmlns=\"http://hl7.org/fhir\"/>".utf8), signingTime: Date())
+        let verifier = SignedPrescription(trustAnchors: [pki.ca.certificate])
+        await #expect(throws: DispensingError.prescriptionRefused(.init(.signature, text: SignedPrescription.Text.profession,
+                                                                         detailCode: "TIFLOW_SIGNATURE_INVALID_ISSUING_ROLE", expression: "x",
+                                                                         diagnostics: "Allowed for flow type 166: 1.2.276.0.76.4.30; the certificate names: 1.2.276.0.76.4.31."))) {
+            _ = try await verifier.verify(cms, flowType: .tPrescription, expression: "x")
+        }
+        #expect(try await verifier.verify(cms, flowType: .gkvPharmacy, expression: "x").signedAt != nil)
+    }
+
+    /// Validity is judged at the signing time, not now (A_20159-04): a back-dated signature from
+    /// before the certificate's start is refused; without anchors the signing time is still read.
+    @Test func validityIsCheckedAtTheSigningTime() async throws {
+        let pki = try PKI()
+        defer { try? FileManager.default.removeItem(at: pki.directory) }
+        let bundle = Array("<Bundle xmlns=\"http://hl7.org/fhir\"/>".utf8)
+        let signingTime = Date(timeIntervalSince1970: 1_700_000_000)
+        let early = try pki.prescriber.sign(bundle, signingTime: signingTime)
+        let verifier = SignedPrescription(trustAnchors: [pki.ca.certificate])
+        await #expect(throws: DispensingError.self) { _ = try await verifier.verify(early, flowType: .gkvPharmacy, expression: "x") }
+        let unverified = try await SignedPrescription(trustAnchors: nil).verify(early, flowType: .gkvPharmacy, expression: "x")
+        #expect(unverified.content == bundle)
+        #expect(unverified.signedAt == signingTime)
+    }
+
+    /// A brainpool signature (as real HBA cards make) is refused with the service's text for a
+    /// signature that does not verify, and says why: swift-crypto has no brainpool curves.
+    @Test func brainpoolSignaturesAreRefusedClearly() async throws {
+        let pki = try PKI()
+        defer { try? FileManager.default.removeItem(at: pki.directory) }
+        let bundle = pki.directory.appendingPathComponent("bundle.xml")
+        try Data("<Bundle xmlns=\"http://hl7.org/fhir\"/>".utf8).write(to: bundle)
+        let key = pki.directory.appendingPathComponent("bp-key.pem")
+        let certificate = pki.directory.appendingPathComponent("bp.pem")
+        let cms = pki.directory.appendingPathComponent("bp.p7s")
+        #expect(try OpenSSL.run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:brainpoolP256r1", "-subj", "/CN=Brainpool TEST-ONLY",
+                                 "-nodes", "-keyout", key.path, "-out", certificate.path, "-days", "2"]) == 0)
+        #expect(try OpenSSL.run(["cms", "-sign", "-binary", "-nodetach", "-cades", "-outform", "DER", "-in", bundle.path,
+                                 "-signer", certificate.path, "-inkey", key.path, "-out", cms.path]) == 0)
+        let verifier = SignedPrescription(trustAnchors: [pki.ca.certificate])
+        do {
+            _ = try await verifier.verify(Array(try Data(contentsOf: cms)), flowType: .gkvPharmacy, expression: "x")
+            Issue.record("a brainpool signature was accepted")
+        } catch DispensingError.prescriptionRefused(let refusal) {
+            #expect(refusal.text == SignedPrescription.Text.invalidSignature)
+            #expect(refusal.diagnostics?.contains("brainpool") == true)
+        }
+    }
+
+    /// The Admission extension round-trips: what dev-pki writes is what the check reads.
+    @Test func admissionExtensionNamesTheProfession() throws {
+        let value = Admission.encode(.zahnarzt, registrationNumber: "2-883110000092414")
+        #expect(try Admission.professionOIDs(in: value) == [SignerProfession.zahnarzt.rawValue])
+    }
+
+    /// `--accept-unsigned`: the pharmacy still gets a CMS, signed by the server's development signer
+    /// whose certificate says it is no qualified signature; `openssl cms -verify` unpacks it.
+    @Test func anUnsignedPrescriptionIsHandedOutInTheDevelopmentSignersCMS() async throws {
+        let server = try await TestServer(acceptUnsigned: true)
+        defer { Task { await server.remove() } }
+        try await Application(router: server.router).test(.router) { client in
+            let client = Client(client: client, format: .xml, server: server)
+            let factory = try await TaskFactory(client: client)
+            let prepared = try await factory.prepare(.ready)
+            let accepted = try await client.send(.post, "/Task/\(prepared.id)/$accept?ac=\(prepared.accessCode)", token: factory.pharmacy)
+            let data = try #require(Self.binary(in: try accepted.resource())?.value(of: "data").flatMap { Data(base64Encoded: $0) })
+            let signers = try CMSSignature(derEncoded: Array(data)).signers
+            #expect(signers.first?.certificate.subject.description.contains(DevelopmentSigner.commonName) == true)
+            let content = try CMSContents(Array(data)).content
+            #expect(try FHIRFormat.xml.read(content).resource.name == "Bundle")
+            let signerFile = server.directory.appendingPathComponent("process-signer.pem")
+            try DevelopmentSigner.processIdentity.certificate.serializeAsPEM().pemString.write(to: signerFile, atomically: true, encoding: .utf8)
+            let verified = try OpenSSL.verify(cms: Array(data), caFile: signerFile)
+            #expect(verified.status == 0, "\(verified.error)")
+            #expect(verified.output == content)
+        }
+    }
+}
+
+/// Debian's `openssl`, as a pharmacy's or billing centre's software would check a CMS.
+enum OpenSSL {
+    static func run(_ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl"] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    static func verify(cms: [UInt8], caFile: URL) throws -> (status: Int32, output: [UInt8], error: String) {
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("erx-cms-\(UUID().uuidString).der")
+        try Data(cms).write(to: input)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", input.path, "-CAfile", caFile.path, "-purpose", "any"]
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let bytes = output.fileHandleForReading.readDataToEndOfFile()
+        let message = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, Array(bytes), String(decoding: message, as: UTF8.self))
+    }
+}
+
+extension CMSContents {
+    /// Where `needle` sits in `haystack` (to tamper with the signed content in place).
+    static func range(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
+        guard haystack.count >= needle.count else { return nil }
+        for start in 0...(haystack.count - needle.count) where haystack[start..<(start + needle.count)].elementsEqual(needle) {
+            return start..<(start + needle.count)
+        }
+        return nil
     }
 }

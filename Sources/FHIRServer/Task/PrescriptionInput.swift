@@ -7,13 +7,15 @@ import Foundation
 /// enveloping the KBV bundle is the production form; the bundle itself (as the body, or as a Binary
 /// of type `application/fhir+xml`/`+json`) is admitted only with `--accept-unsigned`.
 enum PrescriptionInput {
-    /// The bundle, and the CMS it came in (kept for the pharmacies; `nil` when it came unsigned).
-    static func bundle(in body: Element, acceptUnsigned: Bool, signed: SignedPrescription) async throws
-        -> (bundle: Element, signedData: [UInt8]?)
+    /// The bundle, the CMS it came in (kept byte for byte for the pharmacies) and its signing time.
+    /// A bundle admitted unsigned is put, as FHIR XML, into a CMS of the server's development signer
+    /// (its certificate says it is no qualified signature), so `$accept` hands out a CMS either way.
+    static func bundle(in body: Element, flowType: FlowType, acceptUnsigned: Bool, signed: SignedPrescription) async throws
+        -> (bundle: Element, signedData: [UInt8]?, signedAt: Date?)
     {
         if body.name == "Bundle" {
             guard acceptUnsigned else { throw unsignedRefused(expression: "Bundle") }
-            return (body, nil)
+            return (body, try developmentSigned(body, signed), nil)
         }
         guard body.name == "Parameters" else { throw RequestError.wrongResource(expected: "Parameters", found: body.name) }
         let parameters = body.children(named: "parameter")
@@ -30,13 +32,20 @@ enum PrescriptionInput {
         switch contentType {
         case "application/pkcs7-mime":
             let cms = Array(data)
-            return (try decode(await signed.content(of: cms, expression: location + ".data"), expression: location + ".data"), cms)
+            let verified = try await signed.verify(cms, flowType: flowType, expression: location + ".data")
+            return (try decode(verified.content, expression: location + ".data"), cms, verified.signedAt)
         case "application/fhir+xml", "application/fhir+json", "application/xml", "application/json":
             guard acceptUnsigned else { throw unsignedRefused(expression: location + ".contentType") }
-            return (try decode(Array(data), expression: location + ".data"), nil)
+            let bundle = try decode(Array(data), expression: location + ".data")
+            return (bundle, try developmentSigned(bundle, signed), nil)
         default:
             throw DispensingError.invalidPrescription(reason: "The ePrescription must be application/pkcs7-mime.", expression: location + ".contentType")
         }
+    }
+
+    static func developmentSigned(_ bundle: Element, _ signed: SignedPrescription) throws -> [UInt8] {
+        let identity = signed.developmentSigner ?? DevelopmentSigner.processIdentity
+        return try identity.sign(WireFormat.xml.fhirFormat.write(bundle), signingTime: Date())
     }
 
     static func decode(_ bytes: [UInt8], expression: String) throws -> Element {

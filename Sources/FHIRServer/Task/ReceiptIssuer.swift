@@ -2,34 +2,46 @@ public import Crypto
 public import Dispensing
 public import FHIRModel
 public import Foundation
+@_spi(CMS) public import X509
 import FHIRFormats
 
 /// Makes the receipt of a completed task (`GEM_ERP_PR_Bundle`): a document Bundle with the
 /// Composition (beneficiary pharmacy, the in-progress → completed period), the Device that is this
 /// server, the digest of the prescription, and the server's signature over all of it.
 ///
-/// The signature is an ES256 JWS with detached payload (`sigFormat` `application/jose`) over the
-/// receipt's FHIR JSON without its `signature`: verifiable with the server's public key. It stands in
-/// for the production service's qualified CAdES signature, which needs an HSM-held certificate.
+/// The signature is what the production service makes (A_19233-06, fd-parity.md §3.2): an
+/// enveloping CAdES-BES CMS (`sigFormat` `application/pkcs7-mime`) over the receipt as FHIR XML
+/// without its `signature`, signed with the server's certificate (`--receipt-certificate`, by
+/// default a self-signed development certificate in the data directory). Not included: the OCSP
+/// response the production service embeds for its TI certificate (a development certificate has no
+/// OCSP responder).
 public struct ReceiptIssuer: Sendable {
     public static let fileName = "receipt-signing-key.pem"
-    let key: P256.Signing.PrivateKey
+    public static let certificateFileName = "receipt-signing-certificate.pem"
+    public let identity: SigningIdentity
     let serverVersion: String
 
-    public init(key: P256.Signing.PrivateKey, serverVersion: String = ErxServer.version) {
-        self.key = key
+    public init(identity: SigningIdentity, serverVersion: String = ErxServer.version) {
+        self.identity = identity
         self.serverVersion = serverVersion
     }
 
-    /// Loads the key from `directory` or makes it there (mode 0600) on first start.
-    public static func loadOrCreate(in directory: URL) throws -> ReceiptIssuer {
-        ReceiptIssuer(key: try KeyFile.loadOrCreate(
-            named: fileName, in: directory, parse: { try P256.Signing.PrivateKey(pemRepresentation: $0) },
-            make: { P256.Signing.PrivateKey() }, pem: \.pemRepresentation
-        ))
+    /// Loads the key and certificate from `directory`, or makes them there on first start (the key
+    /// mode 0600). A directory from before certificates keeps its key and gains a certificate for it.
+    public static func loadOrCreate(in directory: URL, now: Date = Date()) throws -> ReceiptIssuer {
+        ReceiptIssuer(identity: try DevelopmentPKI.loadOrCreate(certificate: certificateFileName, key: fileName, in: directory) { key in
+            try DevelopmentPKI.selfSigned(key: key, name: "erx E-Rezept-Fachdienst Quittungssignatur TEST-ONLY",
+                                          notBefore: now.addingTimeInterval(-86_400), notAfter: now.addingTimeInterval(86_400 * 365 * 20), isCA: false)
+        }.identity)
     }
 
-    public var publicKey: P256.Signing.PublicKey { key.publicKey }
+    /// The operator's own pair (`--receipt-key`, `--receipt-certificate`): PEM, a P-256 key.
+    public static func load(key: URL, certificate: URL) throws -> ReceiptIssuer {
+        ReceiptIssuer(identity: try DevelopmentPKI.load(certificate: certificate, key: key))
+    }
+
+    public var publicKey: P256.Signing.PublicKey { identity.key.publicKey }
+    public var certificate: Certificate { identity.certificate }
 
     /// Throws when the receipt cannot be written as FHIR (a bug), so `$close` stores nothing then.
     public func receipt(for task: PrescriptionTask) throws -> Element {
@@ -39,7 +51,9 @@ public struct ReceiptIssuer: Sendable {
         // Every fullUrl and every reference inside the receipt is a `urn:uuid:` (A_19233-06; the
         // production service's receipts, which gematik's suite checks entry by entry).
         let digestID = TaskDocuments.uuid(.prescriptionDigest, of: task.id)
-        let digest = task.prescription.flatMap { try? WireFormat.json.fhirFormat.write($0) }.map { Data(SHA256.hash(data: $0)) } ?? Data()
+        // The prescription CMS's messageDigest attribute: the hash of the signed KBV bundle
+        // (fd-parity.md §3.1), so a billing centre can match the receipt to the prescription.
+        let digest = Data(task.signedPrescription.flatMap { try? CMSContents($0).messageDigest } ?? [])
         let composition = Element.complex("Composition", [
             .primitive("id", compositionID),
             .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Composition|1.6"),
@@ -76,19 +90,24 @@ public struct ReceiptIssuer: Sendable {
             .entry(fullURL: deviceURL, resource: device),
             .entry(fullURL: "urn:uuid:\(digestID)", resource: digestBinary),
         ])
+        // Signed as FHIR XML without `signature`, after all entries are set (IBM CloseTaskHandler).
+        let signed = try identity.sign(WireFormat.xml.fhirFormat.write(bundle), signingTime: now)
         bundle.children.append(.complex("signature", [
             .coding("type", system: "urn:iso-astm:E1762-95:2013", code: "1.2.840.10065.1.12.1.1", display: "Author's Signature"),
             .primitive("when", FHIRInstant.format(now)),
             .reference("who", deviceURL),
-            .primitive("sigFormat", "application/jose"),
-            .primitive("data", try sign(bundle)),
+            .primitive("sigFormat", "application/pkcs7-mime"),
+            .primitive("data", Data(signed).base64EncodedString()),
         ]))
         return bundle
     }
 
     /// The insurant's copy of the prescription (A_19029-06, fd-parity.md §4.2): the KBV bundle
     /// under the patient-confirmation id, with the server's verification signature over it, so the
-    /// insurant's app can show that it came from the service unchanged.
+    /// insurant's app can show that it came from the service unchanged. As the production service:
+    /// a JWS with detached payload over the bundle's JSON (`sigFormat` `application/jose`), the
+    /// signer's certificate in `x5c` — the receipt's certificate; ES256, as swift-crypto has no
+    /// brainpool (the service writes BP256R1).
     public func patientConfirmation(of prescription: Element, id: String, deviceURL: String, now: Date) throws -> Element {
         var bundle = prescription
         bundle.children.removeAll { $0.name == "signature" || $0.name == "id" }
@@ -120,13 +139,31 @@ public struct ReceiptIssuer: Sendable {
     /// The JWS (`header..signature`, payload detached) over the bundle's JSON, base64-encoded.
     func sign(_ bundle: Element) throws -> String {
         let payload = try WireFormat.json.fhirFormat.write(bundle)
-        let header = Self.base64URL(Data(#"{"alg":"ES256","kid":"erx-receipt"}"#.utf8))
+        let certificate = try CAdESSigner.der(identity.certificate)
+        let header = Self.base64URL(Data(#"{"alg":"ES256","x5c":["\#(Data(certificate).base64EncodedString())"],"typ":"application/jose","cty":"application/fhir+json;charset=utf-8"}"#.utf8))
         let signingInput = header + "." + Self.base64URL(Data(payload))
-        let signature = try key.signature(for: Data(signingInput.utf8)).rawRepresentation
+        let signature = try identity.key.signature(for: Data(signingInput.utf8)).rawRepresentation
         return Data((header + ".." + Self.base64URL(signature)).utf8).base64EncodedString()
     }
 
-    /// Checks a receipt's signature against `publicKey`; for tests and for clients that want to.
+    /// Checks a receipt's CAdES signature: the enveloped content is the receipt's XML without its
+    /// signature, and the CMS verifies against `certificate` as trust anchor.
+    public static func verifyReceipt(_ receipt: Element, certificate: Certificate) async -> Bool {
+        guard let data = receipt.child("signature")?.value(of: "data"), let cms = Data(base64Encoded: data),
+              let contents = try? CMSContents(Array(cms))
+        else { return false }
+        var unsigned = receipt
+        unsigned.children.removeAll { $0.name == "signature" }
+        guard let xml = try? WireFormat.xml.fhirFormat.write(unsigned), xml == contents.content else { return false }
+        let result = await CMS.isValidSignature(dataBytes: contents.content, signatureBytes: Array(cms),
+                                                trustRoots: CertificateStore([certificate]), allowAttachedContent: true) {
+            RFC5280Policy(validationTime: contents.signingTime ?? Date())
+        }
+        if case .success = result { return true }
+        return false
+    }
+
+    /// Checks the JWS of an insurant's copy against `publicKey`; for tests and for clients that want to.
     public static func verify(_ receipt: Element, publicKey: P256.Signing.PublicKey) -> Bool {
         guard let data = receipt.child("signature")?.value(of: "data"), let decoded = Data(base64Encoded: data),
               let jws = String(data: decoded, encoding: .utf8)

@@ -1,17 +1,23 @@
-import Dispensing
+public import Dispensing
 public import Foundation
 @_spi(CMS) public import X509
 import SwiftASN1
 
 /// The prescriber's signed prescription: a CMS SignedData (RFC 5652, "PKCS#7") that envelops the
-/// KBV bundle. The content is always extracted; the signature is verified when the server has trust
-/// anchors (`--trust-anchors FILE.pem`).
+/// KBV bundle. The content and the signing time are always read; with trust anchors
+/// (`--trust-anchors FILE.pem`) the QES is checked as the production service checks it at
+/// `$activate` (fd-parity.md §8.2 row 1; IBM `shared/crypto/SignedPrescription.cxx`,
+/// `CadesBesSignature.cxx`, `tsl/TslService.cxx`), each failure answered with its text.
 public struct SignedPrescription: Sendable {
     /// The certificates a signer must chain to; `nil`: extract without verifying.
     public let trustAnchors: [Certificate]?
+    /// Signs what `--accept-unsigned` admits, so pharmacies still get a CMS; `nil`: a development
+    /// identity made for this process.
+    public let developmentSigner: SigningIdentity?
 
-    public init(trustAnchors: [Certificate]?) {
+    public init(trustAnchors: [Certificate]?, developmentSigner: SigningIdentity? = nil) {
         self.trustAnchors = trustAnchors
+        self.developmentSigner = developmentSigner
     }
 
     /// Reads PEM certificates (one file, several `BEGIN CERTIFICATE` blocks).
@@ -20,51 +26,81 @@ public struct SignedPrescription: Sendable {
         return try PEMDocument.parseMultiple(pemString: text).map { try Certificate(pemDocument: $0) }
     }
 
-    /// The enveloped content, after verifying the signature if anchors are configured.
-    func content(of cms: [UInt8], expression: String) async throws -> [UInt8] {
-        let content: [UInt8]
+    /// The texts of the production service (IBM 1.22), which gematik's suite and clients see in
+    /// `details.text`.
+    enum Text {
+        static let unreadable = "CAdES-BES signature verification has failed: d2i_CMS_bio failed."
+        static let invalidSignature = "CAdES-BES signature verification has failed: CMS_verify failed."
+        static let noContentType = "No content type in signed info."
+        static let noSigningTime = "No signing time in signed info."
+        static let noMessageDigest = "No message digest in signed info."
+        static let noSigningCertificate = "No certificate in signed info."
+        static let certificateNotValid = "The certificate must be valid."
+        static let issuerUnknown = "Issuer is unknown."
+        static let issuerKeyUnknown = "Issuer has known subjectDN but subjectKeyIdentifier is unknown."
+        static let chainInvalid = "Certificate chain verification failed: Signer certificate is invalid"
+        static let profession = "The QES-Certificate does not have expected ProfessionOID."
+    }
+
+    /// The enveloped content and the signing time, after verifying the QES if anchors are
+    /// configured (A_19020, A_20159-04, A_19225-02, A_25990, A_27812). Every refusal is a
+    /// `.signature` refusal: 400 with `VAU-Error-Code: invalid_prescription` (A_20704).
+    public func verify(_ cms: [UInt8], flowType: FlowType, expression: String) async throws -> (content: [UInt8], signedAt: Date?) {
+        func refuse(_ text: String, detailCode: String? = nil, _ diagnostics: String? = nil) -> DispensingError {
+            .prescriptionRefused(.init(.signature, text: text, detailCode: detailCode, expression: expression, diagnostics: diagnostics))
+        }
+        let contents: CMSContents
         do {
-            content = try Self.encapsulatedContent(of: cms)
+            contents = try CMSContents(cms)
         } catch {
-            throw DispensingError.invalidPrescription(reason: "The ePrescription is not a CMS SignedData with enveloped content.", expression: expression)
+            throw refuse(Text.unreadable, "The ePrescription is not a CMS SignedData with enveloped content.")
         }
-        guard let trustAnchors else { return content }
-        let result = try await CMS.isValidSignature(
-            dataBytes: content, signatureBytes: cms, trustRoots: CertificateStore(trustAnchors), allowAttachedContent: true
+        guard let trustAnchors else { return (contents.content, contents.signingTime) }
+        // The CAdES-BES attributes the service requires (`CadesBesSignature.cxx` verifySignerInfo).
+        let types = contents.signedAttributeTypes
+        guard types.contains(CMSIdentifiers.contentType) else { throw refuse(Text.noContentType) }
+        guard let signingTime = contents.signingTime else { throw refuse(Text.noSigningTime) }
+        guard types.contains(CMSIdentifiers.messageDigest) else { throw refuse(Text.noMessageDigest) }
+        guard types.contains(CMSIdentifiers.signingCertificate) || types.contains(CMSIdentifiers.signingCertificateV2) else {
+            throw refuse(Text.noSigningCertificate)
+        }
+        if contents.usesBrainpool {
+            throw refuse(Text.invalidSignature, "erx cannot verify brainpool (ECC-brainpoolP256r1) signatures: swift-crypto has no brainpool curves.")
+        }
+        guard let signature = try? CMSSignature(berEncoded: ArraySlice(cms)), let signer = try? signature.signers.first?.certificate else {
+            throw refuse(Text.unreadable, "The signer's certificate is missing or unreadable.")
+        }
+        // Validity at the signing time, not now (the QES of a prescription signed yesterday with a
+        // card that expired today is valid), then a known issuer (`TslService.cxx` checkCertificate).
+        guard signer.notValidBefore <= signingTime, signingTime <= signer.notValidAfter else {
+            throw refuse(Text.certificateNotValid, "The signer's certificate is not valid at the signing time.")
+        }
+        // Issuers are the anchors and the intermediates the CMS brings, never the signer itself.
+        let issuers = (trustAnchors + signature.certificates.filter { $0 != signer }).filter { $0.subject == signer.issuer }
+        guard !issuers.isEmpty else { throw refuse(Text.issuerUnknown) }
+        if let authorityKey = try? signer.extensions.authorityKeyIdentifier?.keyIdentifier,
+           !issuers.contains(where: { (try? $0.extensions.subjectKeyIdentifier?.keyIdentifier) == authorityKey }) {
+            throw refuse(Text.issuerKeyUnknown)
+        }
+        let allowed = SignerProfession.allowed(for: flowType)
+        let professions = (signer.extensions.first { $0.oid.description == CMSIdentifiers.admission })
+            .flatMap { try? Admission.professionOIDs(in: Array($0.value)) } ?? []
+        guard professions.contains(where: { SignerProfession(rawValue: $0).map(allowed.contains) ?? false }) else {
+            throw refuse(Text.profession, detailCode: "TIFLOW_SIGNATURE_INVALID_ISSUING_ROLE",
+                         "Allowed for flow type \(flowType.rawValue): \(allowed.map(\.rawValue).sorted().joined(separator: ", ")); the certificate names: \(professions.isEmpty ? "none" : professions.joined(separator: ", ")).")
+        }
+        let result = await CMS.isValidSignature(
+            dataBytes: contents.content, signatureBytes: cms, trustRoots: CertificateStore(trustAnchors), allowAttachedContent: true
         ) {
-            RFC5280Policy(validationTime: Date())
+            RFC5280Policy(validationTime: signingTime)
         }
-        guard case .success = result else {
-            throw DispensingError.invalidPrescription(reason: "The signature of the ePrescription could not be verified.", expression: expression)
+        switch result {
+        case .success:
+            return (contents.content, signingTime)
+        case .failure(.unableToValidateSigner):
+            throw refuse(Text.chainInvalid)
+        case .failure:
+            throw refuse(Text.invalidSignature, "The signature or the message digest does not match the content.")
         }
-        return content
-    }
-
-    /// `ContentInfo { contentType, [0] SignedData { version, digestAlgorithms, encapContentInfo {
-    /// eContentType, [0] eContent OCTET STRING } … } }`; the OCTET STRING may be BER-constructed.
-    static func encapsulatedContent(of cms: [UInt8]) throws -> [UInt8] {
-        let contentInfo = try BER.parse(cms)
-        let explicitSignedData = try child(of: contentInfo, at: 1, tag: .init(tagWithNumber: 0, tagClass: .contextSpecific))
-        let signedData = try child(of: explicitSignedData, at: 0, tag: .sequence)
-        let encapsulated = try child(of: signedData, at: 2, tag: .sequence)
-        let explicitContent = try child(of: encapsulated, at: 1, tag: .init(tagWithNumber: 0, tagClass: .contextSpecific))
-        let octets = try child(of: explicitContent, at: 0, tag: .octetString)
-        return try ASN1OctetString(berEncoded: octets).bytes.map { $0 }
-    }
-
-    struct Malformed: Error {}
-
-    private static func child(of node: ASN1Node, at index: Int, tag: ASN1Identifier) throws -> ASN1Node {
-        guard case .constructed(let children) = node.content else { throw Malformed() }
-        var iterator = children.makeIterator()
-        var position = 0
-        while let next = iterator.next() {
-            if position == index {
-                guard next.identifier == tag else { throw Malformed() }
-                return next
-            }
-            position += 1
-        }
-        throw Malformed()
     }
 }

@@ -16,8 +16,9 @@ extension TaskRoutes {
                 try await env.service.admit(id, for: .activate(accessCode: accessCode), caller: caller)
             }
             let body = try await RequestBodyReader.requiredResource(of: request, limits: env.limits, expected: "Parameters")
-            let input = try await PrescriptionInput.bundle(in: body, acceptUnsigned: env.acceptUnsigned, signed: env.signedPrescriptions)
-            let prescription = try PrescriptionBundle(input.bundle, signedData: input.signedData)
+            let input = try await PrescriptionInput.bundle(in: body, flowType: id.flowType, acceptUnsigned: env.acceptUnsigned,
+                                                          signed: env.signedPrescriptions)
+            let prescription = try PrescriptionBundle(input.bundle, signedData: input.signedData, signedAt: input.signedAt)
             let task = try await env.service.activate(id, accessCode: accessCode, prescription: prescription, caller: caller)
             return try Routes.respond(TaskResource.element(task, visible: [.accessCode]), request, context,
                                       headers: WorkflowProfileHeader.fields(for: body))
