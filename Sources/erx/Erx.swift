@@ -7,7 +7,8 @@ struct Erx: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "erx",
         abstract: "An e-prescription dispensing facade speaking FHIR R4 (JSON and XML).",
-        subcommands: [ServeCommand.self, TokenCommand.self, ConvertCommand.self, ValidateCommand.self, RegistrySimCommand.self, OutboxCommand.self, MigrateCommand.self]
+        subcommands: [ServeCommand.self, TokenCommand.self, ConvertCommand.self, ValidateCommand.self, RegistrySimCommand.self, OutboxCommand.self, MigrateCommand.self,
+                      DevPKICommand.self, SignPrescriptionCommand.self]
     )
 
     /// Parses as ArgumentParser does, with `serve`'s `ERX_…` variables added first.
