@@ -53,7 +53,9 @@ public struct ReceiptIssuer: Sendable {
         let digestID = TaskDocuments.uuid(.prescriptionDigest, of: task.id)
         // The prescription CMS's messageDigest attribute: the hash of the signed KBV bundle
         // (fd-parity.md §3.1), so a billing centre can match the receipt to the prescription.
-        let digest = Data(task.signedPrescription.flatMap { try? CMSContents($0).messageDigest } ?? [])
+        // A task activated before erx kept a CMS for every prescription: the hash of the bundle's XML.
+        let digest = Data(task.signedPrescription.flatMap { try? CMSContents($0).messageDigest }
+            ?? task.prescription.flatMap { try? WireFormat.xml.fhirFormat.write($0) }.map { Array(SHA256.hash(data: $0)) } ?? [])
         let composition = Element.complex("Composition", [
             .primitive("id", compositionID),
             .meta(profile: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_PR_Composition|1.6"),
