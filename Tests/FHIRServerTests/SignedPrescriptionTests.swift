@@ -164,6 +164,8 @@ import Testing
                 return cms
             }, SignedPrescription.Text.invalidSignature, nil),
             ("not a CMS (A_19020)", { Array($0.prefix(100)) }, SignedPrescription.Text.unreadable, nil),
+            ("no signing time (A_20159-04)", { try CAdESSigner.sign($0, identity: pki.prescriber, signingTime: nil) },
+             SignedPrescription.Text.noSigningTime, nil),
             ("expired at signing time (A_20159-04)", { try expired.sign($0, signingTime: Date()) }, SignedPrescription.Text.certificateNotValid, nil),
             ("unknown issuer (A_20159-04)", { try selfSigned.sign($0, signingTime: Date()) }, SignedPrescription.Text.issuerUnknown, nil),
             ("issuer of the same name, other key (A_20159-04)", { try stranger.prescriber.sign($0, signingTime: Date()) },

@@ -30,7 +30,8 @@ public struct SigningIdentity: Sendable {
 /// the production service requires of a prescription (`CadesBesSignature.cxx` `verifySignerInfo`)
 /// and writes on its receipts (A_19233-06). The content travels inside (`eContent`), in binary form.
 enum CAdESSigner {
-    static func sign(_ content: [UInt8], identity: SigningIdentity, signingTime: Date) throws -> [UInt8] {
+    /// `signingTime` `nil` leaves the attribute out (only tests want that: the service refuses it).
+    static func sign(_ content: [UInt8], identity: SigningIdentity, signingTime: Date?) throws -> [UInt8] {
         typealias W = DERWriting
         let certificateDER = try der(identity.certificate)
         let digest = Array(SHA256.hash(data: content))
@@ -40,10 +41,10 @@ enum CAdESSigner {
         let essCertID = W.sequence(W.octetString(Array(SHA256.hash(data: certificateDER))))
         let attributes: [[UInt8]] = [
             W.sequence(W.oid(CMSIdentifiers.contentType), W.setOf([W.oid(CMSIdentifiers.data)])),
-            W.sequence(W.oid(CMSIdentifiers.signingTime), W.setOf([W.time(signingTime)])),
+            signingTime.map { W.sequence(W.oid(CMSIdentifiers.signingTime), W.setOf([W.time($0)])) },
             W.sequence(W.oid(CMSIdentifiers.messageDigest), W.setOf([W.octetString(digest)])),
             W.sequence(W.oid(CMSIdentifiers.signingCertificateV2), W.setOf([W.sequence(W.sequence(essCertID))])),
-        ]
+        ].compactMap { $0 }
         // RFC 5652 §5.4: the signature is over the DER `SET OF` of the attributes; in the SignerInfo
         // they appear under the implicit tag [0].
         let signedAttributes = W.setOf(attributes)

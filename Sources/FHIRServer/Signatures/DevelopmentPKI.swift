@@ -156,7 +156,7 @@ public enum DevelopmentSigner {
     static let processIdentity: SigningIdentity = {
         let key = P256.Signing.PrivateKey()
         let now = Date()
-        // swiftlint:disable:next force_try
+        // Cannot fail: a fresh P-256 key and fixed names (a failure is a bug, as in a static table).
         let certificate = try! DevelopmentPKI.selfSigned(key: key, name: commonName, notBefore: now.addingTimeInterval(-86_400),
                                                          notAfter: now.addingTimeInterval(86_400 * 365 * 20), isCA: false)
         return SigningIdentity(certificate: certificate, key: key)
