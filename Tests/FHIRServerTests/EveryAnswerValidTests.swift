@@ -16,7 +16,7 @@ import Testing
 ///
 /// Where the profiles decide what fd-parity.md leaves open or words otherwise (the profile wins):
 /// - `GEM_ERP_PR_Binary` fixes `contentType` to `application/pkcs7-mime`, so a prescription accepted
-///   unsigned (fd-parity §2.3: "an erx decision") goes out in a CMS envelope without signer.
+///   unsigned (fd-parity §2.3: "an erx decision") goes out in a CMS of the development signer.
 /// - `GEM_ERP_PR_Task|1.6` binds the PrescriptionType coding to workflow 1.6's FlowType code system,
 ///   whose displays ("Flowtype für …") replaced workflow 1.2's "Muster 16 (…)".
 /// - The receipt's Device keeps id `1` under a `urn:uuid:` fullUrl (fd-parity §3.1, gematik's own IG
