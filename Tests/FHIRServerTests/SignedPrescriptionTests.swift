@@ -226,6 +226,13 @@ import Testing
         let early = try pki.prescriber.sign(bundle, signingTime: signingTime)
         let verifier = SignedPrescription(trustAnchors: [pki.ca.certificate])
         await #expect(throws: DispensingError.self) { _ = try await verifier.verify(early, flowType: .gkvPharmacy, expression: "x") }
+        // The signer was valid then, its CA not yet: the chain fails at the signing time.
+        let year: TimeInterval = 86_400 * 365
+        let older = try pki.signer(notBefore: Date().addingTimeInterval(-2 * year), notAfter: Date().addingTimeInterval(year))
+        let beforeTheCA = try older.sign(bundle, signingTime: Date().addingTimeInterval(-1.5 * year))
+        await #expect(throws: DispensingError.prescriptionRefused(.init(.signature, text: SignedPrescription.Text.chainInvalid, expression: "x"))) {
+            _ = try await verifier.verify(beforeTheCA, flowType: .gkvPharmacy, expression: "x")
+        }
         let unverified = try await SignedPrescription(trustAnchors: nil).verify(early, flowType: .gkvPharmacy, expression: "x")
         #expect(unverified.content == bundle)
         #expect(unverified.signedAt == signingTime)

@@ -82,6 +82,12 @@ public struct SignedPrescription: Sendable {
            !issuers.contains(where: { (try? $0.extensions.subjectKeyIdentifier?.keyIdentifier) == authorityKey }) {
             throw refuse(Text.issuerKeyUnknown)
         }
+        // The chain to an anchor, at the signing time; then the profession; the signature last
+        // (IBM: TSL check, profession, then CMS_verify).
+        var verifier = Verifier(rootCertificates: CertificateStore(trustAnchors)) { RFC5280Policy(validationTime: signingTime) }
+        guard case .validCertificate = await verifier.validate(leaf: signer, intermediates: CertificateStore(signature.certificates)) else {
+            throw refuse(Text.chainInvalid)
+        }
         let allowed = SignerProfession.allowed(for: flowType)
         let professions = (signer.extensions.first { $0.oid.description == CMSIdentifiers.admission })
             .flatMap { try? Admission.professionOIDs(in: Array($0.value)) } ?? []
