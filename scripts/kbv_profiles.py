@@ -220,7 +220,7 @@ class Writer:
             return None
         return out
 
-    def element(self, e, base, resource_root, inherited):
+    def element(self, e, base, resource_root, inherited, in_place=False):
         """The differential of snapshot element `e` against its core `base` and, inside a slice, against
         `inherited` (the official element the slice's copy starts from: the same path without the slice)."""
         out = {"id": e["id"], "path": e["path"]}
@@ -230,6 +230,10 @@ class Writer:
         start = base if (inherited is None or is_slice) else inherited
         start_min = (start or {}).get("min", 0)
         start_max = (start or {}).get("max", "*")
+        if in_place and inherited is not None:
+            # Inside an extension slice: the extension definition's snapshot is the starting point, slices included.
+            start, is_slice = inherited, False
+            start_min, start_max = inherited.get("min", 0), inherited.get("max", "*")
         if (is_slice and e.get("min", 0) > 0) or (not is_slice and e.get("min", 0) != start_min):
             out["min"] = e.get("min", 0)
         if e.get("max", "*") != ((inherited or base or {}).get("max", "*") if is_slice else start_max) or (is_slice and inherited is None):
@@ -270,10 +274,17 @@ class Writer:
         root = sd["type"]
         elements = []
         skip_under = []
+        # Extension slices: their content is our extension definition's, except where the profile itself
+        # constrains it in place (its differential names an element inside the slice).
+        extension_slices = {}
+        stated = {e["id"] for e in sd.get("differential", {}).get("element", [])}
         snapshot = sd["snapshot"]["element"]
         for e in snapshot:
             eid = e["id"]
             if any(eid.startswith(p + ".") or eid.startswith(p + ":") for p in skip_under):
+                continue
+            inside = [p for p in extension_slices if eid.startswith(p + ".") or eid.startswith(p + ":")]
+            if inside and (eid not in stated or any(eid == p + ".url" for p in inside)):
                 continue
             b = base.base(eid)
             if b is None and "." in eid:
@@ -283,6 +294,15 @@ class Writer:
             types = e.get("type", [])
             ext_profile = [strip_version(p) for t in types if t["code"] == "Extension" for p in t.get("profile", [])]
             inherited = None
+            if inside:
+                # Constrained in place: against what the extension's own definition says there.
+                slice_id = max(inside, key=len)
+                definition = extension_snapshot(extension_slices[slice_id])
+                inherited = definition.get("Extension" + eid[len(slice_id):])
+                out = self.element(e, b, root, inherited, in_place=True)
+                if out is not None and set(out) - {"id", "path", "sliceName"}:
+                    elements.append(out)
+                continue
             if ":" in eid:
                 cut = eid.rindex(":")
                 rest = eid[cut:]
@@ -290,7 +310,7 @@ class Writer:
             out = self.element(e, b, root, inherited)
             if ext_profile and eid != root:
                 # An extension slice: our definition of the extension covers its content.
-                skip_under.append(eid)
+                extension_slices[eid] = ext_profile[0]
                 if out is not None and "sliceName" in out:
                     elements.append(out)
                     elements.append({"id": eid + ".url", "path": e["path"] + ".url", "fixedUri": ext_profile[0]})
@@ -307,6 +327,17 @@ class Writer:
 
     def prune(self, elements):
         """Removes elements that say nothing (after filtering), and slicings without any slice."""
+        # A type slicing of a choice whose slices only restate the one type says nothing.
+        trivial = set()
+        for e in elements:
+            if e.get("slicing", {}).get("discriminator") == [{"type": "type", "path": "$this"}]:
+                slices = [x for x in elements if x["id"].startswith(e["id"] + ":")]
+                below = [x for x in elements for sl in slices if x["id"].startswith(sl["id"] + ".")]
+                if not below and all(set(x) <= {"id", "path", "sliceName", "max", "type"} and x.get("max", "1") == "1"
+                                     for x in slices):
+                    trivial |= {x["id"] for x in slices}
+                    e.pop("slicing")
+        elements = [e for e in elements if e["id"] not in trivial]
         ids = [e["id"] for e in elements]
         def has_slices(element_id):
             return any(i.startswith(element_id + ":") for i in ids)
@@ -317,6 +348,22 @@ class Writer:
             if len(e) > 2 or "." not in e["id"]:
                 out.append(e)
         return out
+
+
+EXTENSION_SNAPSHOTS = {}
+
+
+def extension_snapshot(url):
+    """The official snapshot of an extension by element id (the newest package that has it)."""
+    if url not in EXTENSION_SNAPSHOTS:
+        found = {}
+        for package in EXT_PACKAGES + ["de.fhir.medication-1.0.7"]:
+            d = load_dir(package).get(url)
+            if d:
+                found = {e["id"]: e for e in d["snapshot"]["element"]}
+                break
+        EXTENSION_SNAPSHOTS[url] = found
+    return EXTENSION_SNAPSHOTS[url]
 
 
 def write(resource, name):
