@@ -62,6 +62,8 @@ SHIP_VS = {
     "http://fhir.de/ValueSet/gender-other-de": "official German gender codes",
     "https://fhir.kbv.de/ValueSet/KBV_VS_Base_Role_Care": "role of the care organisation",
 }
+# Value sets we already ship (written for the workflow profiles): bindings to them are kept.
+EXISTING_VS = {"https://fhir.kbv.de/ValueSet/KBV_VS_SFHIR_KBV_NORMGROESSE", "http://hl7.org/fhir/ValueSet/data-absent-reason"}
 # Where value sets and code systems are read, newest first.
 VS_PACKAGES = ["kbv.ita.erp-1.4.1", "kbv.ita.for-1.3.1", "gematik.kbv.sfhir.cs.vs-1.7.0", "kbv.basis-1.7.0",
                "de.basisprofil.r4-1.5.4", "de.basisprofil.r4-1.5.2", "kbv.all.st-1.32.0"]
@@ -254,7 +256,7 @@ class Writer:
             bvs = strip_version((base or {}).get("binding", {}).get("valueSet", ""))
             ivs = strip_version((inherited or {}).get("binding", {}).get("valueSet", ""))
             if vs != bvs and vs != ivs:
-                if vs in SHIP_VS:
+                if vs in SHIP_VS or vs in EXISTING_VS:
                     out["binding"] = {"strength": "required", "valueSet": vs}
                 else:
                     self.bindings.add((vs, e["id"]))
