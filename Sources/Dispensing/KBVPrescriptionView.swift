@@ -29,6 +29,12 @@ public struct KBVPrescriptionView: Sendable {
         }
     }
 
+    /// The claimed bundle profile's version as numbers (`|1.1.0` → `[1, 1, 0]`).
+    public var claimedVersion: [Int]? {
+        guard let claimed = claimedBundleProfile, let bar = claimed.firstIndex(of: "|") else { return nil }
+        return claimed[claimed.index(after: bar)...].split(separator: ".").compactMap { Int($0) }
+    }
+
     /// `KBV_EX_FOR_Legal_basis` of the Composition (`00`, `04`, `10`, …).
     public var legalBasisCode: String? {
         resources("Composition").first?.resource.extensions(Self.kbvProfilePrefix + "KBV_EX_FOR_Legal_basis").first?

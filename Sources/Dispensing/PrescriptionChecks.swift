@@ -41,6 +41,9 @@ public enum PrescriptionChecks {
         try checkIKNRs(view)
         let requests = view.resources("MedicationRequest")
         guard requests.count == 1 else { throw refused("Expected exactly one MedicationRequest in Bundle.", at: "Bundle.entry") }
+        if flowType == .tPrescription, let version = view.claimedVersion, version.lexicographicallyPrecedes([1, 4]) {
+            throw refused("T-Rezept Workflow 166 not allowed before KBV-1.4", at: "Bundle.meta.profile")
+        }
         let compositions = view.resources("Composition")
         guard compositions.count == 1 else {
             throw refused("Expected exactly one Composition in prescription bundle, got: \(compositions.count)", at: "Bundle.entry")

@@ -142,6 +142,20 @@ struct PrescriptionChecksTests {
         #expect(Self.refusal(Self.bundle(category: "02")) == "Für diesen Workflowtypen sind nur Arzneimittelverordnungen zulässig")
     }
 
+    /// fd-parity §8.1: a T-Rezept needs KBV 1.4 (erx runs no flow 166, so only the domain sees this).
+    @Test func tPrescriptionNeedsKBV14() {
+        let id = PrescriptionID(flowType: .tPrescription, serial: 1)
+        var bundle = Self.bundle(id: id, category: "02")
+        #expect(Self.refusal(bundle, task: Fixtures.task(.draft, id: id)) == "T-Rezept Workflow 166 not allowed before KBV-1.4")
+        bundle.children[0].children[0].value = Self.kbv + "KBV_PR_ERP_Bundle|1.4"
+        #expect(Self.refusal(bundle, task: Fixtures.task(.draft, id: id)) == nil)
+        bundle = Self.bundle(id: id, category: "00")
+        bundle.children[0].children[0].value = Self.kbv + "KBV_PR_ERP_Bundle|1.4"
+        #expect(Self.refusal(bundle, task: Fixtures.task(.draft, id: id)) == "Für diesen Workflowtypen sind nur T-Rezept Verordnungen zulässig")
+        #expect(Self.refusal(Self.bundle(id: id, category: "02", mvo: Self.mvo()), task: Fixtures.task(.draft, id: id))
+            == "T-Rezept Workflow 166 not allowed before KBV-1.4")
+    }
+
     @Test func prescriptionIDA21370() {
         #expect(Self.refusal(Self.bundle(id: Fixtures.directID)) == "Flowtype mismatch between Task and QES-Bundle")
         #expect(Self.refusal(Self.bundle(id: PrescriptionID("160.123.456.789.123.58")!)) == "PrescriptionId mismatch between Task and QES-Bundle")

@@ -222,6 +222,7 @@ import Testing
         ("Expected exactly one MedicationRequest in Bundle.", nil, "IBM KbvBundle.cxx"),
         ("Expected exactly one Composition in prescription bundle, got: 2", nil, "IBM ActivateTaskHandler.cxx"),
         ("T-Rezept cannot be MVO", nil, "IBM ActivateTaskHandler.cxx"),
+        ("T-Rezept Workflow 166 not allowed before KBV-1.4", nil, "fd-parity §8.1; IBM ActivateTaskHandler.cxx"),
         ("MVO-ID entspricht nicht urn:uuid format", "TIFLOW_EREZEPT_MVO_ID_INVALID", "A_24901; IBM ActivateTaskHandler.cxx"),
         ("Ende der Einlösefrist liegt vor Beginn der Einlösefrist", nil, "A_23164; IBM ActivateTaskHandler.cxx"),
         ("Mehrfachverordnungen nur für die Verordnungen von apothekenpflichtigen Arzneimittel zulässig", nil, "A_22627-01; IBM"),

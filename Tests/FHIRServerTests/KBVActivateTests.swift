@@ -138,6 +138,7 @@ import Testing
                 let reply = try await Self.activate(bundle, flowType: row.flowType, bundleID: row.bundleID, client: client)
                 let context = "\(row.name) [\(format)]: \(String(decoding: reply.bytes.prefix(1200), as: UTF8.self))"
                 #expect(Int(reply.status.code) == row.status, "\(context)")
+                if row.status != 400 { #expect(reply.headers[HTTPField.Name("KBV-Verordnungsdaten")!] == "1.3", "\(context)") }
                 guard row.status == 400 else {
                     if row.status == 252 {
                         #expect(reply.headers[HTTPField.Name("Warning")!] == "252 erp-server \"\(PrescriptionChecks.Texts.invalidPractitionerNumber)\"")

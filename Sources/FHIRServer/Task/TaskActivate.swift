@@ -27,6 +27,10 @@ extension TaskRoutes {
             var headers = WorkflowProfileHeader.fields(for: body)
             var status = HTTPResponse.Status.ok
             let view = KBVPrescriptionView(prescription.bundle)
+            if let claimed = view.claimedBundleProfile, let bar = claimed.firstIndex(of: "|") {
+                // A_23090-07's raw-data header: the KBV version the prescription came in (fd-parity §7.5).
+                headers[kbvVersionHeader] = String(claimed[claimed.index(after: bar)...])
+            }
             if view.claimedBundleProfile != nil, !PrescriptionChecks.practitionerNumbersValid(view) {
                 // A_24033: the FD's production answer to a LANR/ZANR with a wrong check digit (fd-parity §7.5).
                 status = invalidPractitionerNumber
@@ -35,6 +39,8 @@ extension TaskRoutes {
             return try Routes.respond(TaskResource.element(task, visible: [.accessCode]), request, context, status: status, headers: headers)
         }
     }
+
+    static let kbvVersionHeader = HTTPField.Name("KBV-Verordnungsdaten")!
 
     /// IBM's `OkWarnInvalidAnr`: a success with status 252 (api-erp `erp_statuscodes.adoc`).
     static let invalidPractitionerNumber = HTTPResponse.Status(code: 252, reasonPhrase: "OK, invalid ANR")
