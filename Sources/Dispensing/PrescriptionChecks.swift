@@ -17,8 +17,6 @@ public enum PractitionerNumberPolicy: String, Sendable, CaseIterable {
 public enum PrescriptionChecks {
     /// What the checks found that does not refuse the prescription.
     public struct Findings: Sendable, Hashable {
-        /// A LANR or ZANR with a wrong check digit, under ``PractitionerNumberPolicy/warning``.
-        public var invalidPractitionerNumber = false
         /// The MVO's redemption end, when the prescription is part of a multiple prescription; with
         /// `isMultiple`, expiry and accept date follow the MVO rules (§8.3).
         public var isMultiple = false
@@ -61,11 +59,9 @@ public enum PrescriptionChecks {
         try checkPrescriptionID(prescription, flowType: flowType, taskID: taskID)
         try checkSigningDay(prescription)
         try checkCoverage(view, flowType: flowType)
-        if !practitionerNumbersValid(view) {
-            switch practitionerNumbers {
-            case .warning: findings.invalidPractitionerNumber = true
-            case .error: throw refused(Texts.invalidPractitionerNumber, at: "Bundle.entry")
-            }
+        // Under `.warning` the server marks the answer instead (``practitionerNumbersValid(_:)``).
+        if practitionerNumbers == .error, !practitionerNumbersValid(view) {
+            throw refused(Texts.invalidPractitionerNumber, at: "Bundle.entry")
         }
         try checkKVNR(view)
         return findings
