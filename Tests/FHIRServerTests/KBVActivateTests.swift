@@ -64,6 +64,12 @@ import Testing
         Row(name: "A_24034 ingredient PZN check digit", file: compounding, edits: [("10206346", "10206347")],
             text: PrescriptionChecks.Texts.pznCheckDigit, code: "TIFLOW_EREZEPT_PZN_INVALID"),
         Row(name: "A_24034 ingredient PZN passes", file: compounding, status: 200),
+        // KBV 1.3 fixes the system (a validation error); KBV 1.1 admitted the PKV one for PKV patients.
+        Row(name: "A_23936-01 patient identifier system", file: "conformance/bundle/kbv1.1.0-Beispiel_1.xml",
+            edits: [(#"<code value="GKV" /></coding></type><system value="http://fhir.de/sid/gkv/kvid-10" />"#,
+                     #"<code value="PKV" /></coding></type><system value="http://fhir.de/sid/pkv/kvid-10" />"#),
+                    (#"versicherungsart-de-basis" /><code value="GKV" />"#, #"versicherungsart-de-basis" /><code value="PKV" />"#)],
+            flowType: 200, text: PrescriptionChecks.Texts.patientSystem),
         Row(name: "A_23888 IKNR check digit", file: pzn, edits: [("109719018", "109719019")], text: PrescriptionChecks.Texts.payorIKNR),
         Row(name: "A_24030 alternative IKNR check digit", file: accident, edits: [("120591802", "120591803")],
             text: PrescriptionChecks.Texts.alternativeIKNR),
