@@ -1,3 +1,4 @@
+import FHIRModel
 import Foundation
 
 /// The MVO rules at `$activate` (fd-parity.md §8.3; IBM `ActivateTaskHandler::checkMultiplePrescription`),
@@ -46,6 +47,16 @@ enum MultiplePrescriptionRules {
         // A_22634, A_23537.
         guard let start else { throw refused("Beginn der Einlösefrist für MVO ist erforderlich") }
         if start < authoredOn { throw refused("Einlösefrist liegt zeitlich vor dem Ausstellungsdatum") }
+    }
+
+    /// `$accept` (A_22635-02, fd-parity §8.4): a part of a multiple prescription is redeemable from
+    /// the (Berlin) day its period starts; before, its MVO id and start day.
+    static func notYetRedeemable(_ bundle: Element, on today: String) -> (mvoID: String, start: String)? {
+        guard let request = KBVPrescriptionView(bundle).resources("MedicationRequest").first?.resource,
+              let mvo = KBVMultiplePrescription(request: request), mvo.isMultiple,
+              let start = mvo.start.flatMap(CalendarDate.datePart(of:)), today < start
+        else { return nil }
+        return (mvo.id ?? "", start)
     }
 
     /// `urn:uuid:` and a UUID in its 8-4-4-4-12 hex form.

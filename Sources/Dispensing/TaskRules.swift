@@ -66,6 +66,9 @@ public enum TaskRules {
             throw .taskAlreadyProcessed(current: task.status, bySameOwner: task.owner != nil && task.owner == caller.telematikID)
         }
         if let expiry = task.expiryDate, CalendarDate.day(of: now) > expiry { throw .prescriptionExpired(expiryDate: expiry) }
+        if let bundle = task.prescription, let (mvoID, start) = MultiplePrescriptionRules.notYetRedeemable(bundle, on: CalendarDate.day(of: now)) {
+            throw .multiplePrescriptionNotYetRedeemable(mvoID: mvoID, start: start)
+        }
         guard let telematikID = caller.telematikID else { throw .telematikIDMissing }
         var next = task
         next.status = .inProgress

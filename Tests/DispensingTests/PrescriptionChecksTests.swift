@@ -226,4 +226,17 @@ struct PrescriptionChecksTests {
         let notMultiple = try Self.activate(Self.bundle(mvo: Self.mvo(false, numerator: nil, denominator: nil, start: nil))).task
         #expect(notMultiple.expiryDate == "2025-06-01")
     }
+
+    /// A_22635-02 (fd-parity §8.4): a part of a multiple prescription is accepted from the Berlin day
+    /// its period starts, not before.
+    @Test func multiplePrescriptionPartBeforeItsStartA22635_02() throws {
+        let ready = try Self.activate(Self.bundle(mvo: Self.mvo(start: "2025-03-11", end: "2025-06-30"))).task
+        let eve = Date(timeIntervalSince1970: 1_741_647_540)  // 2025-03-10T22:59:00Z, still the 10th in Berlin
+        #expect(throws: DispensingError.multiplePrescriptionNotYetRedeemable(mvoID: "urn:uuid:24e2e10d-e962-4d1c-be4f-8760e690a5f0", start: "2025-03-11")) {
+            try TaskRules.accept(ready, accessCode: Fixtures.accessCode.rawValue, caller: Fixtures.pharmacy, now: eve, ids: FixedIDs())
+        }
+        let accepted = try TaskRules.accept(ready, accessCode: Fixtures.accessCode.rawValue, caller: Fixtures.pharmacy,
+                                            now: eve.addingTimeInterval(120), ids: FixedIDs())
+        #expect(accepted.task.status == .inProgress)
+    }
 }

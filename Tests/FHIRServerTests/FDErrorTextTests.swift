@@ -268,6 +268,9 @@ import Testing
     @Test func answersWithoutARequest() {
         let expired = ErrorSeam.answer(for: DispensingError.prescriptionExpired(expiryDate: "2026-12-31"))
         #expect(expired.status == .forbidden && expired.outcome.issues.first?.text == "Verordnung bis 31.12.2026 einlösbar.")  // A_23539-01
+        let mvo = ErrorSeam.answer(for: DispensingError.multiplePrescriptionNotYetRedeemable(mvoID: "urn:uuid:24e2e10d-e962-4d1c-be4f-8760e690a5f0", start: "2099-04-01"))
+        #expect(mvo.status == .forbidden
+            && mvo.outcome.issues.first?.text == "Teilverordnung zur Mehrfachverordnung urn:uuid:24e2e10d-e962-4d1c-be4f-8760e690a5f0 ist ab 01.04.2099 einlösbar.")  // A_22635-02; IBM TaskHandler.cxx
         let role = ErrorSeam.answer(for: DispensingError.professionNotAllowedForFlowType, caller: Caller(profession: .hospitalPharmacy))
         #expect(role.outcome.issues.first?.text == "endpoint is forbidden for professionOID 1.2.276.0.76.4.55")  // A_19166-02
         #expect(ErrorSeam.internalError().outcome.issues.first?.text == "Internal server error.")  // IBM VauRequestHandler.cxx

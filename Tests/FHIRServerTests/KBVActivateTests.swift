@@ -179,6 +179,30 @@ import Testing
         }
     }
 
+    /// A_22635-02 (fd-parity §8.4): a part of a multiple prescription whose period starts later is
+    /// refused at `$accept` with 403 and the day it becomes redeemable; ERP_EE_MVO_07 asserts 403.
+    @Test func multiplePrescriptionPartBeforeItsStartA22635_02() async throws {
+        guard let server = try await Self.server() else { return }
+        defer { Task { await server.remove() } }
+        let app = Application(router: server.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            for format in [WireFormat.json, .xml] {
+                let client = Client(client: client, format: format, server: server)
+                let factory = try await TaskFactory(client: client)
+                let later = try KBVExamples.bundle(Self.mvo, edits: [(#"<start value="2024-04-01" />"#, #"<start value="2099-04-01" /><end value="2099-06-30" />"#)])
+                let task = try await factory.prepare(.draft)
+                let body = try KBVExamples.parameters(KBVExamples.withID(later, task.id), format: format.fhirFormat)
+                let activated = try await client.send(.post, "/Task/\(task.id)/$activate?ac=\(task.accessCode)", token: factory.doctor, body: body)
+                #expect(activated.status == .ok)
+                #expect(try activated.resource().children(named: "extension").contains { $0.value(of: "valueDate") == "2099-06-30" })
+                let accepted = try await client.send(.post, "/Task/\(task.id)/$accept?ac=\(task.accessCode)", token: factory.pharmacy)
+                #expect(accepted.status == .forbidden)
+                #expect(try accepted.resource().descendant("issue", "details", "text")?.value
+                    == "Teilverordnung zur Mehrfachverordnung urn:uuid:24e2e10d-e962-4d1c-be4f-8760e690a5f0 ist ab 01.04.2099 einlösbar.")
+            }
+        }
+    }
+
     /// A_24032: with `--anr-checksum-validation error` the LANR check refuses.
     @Test func practitionerNumberRefusedInErrorModeA24032() async throws {
         guard let server = try await Self.server(policy: .error) else { return }
