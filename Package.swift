@@ -52,7 +52,7 @@ let package = Package(
             dependencies: ["FHIRValidation"],
             path: "profiles",
             exclude: ["README.md"],
-            resources: [.copy("core"), .copy("definitions"), .copy("workflow-versions.json")],
+            resources: [.copy("core"), .copy("definitions"), .copy("workflow-versions.json"), .copy("kbv-versions.json")],
             swiftSettings: strictSettings
         ),
         .target(name: "R4MetadataGenerator", swiftSettings: strictSettings),

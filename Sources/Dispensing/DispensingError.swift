@@ -23,6 +23,9 @@ public enum DispensingError: Error, Sendable, Hashable {
     case taskAlreadyProcessed(current: TaskStatus, bySameOwner: Bool)
     /// `$accept` after the redemption period (`expiryDate`, a FHIR date).
     case prescriptionExpired(expiryDate: String)
+    /// `$accept` of a part of a multiple prescription before its redemption period starts
+    /// (A_22635-02): the MVO's id (`urn:uuid:…`, not personal) and the start (a FHIR date).
+    case multiplePrescriptionNotYetRedeemable(mvoID: String, start: String)
     /// `$abort` of a task that has never been activated.
     case abortOfDraft
     /// The access token has no Telematik-ID (`idNummer`).

@@ -38,10 +38,14 @@ public struct DispensingService: Sendable {
         throw ServiceFailure.noFreePrescriptionID
     }
 
-    public func activate(_ id: PrescriptionID, accessCode: String?, prescription: PrescriptionBundle, caller: Caller) async throws -> PrescriptionTask {
+    public func activate(
+        _ id: PrescriptionID, accessCode: String?, prescription: PrescriptionBundle, caller: Caller,
+        practitionerNumbers: PractitionerNumberPolicy = .warning
+    ) async throws -> PrescriptionTask {
         let now = clock.now()
         return try await update(id) { task in
-            try TaskRules.activate(task, accessCode: accessCode, prescription: prescription, caller: caller, now: now)
+            try TaskRules.activate(task, accessCode: accessCode, prescription: prescription, caller: caller, now: now,
+                                   practitionerNumbers: practitionerNumbers)
         }
     }
 

@@ -15,27 +15,36 @@ public enum TaskRules {
         return TaskChange(task: task, audit: AuditEntry(action: .create, prescriptionID: id, caller: caller, kvnr: nil, recorded: now))
     }
 
-    /// `$activate`: the prescriber hands in the prescription; the task becomes `ready` with its
-    /// redemption dates (A_19445: 3 months to redeem; GKV pays for 28 days, PKV for the 3 months).
+    /// `$activate`: the prescriber hands in the prescription; after the production service's checks
+    /// of its content (``PrescriptionChecks``) the task becomes `ready` with its redemption dates:
+    /// 3 months to redeem (A_19445), GKV pays for 28 days, PKV for the 3 months; a part of a multiple
+    /// prescription until the end of its period, else a year after signing (fd-parity.md §8.3).
     public static func activate(
-        _ task: PrescriptionTask, accessCode: String?, prescription: PrescriptionBundle, caller: Caller, now: Date
+        _ task: PrescriptionTask, accessCode: String?, prescription: PrescriptionBundle, caller: Caller, now: Date,
+        practitionerNumbers: PractitionerNumberPolicy = .warning
     ) throws(DispensingError) -> TaskChange {
         try admitActivate(task, accessCode: accessCode)
-        guard prescription.prescriptionID == task.id.rawValue else {
-            throw .prescriptionIDMismatchInPrescription(expression: "Bundle.identifier")
-        }
+        let findings = try PrescriptionChecks.check(prescription, flowType: task.flowType, taskID: task.id,
+                                                    practitionerNumbers: practitionerNumbers)
         var next = task
         next.status = .ready
         next.kvnr = prescription.kvnr
         next.authoredOn = prescription.authoredOn
         next.prescription = prescription.bundle
         next.signedPrescription = prescription.signedData
-        next.expiryDate = CalendarDate.adding(months: 3, to: prescription.authoredOn)
-        switch task.flowType {
-        case .pkvPharmacy, .pkvDirectAssignment:
+        // The FD counts from the signing day, which A_22487 makes the authoredOn day.
+        let issued = prescription.signedAt.map(CalendarDate.day(of:)) ?? prescription.authoredOn
+        if findings.isMultiple {
+            next.expiryDate = findings.multipleEnd ?? CalendarDate.adding(days: 365, to: issued)
             next.acceptDate = next.expiryDate
-        case .gkvPharmacy, .gkvDirectAssignment, .diga, .tPrescription:
-            next.acceptDate = CalendarDate.adding(days: 28, to: prescription.authoredOn)
+        } else {
+            next.expiryDate = CalendarDate.adding(months: 3, to: issued)
+            switch task.flowType {
+            case .pkvPharmacy, .pkvDirectAssignment:
+                next.acceptDate = next.expiryDate
+            case .gkvPharmacy, .gkvDirectAssignment, .diga, .tPrescription:
+                next.acceptDate = CalendarDate.adding(days: 28, to: issued)
+            }
         }
         next.lastModified = now
         return TaskChange(task: next, audit: audit(.activate, next, caller, now))
@@ -57,6 +66,9 @@ public enum TaskRules {
             throw .taskAlreadyProcessed(current: task.status, bySameOwner: task.owner != nil && task.owner == caller.telematikID)
         }
         if let expiry = task.expiryDate, CalendarDate.day(of: now) > expiry { throw .prescriptionExpired(expiryDate: expiry) }
+        if let bundle = task.prescription, let (mvoID, start) = MultiplePrescriptionRules.notYetRedeemable(bundle, on: CalendarDate.day(of: now)) {
+            throw .multiplePrescriptionNotYetRedeemable(mvoID: mvoID, start: start)
+        }
         guard let telematikID = caller.telematikID else { throw .telematikIDMissing }
         var next = task
         next.status = .inProgress

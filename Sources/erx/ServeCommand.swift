@@ -46,6 +46,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("profiles"), help: "A directory of official FHIR packages; repeatable. Its definitions take precedence over ours.")
     var profileDirectories: [String] = []
 
+    @Option(help: "A JSON file of the KBV prescription versions in force by authoredOn ({\"windows\":[{\"version\":\"1.3\",\"from\":\"2025-10-01\",\"until\":null}]}); replaces the built-in windows.")
+    var kbvVersions: String?
+
+    @Option(help: "What $activate does with a LANR/ZANR of a wrong check digit: 'warning' (status 252 and a Warning header, as the production service) or 'error' (400).")
+    var anrChecksumValidation = PractitionerNumberPolicy.warning.rawValue
+
     @Option(help: "What $dispense answers for an insured person who objected: 'locked' (423, nothing stored; ours) or 'fd' (204, stored, no registry transfer; as the production service).")
     var objectionResponse = ObjectionResponse.locked.rawValue
 
@@ -65,6 +71,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard ObjectionResponse(rawValue: objectionResponse) != nil else {
             throw ValidationError("--objection-response must be one of \(ObjectionResponse.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        guard PractitionerNumberPolicy(rawValue: anrChecksumValidation) != nil else {
+            throw ValidationError("--anr-checksum-validation must be one of \(PractitionerNumberPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() async throws {
@@ -80,8 +89,10 @@ struct ServeCommand: AsyncParsableCommand {
         let receipts = try receiptKey.map { try ReceiptIssuer.load(key: URL(fileURLWithPath: $0), certificate: URL(fileURLWithPath: receiptCertificate ?? "")) }
             ?? ReceiptIssuer.loadOrCreate(in: directory)
         let repository = try ErxProfiles.repository(adding: profileDirectories.map { URL(fileURLWithPath: $0) })
-        let parameters = DispensationParameters(
-            validator: ProfileValidator(profiles: CompiledProfiles(repository: repository)), windows: try ErxProfiles.workflowVersions()
+        let validator = ProfileValidator(profiles: CompiledProfiles(repository: repository))
+        let parameters = DispensationParameters(validator: validator, windows: try ErxProfiles.workflowVersions())
+        let prescriptionValidation = PrescriptionValidation(
+            validator: validator, windows: try ErxProfiles.kbvVersions(file: kbvVersions.map { URL(fileURLWithPath: $0) })
         )
         let metricsRegistry = PrometheusCollectorRegistry()
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: RegistryHTTPClient.httpConfiguration)
@@ -105,7 +116,9 @@ struct ServeCommand: AsyncParsableCommand {
             registryReachable: reachable,
             metrics: RequestMetrics(registry: metricsRegistry),
             limits: hardening.requestLimits,
-            documentSigner: receipts
+            documentSigner: receipts,
+            prescriptionValidation: prescriptionValidation,
+            practitionerNumbers: PractitionerNumberPolicy(rawValue: anrChecksumValidation) ?? .warning
         )
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
                                         connections: hardening.connectionLimits()) { channel in

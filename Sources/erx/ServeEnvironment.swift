@@ -10,7 +10,7 @@ enum ServeEnvironment {
     /// The long names of `serve`'s options that take a value. A test checks this list against the
     /// command's help, so an option cannot be added without its variable.
     static let options = [
-        "host", "port", "data", "auth", "trust-anchors", "receipt-key", "receipt-certificate", "profiles", "base-url", "objection-response",
+        "host", "port", "data", "auth", "trust-anchors", "receipt-key", "receipt-certificate", "profiles", "kbv-versions", "anr-checksum-validation", "base-url", "objection-response",
         "registry", "consent-ttl", "consent-budget-ms", "registry-timeout-ms", "relay-backoff-ms", "relay-max-attempts",
         "relay-conflict-pause", "relay-poll-ms", "relay-transfers-per-call", "relay-call-hold-ms",
         "relay-lease-ms",

@@ -49,7 +49,12 @@ struct EveryAnswerValidTests {
 
     func withRun(_ format: WireFormat, _ body: @escaping @Sendable (Run) async throws -> Void) async throws {
         await AnswerValidator.loaded()
-        let server = try await TestServer()
+        var configured = try await TestServer()
+        if AnswerValidator.packagesAvailable {
+            // `$activate` validates KBV bundles as in production: our profiles and the official packages.
+            configured.env.prescriptionValidation = PrescriptionValidation(validator: AnswerValidator.validator, windows: ProfileVersionWindows(windows: []))
+        }
+        let server = configured
         defer { Task { await server.remove() } }
         try await Application(router: server.router).test(.router) { client in
             let client = Client(client: client, format: format, server: server)

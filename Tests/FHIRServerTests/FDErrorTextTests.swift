@@ -208,11 +208,69 @@ import Testing
         }
     }
 
+    /// `$activate`'s refusals of a prescription's content (fd-parity §8.2 rows 2–14, §8.3): each
+    /// answers 400 `invalid` with the FD's text and TI-Flow code. Driven over HTTP on the official
+    /// KBV examples in `KBVActivateTests` (which needs `../shared`) and on the domain in
+    /// `PrescriptionChecksTests`; here the seam's answer to each, with its source.
+    static let activateTexts: [(text: String, tiflow: String?, source: String)] = [
+        ("FHIR-Validation error", "SVC_VALIDATION_FAILED", "A_19025-03; E2E exact ERP_TASK_ACTIVATE_INVALID_PZN_03/04, _KVNR_01; IBM ResourceFactory.cxx"),
+        ("Unintendierte Verwendung von Extensions an unspezifizierter Stelle", "SVC_VALIDATION_FAILED", "A_22927-03; IBM ResourceFactory.cxx"),
+        (PrescriptionChecks.Texts.pznCheckDigit, "TIFLOW_EREZEPT_PZN_INVALID", "A_23892, A_24034; E2E exact ERP_TASK_ACTIVATE_INVALID_PZN_01/02; IBM KbvBundle.cxx"),
+        (PrescriptionChecks.Texts.patientSystem, nil, "A_23936-01; IBM KbvBundle.cxx"),
+        (PrescriptionChecks.Texts.payorIKNR, nil, "A_23888; E2E contains; IBM KbvBundle.cxx"),
+        (PrescriptionChecks.Texts.alternativeIKNR, nil, "A_24030; E2E contains; IBM KbvBundle.cxx"),
+        ("Expected exactly one MedicationRequest in Bundle.", nil, "IBM KbvBundle.cxx"),
+        ("Expected exactly one Composition in prescription bundle, got: 2", nil, "IBM ActivateTaskHandler.cxx"),
+        ("T-Rezept cannot be MVO", nil, "IBM ActivateTaskHandler.cxx"),
+        ("T-Rezept Workflow 166 not allowed before KBV-1.4", nil, "fd-parity §8.1; IBM ActivateTaskHandler.cxx"),
+        ("MVO-ID entspricht nicht urn:uuid format", "TIFLOW_EREZEPT_MVO_ID_INVALID", "A_24901; IBM ActivateTaskHandler.cxx"),
+        ("Ende der Einlösefrist liegt vor Beginn der Einlösefrist", nil, "A_23164; IBM ActivateTaskHandler.cxx"),
+        ("Mehrfachverordnungen nur für die Verordnungen von apothekenpflichtigen Arzneimittel zulässig", nil, "A_22627-01; IBM"),
+        ("Eine Mehrfachverordnungen darf aus maximal 4 Teilverordnungen bestehen", nil, "A_22628; IBM ActivateTaskHandler.cxx"),
+        ("Für eine Mehrfachverordnungen muss der numerator größer 0 sein.", nil, "A_22704; IBM ActivateTaskHandler.cxx"),
+        ("Eine Mehrfachverordnung muss aus mindestens 2 Teilverordnungen bestehen", nil, "A_22629; IBM ActivateTaskHandler.cxx"),
+        ("Numerator ist größer als denominator", nil, "A_22630; IBM ActivateTaskHandler.cxx"),
+        ("Für Ersatzverordnung sind keine Mehrfachverordnungen zulässig", nil, "A_22633; IBM ActivateTaskHandler.cxx"),
+        ("Für Entlassrezepte sind keine Mehrfachverordnungen zulässig", nil, "A_22632; IBM ActivateTaskHandler.cxx"),
+        ("Beginn der Einlösefrist für MVO ist erforderlich", nil, "A_22634; IBM ActivateTaskHandler.cxx"),
+        ("Einlösefrist liegt zeitlich vor dem Ausstellungsdatum", nil, "A_23537; IBM ActivateTaskHandler.cxx"),
+        ("Nummerierung darf nur bei MVO angegeben werden", nil, "A_22631; IBM ActivateTaskHandler.cxx"),
+        ("Zeitraum darf nur bei MVO angegeben werden", nil, "A_22631; IBM ActivateTaskHandler.cxx"),
+        (PrescriptionChecks.Texts.btm, "TIFLOW_EREZEPT_DRUG_CATEGORY_FORBIDDEN", "A_22231-01; IBM ActivateTaskHandler.cxx"),
+        (PrescriptionChecks.Texts.medicinesOnly, "TIFLOW_FLOWTYPE_MISMATCH", "A_25642; IBM ActivateTaskHandler.cxx"),
+        (PrescriptionChecks.Texts.tPrescriptionsOnly, "TIFLOW_FLOWTYPE_MISMATCH", "A_27813; IBM ActivateTaskHandler.cxx"),
+        ("Error while extracting prescriptionId from QES-Bundle", nil, "IBM ActivateTaskHandler.cxx"),
+        (PrescriptionChecks.Texts.flowTypeMismatch, nil, "A_21370; IBM ActivateTaskHandler.cxx"),
+        (PrescriptionChecks.Texts.signingDay, nil, "A_22487; IBM ActivateTaskHandler.cxx"),
+        (PrescriptionChecks.Texts.coverageCount, nil, "IBM ActivateTaskHandler.cxx"),
+        (PrescriptionChecks.Texts.pkvNotAllowed, "TIFLOW_COVERAGE_TYPE_MISMATCH", "A_23443-01; E2E status only; IBM ActivateTaskHandler.cxx"),
+        (PrescriptionChecks.Texts.pkvRequired, "TIFLOW_COVERAGE_TYPE_MISMATCH", "A_22347-01; E2E status only; IBM ActivateTaskHandler.cxx"),
+        (PrescriptionChecks.Texts.invalidPractitionerNumber, nil, "A_24032 (error mode; production mode warns with 252, A_24033); IBM ActivateTaskHandler.cxx"),
+        ("Expected exactly one Patient in prescription bundle, got: 2", nil, "IBM ActivateTaskHandler.cxx"),
+        (PrescriptionChecks.Texts.kvnrCheckDigit, nil, "A_23890-01; E2E exact; IBM ActivateTaskHandler.cxx"),
+    ]
+
+    @Test func activateRefusalsAnswerWithTheFDsText() {
+        for row in Self.activateTexts {
+            let answer = ErrorSeam.answer(for: DispensingError.prescriptionRefused(.init(.content, text: row.text, detailCode: row.tiflow)))
+            #expect(answer.status == .badRequest, "\(row.source)")
+            #expect(answer.outcome.issues.first?.code == .invalid && answer.outcome.issues.first?.text == row.text, "\(row.source)")
+            #expect(answer.outcome.issues.first?.detailCode?.code == row.tiflow, "\(row.source)")
+            #expect(answer.headers[HTTPField.Name("VAU-Error-Code")!] == nil, "\(row.source)")
+        }
+        // The LANR/ZANR warning of the production mode (A_24033; fd-parity §7.5).
+        #expect(PrescriptionChecks.Texts.invalidPractitionerNumber
+            == "Ungültige Arztnummer (LANR oder ZANR): Die übergebene Arztnummer entspricht nicht den Prüfziffer-Validierungsregeln.")
+    }
+
     /// Answers no request reaches cheaply: the expiry date in German form, the role text of a flow
     /// type's profession check, the fixed 500.
     @Test func answersWithoutARequest() {
         let expired = ErrorSeam.answer(for: DispensingError.prescriptionExpired(expiryDate: "2026-12-31"))
         #expect(expired.status == .forbidden && expired.outcome.issues.first?.text == "Verordnung bis 31.12.2026 einlösbar.")  // A_23539-01
+        let mvo = ErrorSeam.answer(for: DispensingError.multiplePrescriptionNotYetRedeemable(mvoID: "urn:uuid:24e2e10d-e962-4d1c-be4f-8760e690a5f0", start: "2099-04-01"))
+        #expect(mvo.status == .forbidden
+            && mvo.outcome.issues.first?.text == "Teilverordnung zur Mehrfachverordnung urn:uuid:24e2e10d-e962-4d1c-be4f-8760e690a5f0 ist ab 01.04.2099 einlösbar.")  // A_22635-02; IBM TaskHandler.cxx
         let role = ErrorSeam.answer(for: DispensingError.professionNotAllowedForFlowType, caller: Caller(profession: .hospitalPharmacy))
         #expect(role.outcome.issues.first?.text == "endpoint is forbidden for professionOID 1.2.276.0.76.4.55")  // A_19166-02
         #expect(ErrorSeam.internalError().outcome.issues.first?.text == "Internal server error.")  // IBM VauRequestHandler.cxx

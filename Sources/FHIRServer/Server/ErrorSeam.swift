@@ -97,6 +97,9 @@ public enum ErrorSeam {
             return answer
         case .prescriptionExpired(let expiryDate):
             return make(.forbidden, "Verordnung bis \(ErrorTexts.germanDate(expiryDate)) einlösbar.")
+        case .multiplePrescriptionNotYetRedeemable(let mvoID, let start):
+            // A_22635-02 (IBM TaskHandler.cxx processMvoPeriodStartValid; E2E ERP_EE_MVO_07: 403).
+            return make(.forbidden, "Teilverordnung zur Mehrfachverordnung \(mvoID) ist ab \(ErrorTexts.germanDate(start)) einlösbar.")
         case .abortOfDraft:
             return make(.forbidden, "Abort not expected for newly created Task")
         case .telematikIDMissing:

@@ -1,4 +1,5 @@
 public import Dispensing
+import FHIRValidation
 import Foundation
 
 /// What the handlers need besides the request.
@@ -22,11 +23,20 @@ public struct ServerEnvironment: Sendable {
     public var limits: RequestLimits
     /// Signs the insurant's copy of a prescription (`GET /Task/{id}`); `nil`: handed out unsigned.
     public var documentSigner: ReceiptIssuer?
+    /// `$activate`'s validation of the KBV bundle; by default the `$dispense` validator with no
+    /// version windows (every version judged by the profiles alone).
+    public var prescriptionValidation: PrescriptionValidation
+    /// What `$activate` does with a LANR/ZANR whose check digit is wrong (A_24031).
+    public var practitionerNumbers: PractitionerNumberPolicy
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
                 databaseReady: @escaping @Sendable () async -> Bool = { true }, registryReachable: (@Sendable () -> Bool)? = nil,
-                metrics: RequestMetrics? = nil, limits: RequestLimits = RequestLimits(), documentSigner: ReceiptIssuer? = nil) {
+                metrics: RequestMetrics? = nil, limits: RequestLimits = RequestLimits(), documentSigner: ReceiptIssuer? = nil,
+                prescriptionValidation: PrescriptionValidation? = nil, practitionerNumbers: PractitionerNumberPolicy = .warning) {
+        self.prescriptionValidation = prescriptionValidation
+            ?? PrescriptionValidation(validator: dispensationParameters.validator, windows: ProfileVersionWindows(windows: []))
+        self.practitionerNumbers = practitionerNumbers
         self.limits = limits
         self.documentSigner = documentSigner
         self.signedPrescriptions = signedPrescriptions

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Dispensing
 import FHIRModel
 import FHIRServer
+import FHIRValidation
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -42,6 +43,11 @@ struct RelayHarness {
         }
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: RegistryHTTPClient.httpConfiguration)
         var server = try await TestServer()
+        if AnswerValidator.packagesAvailable {
+            // `$activate` validates the KBV bundles the registry tests post, as in production.
+            await AnswerValidator.loaded()
+            server.env.prescriptionValidation = PrescriptionValidation(validator: AnswerValidator.validator, windows: ProfileVersionWindows(windows: []))
+        }
         let cleanup = server
         do {
             let result = try await withThrowingTaskGroup(of: T?.self) { group in
@@ -144,5 +150,7 @@ struct RelayHarness {
 /// KVNRs for tests: a letter and nine digits, one per `number`.
 func testKVNR(_ number: Int) -> String {
     let digits = String(number)
-    return "T" + String(repeating: "0", count: max(0, 9 - digits.count)) + digits
+    let stem = "T" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    // With its check digit: `$activate` checks it in KBV bundles (A_23890-01).
+    return (0...9).map { stem + String($0) }.first(where: CheckDigits.isValidKVNR) ?? stem + "0"
 }
