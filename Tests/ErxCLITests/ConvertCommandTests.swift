@@ -1,4 +1,5 @@
 import Foundation
+import StoreTestSupport
 import Testing
 
 /// `erx convert` run as a process, as users run it.
@@ -24,7 +25,7 @@ struct ConvertCommandTests {
         process.standardError = FileHandle.nullDevice
         let input = Pipe()
         process.standardInput = input
-        try process.run()
+        try ProcessLaunch.run(process)
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()

@@ -3,6 +3,7 @@ import ArgumentParser
 import FHIRFormats
 import FHIRModel
 import Foundation
+import StoreTestSupport
 import Testing
 
 /// `erx convert` and `erx validate` on documents far above the server's 1 MiB body and the codec's
@@ -58,12 +59,12 @@ struct LargeInputTests {
             // Through a pipe, not the file itself, so the command cannot learn the size in advance.
             let pipe = Pipe()
             process.standardInput = pipe
-            try process.run()
+            try ProcessLaunch.run(process)
             try pipe.fileHandleForWriting.write(contentsOf: try Data(contentsOf: stdin))
             try pipe.fileHandleForWriting.close()
         } else {
             process.standardInput = FileHandle.nullDevice
-            try process.run()
+            try ProcessLaunch.run(process)
         }
         process.waitUntilExit()
         return process.terminationStatus

@@ -1,5 +1,6 @@
 @testable import erx
 import Foundation
+import StoreTestSupport
 import Testing
 
 /// Every `erx serve` option has an `ERX_…` environment variable; the command line wins.
@@ -11,7 +12,7 @@ struct ServeEnvironmentTests {
         process.arguments = ["serve", "--help"]
         let output = Pipe()
         process.standardOutput = output
-        try process.run()
+        try ProcessLaunch.run(process)
         let help = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let listed = Set(help.matches(of: /--([a-z][a-z0-9-]+)/).map { String($0.output.1) })
@@ -43,7 +44,7 @@ struct ServeEnvironmentTests {
         let error = Pipe()
         process.standardError = error
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         let text = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus != 0)

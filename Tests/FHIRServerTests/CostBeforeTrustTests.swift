@@ -49,20 +49,28 @@ import Testing
             let body = try Self.dispenseBody(id: task.id, dosages: 900)
             #expect(body.count > RequestLimits().largeBodyBytes)
 
+            // The fastest of a few runs each: under a loaded machine (the whole suite on two cores) a
+            // single run of either can be delayed by seconds, which says nothing about its cost.
             let clock = ContinuousClock()
-            var validated: HTTPResponse.Status = .ok
-            let validation = try await clock.measure {
-                validated = try await post(client, "/Task/\(task.id)/$dispense?secret=\(task.secret)", token: pharmacy, body: body).status
+            var validation = Duration.seconds(3600)
+            for _ in 0..<2 {
+                var validated: HTTPResponse.Status = .ok
+                validation = min(validation, try await clock.measure {
+                    validated = try await post(client, "/Task/\(task.id)/$dispense?secret=\(task.secret)", token: pharmacy, body: body).status
+                })
+                // The body is valid but for a failing invariant (free text without a matching rendered text).
+                #expect(validated == .badRequest)
             }
-            // The body is valid but for a failing invariant (free text without a matching rendered text).
-            #expect(validated == .badRequest)
 
-            var refused: [HTTPResponse.Status] = []
-            let refusal = try await clock.measure {
-                refused.append(try await post(client, "/Task/\(task.id)/$dispense?secret=wrong", token: pharmacy, body: body).status)
-                refused.append(try await post(client, "/Task/160.000.000.000.000.01/$dispense?secret=x", token: pharmacy, body: body).status)
+            var refusal = Duration.seconds(3600)
+            for _ in 0..<3 {
+                var refused: [HTTPResponse.Status] = []
+                refusal = min(refusal, try await clock.measure {
+                    refused.append(try await post(client, "/Task/\(task.id)/$dispense?secret=wrong", token: pharmacy, body: body).status)
+                    refused.append(try await post(client, "/Task/160.000.000.000.000.01/$dispense?secret=x", token: pharmacy, body: body).status)
+                })
+                #expect(refused == [.forbidden, .notFound])
             }
-            #expect(refused == [.forbidden, .notFound])
             #expect(refusal < validation, "refusals took \(refusal), one validation \(validation)")
             #expect(try await server.store.dispensations(of: PrescriptionID(task.id)!).isEmpty)
         }

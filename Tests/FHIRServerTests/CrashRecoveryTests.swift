@@ -4,6 +4,7 @@ import FHIRFormats
 import FHIRModel
 import FHIRServer
 import Foundation
+import StoreTestSupport
 import Hummingbird
 import Logging
 import NIOCore
@@ -103,7 +104,7 @@ struct ServerProcess {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         // The server prints one line once it listens: "erx listening on http://127.0.0.1:PORT (…)".
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {

@@ -5,6 +5,7 @@ import FHIRModel
 @_spi(CMS) import X509
 @testable import FHIRServer
 import Foundation
+import StoreTestSupport
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -80,8 +81,8 @@ import Testing
             let factory = try await TaskFactory(client: client)
             let posted = Mutex<[UInt8]>([])
             let bundleBytes = Mutex<[UInt8]>([])
-            var prepared = try await factory.prepare(.ready) { id, kvnr in
-                let bundle = try FHIRFormat.xml.write(Bodies.prescription(id: id, kvnr: kvnr, authoredOn: Self.today))
+            var prepared = try await factory.prepare(.ready, kvnr: testKVNR(22)) { id, kvnr in
+                let bundle = try FHIRFormat.xml.write(Bodies.kbvPrescription(id: id, kvnr: kvnr, authoredOn: Self.today))
                 let cms = try pki.prescriber.sign(bundle, signingTime: Date())
                 posted.withLock { $0 = cms }
                 bundleBytes.withLock { $0 = bundle }
@@ -113,7 +114,7 @@ import Testing
             #expect(binaryEntry?.value(of: "fullUrl") == "urn:uuid:\(binary.value(of: "id") ?? "")")
 
             _ = try await client.send(.post, "/Task/\(prepared.id)/$dispense?secret=\(prepared.secret)", token: factory.pharmacy,
-                                      body: Bodies.dispense(id: prepared.id, count: 1))
+                                      body: Bodies.dispense(id: prepared.id, count: 1, kvnr: testKVNR(22)))
             let closed = try await client.send(.post, "/Task/\(prepared.id)/$close?secret=\(prepared.secret)", token: factory.pharmacy)
             #expect(closed.status == .ok)
             let receipt = try closed.resource()
@@ -177,7 +178,7 @@ import Testing
             let factory = try await TaskFactory(client: client)
             for row in cases {
                 let prepared = try await factory.prepare(.draft)
-                let bundle = try FHIRFormat.xml.write(Bodies.prescription(id: prepared.id, authoredOn: Self.today))
+                let bundle = try FHIRFormat.xml.write(Bodies.kbvPrescription(id: prepared.id, kvnr: testKVNR(22), authoredOn: Self.today))
                 let reply = try await client.send(.post, "/Task/\(prepared.id)/$activate?ac=\(prepared.accessCode)", token: factory.doctor,
                                                   body: Self.parameters(cms: try row.make(bundle)))
                 #expect(reply.status == .badRequest, "\(row.name)")
@@ -188,6 +189,27 @@ import Testing
                     #expect(issue?.descendant("details", "coding", "code")?.value == code, "\(row.name)")
                 }
             }
+        }
+    }
+
+    /// A_19025-03: a correctly signed bundle that claims no `KBV_PR_ERP_Bundle` profile is refused by
+    /// the profile validation (`FHIR-Validation error`, `SVC_VALIDATION_FAILED`) — only the development
+    /// mode `--accept-unsigned` admits such minimal bundles.
+    @Test(arguments: [WireFormat.json, .xml])
+    func aSignedBundleWithoutKBVProfileIsRefused_A_19025_03(format: WireFormat) async throws {
+        let pki = try PKI()
+        try await Self.withServer(pki: pki, format: format) { client in
+            let factory = try await TaskFactory(client: client)
+            let prepared = try await factory.prepare(.draft)
+            let bundle = try FHIRFormat.xml.write(Bodies.prescription(id: prepared.id, authoredOn: Self.today))
+            let reply = try await client.send(.post, "/Task/\(prepared.id)/$activate?ac=\(prepared.accessCode)", token: factory.doctor,
+                                              body: Self.parameters(cms: try pki.prescriber.sign(bundle, signingTime: Date())))
+            #expect(reply.status == .badRequest)
+            #expect(reply.headers[HTTPField.Name("VAU-Error-Code")!] == nil)
+            let issue = try reply.resource().child("issue")
+            #expect(issue?.descendant("details", "text")?.value == "FHIR-Validation error")
+            #expect(issue?.descendant("details", "coding", "code")?.value == "SVC_VALIDATION_FAILED")
+            #expect(issue?.descendant("expression")?.value == "Bundle.meta.profile")
         }
     }
 
@@ -300,7 +322,7 @@ enum OpenSSL {
         process.arguments = ["openssl"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         process.waitUntilExit()
         return process.terminationStatus
     }
@@ -316,7 +338,7 @@ enum OpenSSL {
         let error = Pipe()
         process.standardOutput = output
         process.standardError = error
-        try process.run()
+        try ProcessLaunch.run(process)
         let bytes = output.fileHandleForReading.readDataToEndOfFile()
         let message = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

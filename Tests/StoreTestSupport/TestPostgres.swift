@@ -115,7 +115,7 @@ public enum TestPostgres {
         process.standardOutput = output
         process.standardError = errors
         do {
-            try process.run()
+            try ProcessLaunch.run(process)
         } catch {
             return .failure(Unavailable(detail: "cannot run \(script): \(error)"))
         }

@@ -25,13 +25,16 @@ public struct PrescriptionValidation: Sendable {
 
     /// Refuses a bundle the FD's validation would refuse.
     ///
-    /// Ours: a bundle that claims no KBV profile at all is a development bundle (the minimal
-    /// bundles of conformance and load suites, signed or not) and is not validated; only its
-    /// PrescriptionID is checked (``PrescriptionChecks``). The FD would refuse it with
-    /// `FHIR-Validation error`; every real prescription claims `KBV_PR_ERP_Bundle`.
-    public func validate(_ bundle: Element) throws(DispensingError) {
+    /// A bundle that claims no `KBV_PR_ERP_Bundle` profile is refused as the FD refuses it
+    /// (`FHIR-Validation error`), unless `admittingUnprofiled` — ours, only in the development mode
+    /// `--accept-unsigned`: there the minimal bundles of conformance and load suites (signed or
+    /// not) pass unvalidated, and only their PrescriptionID is checked (``PrescriptionChecks``).
+    public func validate(_ bundle: Element, admittingUnprofiled: Bool = false) throws(DispensingError) {
         let view = KBVPrescriptionView(bundle)
-        guard let claimed = view.claimedBundleProfile else { return }
+        guard let claimed = view.claimedBundleProfile else {
+            if admittingUnprofiled { return }
+            throw Self.refused(diagnostics: "The bundle claims no KBV_PR_ERP_Bundle profile (Bundle.meta.profile).", at: "Bundle.meta.profile")
+        }
         let authoredOn = view.resources("MedicationRequest").first?.resource.value(of: "authoredOn").flatMap(CalendarDate.datePart(of:))
         if let version = ProfileVersionWindows.majorMinor(ofCanonical: claimed), let authoredOn,
            windows.windows.contains(where: { $0.version == version })

@@ -24,6 +24,19 @@ enum Bodies {
     /// `--accept-unsigned` in these tests). It claims no KBV profile but is a valid R4 document
     /// (Composition first, `timestamp`, a medication), so what the server hands back of it can be
     /// validated against R4 core (EveryAnswerValidTests).
+    /// A complete KBV e-prescription (`KBV_PR_ERP_Bundle|1.4`, a PZN prescription on GKV) made out
+    /// for a task: `fixtures/prescriptions/kbv-1.4-pzn.json`, our own bundle, valid against the
+    /// official KBV packages and passing every FD check at `$activate`. What a production server
+    /// (without `--accept-unsigned`) activates; the minimal ``prescription(id:kvnr:authoredOn:)``
+    /// claims no KBV profile and passes only in the development mode.
+    static func kbvPrescription(id: String, kvnr: String = TestServer.kvnr, authoredOn: String) throws -> Element {
+        let text = try String(contentsOf: fixtures.appendingPathComponent("prescriptions/kbv-1.4-pzn.json"), encoding: .utf8)
+            .replacingOccurrences(of: "{{PRESCRIPTION_ID}}", with: id)
+            .replacingOccurrences(of: "{{KVNR}}", with: kvnr)
+            .replacingOccurrences(of: "{{AUTHORED_ON}}", with: authoredOn)
+        return try FHIRFormat.json.read(Array(text.utf8)).resource
+    }
+
     static func prescription(id: String, kvnr: String = TestServer.kvnr, authoredOn: String) -> Element {
         let patient = "urn:uuid:0b4c6a47-6b25-4a51-9cda-6b5a0d0e1b01"
         return .init(name: "Bundle", children: [
