@@ -86,14 +86,20 @@ struct ServeCommand: AsyncParsableCommand {
         let verifier = try await Self.verifier(auth, directory: directory, policy: hardening.tokenPolicy)
         let opened = try await storeOptions.open(data: directory, logger: logger)
         let store = opened.store
-        let receipts = try receiptKey.map { try ReceiptIssuer.load(key: URL(fileURLWithPath: $0), certificate: URL(fileURLWithPath: receiptCertificate ?? "")) }
+        var issuer = try receiptKey.map { try ReceiptIssuer.load(key: URL(fileURLWithPath: $0), certificate: URL(fileURLWithPath: receiptCertificate ?? "")) }
             ?? ReceiptIssuer.loadOrCreate(in: directory)
+        issuer.baseURL = baseURL ?? "http://\(host):\(port)"
+        let receipts = issuer
         let repository = try ErxProfiles.repository(adding: profileDirectories.map { URL(fileURLWithPath: $0) })
         let validator = ProfileValidator(profiles: CompiledProfiles(repository: repository))
         let parameters = DispensationParameters(validator: validator, windows: try ErxProfiles.workflowVersions())
         let prescriptionValidation = PrescriptionValidation(
             validator: validator, windows: try ErxProfiles.kbvVersions(file: kbvVersions.map { URL(fileURLWithPath: $0) })
         )
+        if trustAnchors == nil && !acceptUnsigned {
+            // Signed prescriptions are then taken as signed without any check of who signed them.
+            logger.warning("no --trust-anchors: $activate extracts signed prescriptions without verifying their signature")
+        }
         let metricsRegistry = PrometheusCollectorRegistry()
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: RegistryHTTPClient.httpConfiguration)
         let client = registry.client(http: http)

@@ -119,6 +119,8 @@ import Testing
             #expect(closed.status == .ok)
             let receipt = try closed.resource()
             #expect(receipt.descendant("signature", "sigFormat")?.value == "application/pkcs7-mime")
+            // fd-parity §3.1: the receipt's self link, as the production service writes it.
+            #expect(receipt.descendant("link", "url")?.value == "http://erx.test/Task/\(prepared.id)/$close/")
             #expect(receipt.descendant("signature", "type", "code")?.value == "1.2.840.10065.1.12.1.1")
             let device = receipt.children(named: "entry").first { $0.child("resource")?.wrappedResource?.name == "Device" }
             #expect(receipt.descendant("signature", "who", "reference")?.value == device?.value(of: "fullUrl"))
@@ -192,6 +194,28 @@ import Testing
         }
     }
 
+    /// A_22487: the signing day (Europe/Berlin) must be the `authoredOn` day — a bundle authored
+    /// yesterday and signed today is refused (400), over HTTP with a real signature.
+    @Test(arguments: [WireFormat.json, .xml])
+    func theSigningDayMustBeTheAuthoredOnDay_A_22487(format: WireFormat) async throws {
+        let pki = try PKI()
+        try await Self.withServer(pki: pki, format: format) { client in
+            let factory = try await TaskFactory(client: client)
+            let prepared = try await factory.prepare(.draft)
+            let berlin = TimeZone(identifier: "Europe/Berlin")!
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = berlin
+            let components = calendar.dateComponents([.year, .month, .day], from: Date().addingTimeInterval(-86_400))
+            let yesterday = String(format: "%04d-%02d-%02d", components.year!, components.month!, components.day!)
+            let bundle = try FHIRFormat.xml.write(Bodies.kbvPrescription(id: prepared.id, kvnr: testKVNR(22), authoredOn: yesterday))
+            let reply = try await client.send(.post, "/Task/\(prepared.id)/$activate?ac=\(prepared.accessCode)", token: factory.doctor,
+                                              body: Self.parameters(cms: try pki.prescriber.sign(bundle, signingTime: Date())))
+            #expect(reply.status == .badRequest)
+            #expect(try reply.resource().child("issue")?.descendant("details", "text")?.value
+                    == "Ausstellungsdatum und Signaturzeitpunkt weichen voneinander ab, müssen aber taggleich sein")
+        }
+    }
+
     /// A_19025-03: a correctly signed bundle that claims no `KBV_PR_ERP_Bundle` profile is refused by
     /// the profile validation (`FHIR-Validation error`, `SVC_VALIDATION_FAILED`) — only the development
     /// mode `--accept-unsigned` admits such minimal bundles.
@@ -236,6 +260,52 @@ import Testing
             _ = try await verifier.verify(cms, flowType: .tPrescription, expression: "x")
         }
         #expect(try await verifier.verify(cms, flowType: .gkvPharmacy, expression: "x").signedAt != nil)
+    }
+
+    /// A_19225-02: only a qualified signature certificate (key usage nonRepudiation) signs a
+    /// prescription; the same card's authentication certificate names the same profession but is
+    /// refused.
+    @Test func anAuthenticationCertificateMayNotSign_A_19225_02() async throws {
+        let pki = try PKI()
+        defer { try? FileManager.default.removeItem(at: pki.directory) }
+        let key = P256.Signing.PrivateKey()
+        let subject = try DistinguishedName { CommonName("Dr. Erx AUT TEST-ONLY") }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
+            notValidBefore: Date().addingTimeInterval(-3600), notValidAfter: Date().addingTimeInterval(86_400),
+            issuer: pki.ca.certificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(KeyUsage(digitalSignature: true))
+                AuthorityKeyIdentifier(keyIdentifier: try SubjectKeyIdentifier(hash: pki.ca.certificate.publicKey).keyIdentifier)
+                Certificate.Extension(oid: try ASN1ObjectIdentifier(dotRepresentation: CMSIdentifiers.admission), critical: false,
+                                      value: ArraySlice(Admission.encode(.arzt, registrationNumber: "1-838382201")))
+            },
+            issuerPrivateKey: .init(pki.ca.key))
+        let cms = try SigningIdentity(certificate: certificate, key: key).sign(Array("<Bundle xmlns=\"http://hl7.org/fhir\"/>".utf8), signingTime: Date())
+        let verifier = SignedPrescription(trustAnchors: [pki.ca.certificate])
+        await #expect(throws: DispensingError.self) { _ = try await verifier.verify(cms, flowType: .gkvPharmacy, expression: "x") }
+        // The same with the prescriber's QES certificate verifies.
+        let qes = try pki.prescriber.sign(Array("<Bundle xmlns=\"http://hl7.org/fhir\"/>".utf8), signingTime: Date())
+        #expect(try await verifier.verify(qes, flowType: .gkvPharmacy, expression: "x").signedAt != nil)
+    }
+
+    /// A CMS made by another tool verifies too: OpenSSL's CAdES-BES (`-cades`).
+    @Test func aCAdESSignatureMadeByOpenSSLVerifies() async throws {
+        let pki = try PKI()
+        defer { try? FileManager.default.removeItem(at: pki.directory) }
+        let bundle = Array("<Bundle xmlns=\"http://hl7.org/fhir\"/>".utf8)
+        let input = pki.directory.appendingPathComponent("bundle.xml")
+        let output = pki.directory.appendingPathComponent("bundle.p7s")
+        try Data(bundle).write(to: input)
+        let status = try OpenSSL.run(["cms", "-sign", "-binary", "-nodetach", "-cades", "-md", "sha256", "-outform", "DER",
+                                      "-in", input.path, "-out", output.path,
+                                      "-signer", pki.directory.appendingPathComponent(DevelopmentPKI.certificateFile(DevelopmentPKI.defaultSigner)).path,
+                                      "-inkey", pki.directory.appendingPathComponent(DevelopmentPKI.keyFile(DevelopmentPKI.defaultSigner)).path])
+        #expect(status == 0)
+        let cms = Array(try Data(contentsOf: output))
+        let verified = try await SignedPrescription(trustAnchors: [pki.ca.certificate]).verify(cms, flowType: .gkvPharmacy, expression: "x")
+        #expect(verified.content == bundle)
+        #expect(verified.signedAt != nil)
     }
 
     /// Validity is judged at the signing time, not now (A_20159-04): a back-dated signature from

@@ -17,13 +17,28 @@ enum KeyFile {
         // instance got there first; then that one's key is everyone's. (Writing the name directly
         // let a second instance overwrite the key the first was already signing with.)
         let draft = directory.appendingPathComponent(".\(name).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max))")
-        guard FileManager.default.createFile(atPath: draft.path, contents: Data(pem(key).utf8), attributes: [.posixPermissions: 0o600])
-        else { throw CocoaError(.fileWriteUnknown) }
+        try writeNew(draft, contents: Data(pem(key).utf8), mode: 0o600)
         defer { unlink(draft.path) }
         guard link(draft.path, file.path) == 0 else {
             guard errno == EEXIST else { throw CocoaError(.fileWriteUnknown) }
             return try parse(String(contentsOf: file, encoding: .utf8))
         }
         return key
+    }
+
+    /// Creates `url` (which must not exist) with `mode` from its first byte on — Foundation's
+    /// `createFile(…attributes:)` applies the mode only after writing, so a key would be readable
+    /// under the umask for a moment — and writes `contents` whole.
+    static func writeNew(_ url: URL, contents: Data, mode: Int) throws {
+        let descriptor = open(url.path, O_CREAT | O_EXCL | O_WRONLY, mode_t(mode))
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown) }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        do {
+            try handle.write(contentsOf: contents)
+            try handle.close()
+        } catch {
+            unlink(url.path)
+            throw error
+        }
     }
 }

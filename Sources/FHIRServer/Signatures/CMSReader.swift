@@ -34,7 +34,10 @@ public struct CMSContents: Sendable {
         let certificates = fields.dropFirst(3).first { $0.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) }
         usesBrainpool = certificates.map { Self.contains(Array($0.encodedBytes), DERWriting.oid(CMSIdentifiers.brainpoolPrefix + "7").dropLast(1).dropFirst(2)) } ?? false
         guard let signerInfos = fields.last, signerInfos.identifier == .set, let signer = try ASN1Walk.children(of: signerInfos).first else { throw Malformed() }
-        let attributes = try ASN1Walk.children(of: signer).first { $0.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) }
+        // SignerInfo { version, sid, digestAlgorithm, [0] signedAttrs OPTIONAL, … }: the fourth field,
+        // never a search — a signer named by subjectKeyIdentifier has a `[0]` sid too.
+        let attributes = try ASN1Walk.children(of: signer).dropFirst(3).first
+            .flatMap { $0.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) ? $0 : nil }
         var types: Set<String> = []
         var signingTime: Date?
         var messageDigest: [UInt8]?

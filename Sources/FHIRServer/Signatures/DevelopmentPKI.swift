@@ -53,6 +53,8 @@ public enum DevelopmentPKI {
             Critical(BasicConstraints.notCertificateAuthority)
             Critical(KeyUsage(nonRepudiation: true))
             AuthorityKeyIdentifier(keyIdentifier: try SubjectKeyIdentifier(hash: issuer.certificate.publicKey).keyIdentifier)
+            // As HBA certificates have: a CMS may name its signer by this identifier.
+            SubjectKeyIdentifier(hash: Certificate.PublicKey(key))
             Certificate.Extension(oid: try ASN1ObjectIdentifier(dotRepresentation: CMSIdentifiers.admission), critical: false,
                                   value: ArraySlice(Admission.encode(profession, registrationNumber: telematikID)))
         }
@@ -126,8 +128,7 @@ enum ExclusiveFile {
         let directory = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let draft = directory.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max))")
-        guard FileManager.default.createFile(atPath: draft.path, contents: contents, attributes: [.posixPermissions: mode])
-        else { throw CocoaError(.fileWriteUnknown) }
+        try KeyFile.writeNew(draft, contents: contents, mode: mode)
         defer { unlink(draft.path) }
         guard link(draft.path, url.path) == 0 else {
             guard errno == EEXIST else { throw CocoaError(.fileWriteUnknown) }

@@ -19,7 +19,8 @@ enum PrescriptionInput {
         }
         guard body.name == "Parameters" else { throw RequestError.wrongResource(expected: "Parameters", found: body.name) }
         let parameters = body.children(named: "parameter")
-        guard let index = parameters.firstIndex(where: { $0.value(of: "name") == "ePrescription" }),
+        // Exactly one parameter, the ePrescription (fd-parity §8.2, before the checks).
+        guard parameters.count == 1, let index = parameters.firstIndex(where: { $0.value(of: "name") == "ePrescription" }),
               let binary = parameters[index].child("resource")?.wrappedResource, binary.name == "Binary"
         else {
             throw DispensingError.invalidPrescription(reason: "Parameters must hold the ePrescription Binary.", expression: "Parameters.parameter")

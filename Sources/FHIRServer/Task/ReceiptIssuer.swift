@@ -20,6 +20,9 @@ public struct ReceiptIssuer: Sendable {
     public static let certificateFileName = "receipt-signing-certificate.pem"
     public let identity: SigningIdentity
     let serverVersion: String
+    /// The public base URL, for the receipt's `link[self]` (`<base>/Task/<id>/$close/`, as the
+    /// production service writes it, fd-parity.md §3.1); `nil`: no link.
+    public var baseURL: String?
 
     public init(identity: SigningIdentity, serverVersion: String = ErxServer.version) {
         self.identity = identity
@@ -88,6 +91,7 @@ public struct ReceiptIssuer: Sendable {
             .identifier(system: Systems.prescriptionID, value: task.id.rawValue),
             .primitive("type", "document"),
             .primitive("timestamp", FHIRInstant.format(now)),
+            baseURL.map { .complex("link", [.primitive("relation", "self"), .primitive("url", "\($0)/Task/\(task.id.rawValue)/$close/")]) },
             .entry(fullURL: "urn:uuid:\(compositionID)", resource: composition),
             .entry(fullURL: deviceURL, resource: device),
             .entry(fullURL: "urn:uuid:\(digestID)", resource: digestBinary),

@@ -88,6 +88,12 @@ public struct SignedPrescription: Sendable {
         guard case .validCertificate = await verifier.validate(leaf: signer, intermediates: CertificateStore(signature.certificates)) else {
             throw refuse(Text.chainInvalid)
         }
+        // Only a qualified signature certificate (C.HP.QES: key usage nonRepudiation) may sign a
+        // prescription; the same card's authentication and encryption certificates name the same
+        // profession, and their keys sign challenges (IBM `TslService` admits only the QES type).
+        guard (try? signer.extensions.keyUsage)??.nonRepudiation == true else {
+            throw refuse(Text.certificateNotValid, "The signer's certificate is not a qualified signature certificate (no nonRepudiation key usage).")
+        }
         let allowed = SignerProfession.allowed(for: flowType)
         let professions = (signer.extensions.first { $0.oid.description == CMSIdentifiers.admission })
             .flatMap { try? Admission.professionOIDs(in: Array($0.value)) } ?? []

@@ -54,7 +54,9 @@ struct TestServer {
             dropDatabase = drop
         }
         self.key = key
-        receipts = try ReceiptIssuer.loadOrCreate(in: directory)
+        var issuer = try ReceiptIssuer.loadOrCreate(in: directory)
+        issuer.baseURL = "http://erx.test"
+        receipts = issuer
         let receipts = self.receipts
         let service = DispensingService(store: store, receiptIssuer: { try receipts.receipt(for: $0) })
         env = ServerEnvironment(service: service, dispensationParameters: Self.parameters, baseURL: "http://erx.test", acceptUnsigned: acceptUnsigned,
