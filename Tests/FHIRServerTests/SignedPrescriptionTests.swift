@@ -170,6 +170,9 @@ import Testing
             ("no signing time (A_20159-04)", { try CAdESSigner.sign($0, identity: pki.prescriber, signingTime: nil) },
              SignedPrescription.Text.noSigningTime, nil),
             ("expired at signing time (A_20159-04)", { try expired.sign($0, signingTime: Date()) }, SignedPrescription.Text.certificateNotValid, nil),
+            ("signing-certificate attribute names another certificate (A_20159-04)", {
+                try CAdESSigner.sign($0, identity: pki.prescriber, signingTime: Date(), namingInstead: pki.ca.certificate)
+            }, SignedPrescription.Text.invalidSignature, nil),
             ("unknown issuer (A_20159-04)", { try selfSigned.sign($0, signingTime: Date()) }, SignedPrescription.Text.issuerUnknown, nil),
             ("issuer of the same name, other key (A_20159-04)", { try stranger.prescriber.sign($0, signingTime: Date()) },
              SignedPrescription.Text.issuerKeyUnknown, nil),

@@ -30,15 +30,17 @@ public struct SigningIdentity: Sendable {
 /// the production service requires of a prescription (`CadesBesSignature.cxx` `verifySignerInfo`)
 /// and writes on its receipts (A_19233-06). The content travels inside (`eContent`), in binary form.
 enum CAdESSigner {
-    /// `signingTime` `nil` leaves the attribute out (only tests want that: the service refuses it).
-    static func sign(_ content: [UInt8], identity: SigningIdentity, signingTime: Date?) throws -> [UInt8] {
+    /// `signingTime` `nil` leaves the attribute out, and `namingInstead` names another certificate
+    /// in the signing-certificate attribute (only tests want either: the service refuses both).
+    static func sign(_ content: [UInt8], identity: SigningIdentity, signingTime: Date?, namingInstead: Certificate? = nil) throws -> [UInt8] {
         typealias W = DERWriting
         let certificateDER = try der(identity.certificate)
+        let namedDER = try namingInstead.map(der) ?? certificateDER
         let digest = Array(SHA256.hash(data: content))
         let sha256 = W.sequence(W.oid(CMSIdentifiers.sha256))
         // SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2 }; ESSCertIDv2 with the
         // default hash algorithm (SHA-256) omitted, certHash only.
-        let essCertID = W.sequence(W.octetString(Array(SHA256.hash(data: certificateDER))))
+        let essCertID = W.sequence(W.octetString(Array(SHA256.hash(data: namedDER))))
         let attributes: [[UInt8]] = [
             W.sequence(W.oid(CMSIdentifiers.contentType), W.setOf([W.oid(CMSIdentifiers.data)])),
             signingTime.map { W.sequence(W.oid(CMSIdentifiers.signingTime), W.setOf([W.time($0)])) },

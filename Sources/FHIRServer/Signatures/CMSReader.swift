@@ -16,6 +16,9 @@ public struct CMSContents: Sendable {
     public let signedAttributeTypes: Set<String>
     /// Whether a certificate in the CMS is on a brainpool curve (see ``CMSIdentifiers/brainpoolPrefix``).
     public let usesBrainpool: Bool
+    /// The first ESS certificate ID of the `signingCertificateV2` (or v1) attribute: the hash the
+    /// signer's certificate must have (RFC 5035; SHA-256 unless an algorithm is named, SHA-1 in v1).
+    public let signingCertificateHash: (algorithm: String, hash: [UInt8])?
 
     public struct Malformed: Error {}
 
@@ -41,6 +44,7 @@ public struct CMSContents: Sendable {
         var types: Set<String> = []
         var signingTime: Date?
         var messageDigest: [UInt8]?
+        var certificateHash: (algorithm: String, hash: [UInt8])?
         for attribute in try attributes.map(ASN1Walk.children(of:)) ?? [] {
             let parts = try ASN1Walk.children(of: attribute)
             guard parts.count == 2, let type = ASN1Walk.oid(parts[0]) else { throw Malformed() }
@@ -49,12 +53,32 @@ public struct CMSContents: Sendable {
             switch type {
             case CMSIdentifiers.signingTime: signingTime = value.flatMap(Self.date)
             case CMSIdentifiers.messageDigest: messageDigest = try value.map { Array(try ASN1OctetString(berEncoded: $0).bytes) }
+            case CMSIdentifiers.signingCertificateV2, CMSIdentifiers.signingCertificate:
+                certificateHash = try value.flatMap { try Self.firstCertificateID($0, v2: type == CMSIdentifiers.signingCertificateV2) }
             default: break
             }
         }
+        signingCertificateHash = certificateHash
         self.signingTime = signingTime
         self.messageDigest = messageDigest
         signedAttributeTypes = types
+    }
+
+    /// `SigningCertificate(V2) { certs SEQUENCE OF ESSCertID(v2) { [hashAlgorithm,] certHash, … }, … }`:
+    /// the first certificate ID's algorithm (v2's default SHA-256; v1 is SHA-1) and hash.
+    static func firstCertificateID(_ node: ASN1Node, v2: Bool) throws -> (algorithm: String, hash: [UInt8])? {
+        guard let certs = try ASN1Walk.children(of: node).first, let first = try ASN1Walk.children(of: certs).first else { return nil }
+        let fields = try ASN1Walk.children(of: first)
+        guard v2 else {
+            return try fields.first.map { (CMSIdentifiers.sha1, Array(try ASN1OctetString(berEncoded: $0).bytes)) }
+        }
+        var algorithm = CMSIdentifiers.sha256
+        var rest = fields[...]
+        if let head = rest.first, head.identifier == .sequence {
+            algorithm = try ASN1Walk.children(of: head).first.flatMap(ASN1Walk.oid) ?? algorithm
+            rest = rest.dropFirst()
+        }
+        return try rest.first.map { (algorithm, Array(try ASN1OctetString(berEncoded: $0).bytes)) }
     }
 
     /// A `UTCTime` or `GeneralizedTime` as a `Date`.

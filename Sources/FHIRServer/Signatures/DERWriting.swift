@@ -80,6 +80,9 @@ enum CMSIdentifiers {
     static let signingCertificate = "1.2.840.113549.1.9.16.2.12"
     static let signingCertificateV2 = "1.2.840.113549.1.9.16.2.47"
     static let sha256 = "2.16.840.1.101.3.4.2.1"
+    static let sha384 = "2.16.840.1.101.3.4.2.2"
+    static let sha512 = "2.16.840.1.101.3.4.2.3"
+    static let sha1 = "1.3.14.3.2.26"
     static let ecdsaWithSHA256 = "1.2.840.10045.4.3.2"
     /// Common-PKI / gemSpec_PKI Admission extension (`AdmissionSyntax`).
     static let admission = "1.3.36.8.3.3"

@@ -2,6 +2,7 @@ public import Dispensing
 public import Foundation
 @_spi(CMS) public import X509
 import SwiftASN1
+import Crypto
 
 /// The prescriber's signed prescription: a CMS SignedData (RFC 5652, "PKCS#7") that envelops the
 /// KBV bundle. The content and the signing time are always read; with trust anchors
@@ -42,6 +43,17 @@ public struct SignedPrescription: Sendable {
         static let profession = "The QES-Certificate does not have expected ProfessionOID."
     }
 
+    /// The digest an ESS certificate ID names; `nil` for an algorithm erx does not know.
+    static func digest(_ bytes: [UInt8], algorithm: String) -> [UInt8]? {
+        switch algorithm {
+        case CMSIdentifiers.sha256: Array(SHA256.hash(data: bytes))
+        case CMSIdentifiers.sha384: Array(SHA384.hash(data: bytes))
+        case CMSIdentifiers.sha512: Array(SHA512.hash(data: bytes))
+        case CMSIdentifiers.sha1: Array(Insecure.SHA1.hash(data: bytes))
+        default: nil
+        }
+    }
+
     /// The enveloped content and the signing time, after verifying the QES if anchors are
     /// configured (A_19020, A_20159-04, A_19225-02, A_25990, A_27812). Every refusal is a
     /// `.signature` refusal: 400 with `VAU-Error-Code: invalid_prescription` (A_20704).
@@ -69,6 +81,13 @@ public struct SignedPrescription: Sendable {
         }
         guard let signature = try? CMSSignature(berEncoded: ArraySlice(cms)), let signer = try? signature.signers.first?.certificate else {
             throw refuse(Text.unreadable, "The signer's certificate is missing or unreadable.")
+        }
+        // The signing-certificate attribute must name this signer (RFC 5035; OpenSSL's CMS_verify,
+        // which the production service uses, checks the ESS certificate IDs too).
+        guard let named = contents.signingCertificateHash, let signerBytes = try? CAdESSigner.der(signer),
+              let actual = Self.digest(signerBytes, algorithm: named.algorithm), actual == named.hash
+        else {
+            throw refuse(Text.invalidSignature, "The signing-certificate attribute does not name the signer's certificate.")
         }
         // Validity at the signing time, not now (the QES of a prescription signed yesterday with a
         // card that expired today is valid), then a known issuer (`TslService.cxx` checkCertificate).
