@@ -104,19 +104,20 @@ import Testing
     @Test func validationTimeGrowsLinearlyWithDosages() async throws {
         let parameters = TestServer.parameters
         let id = "160.100.000.412.558.88"
-        func seconds(_ dosages: Int) throws -> Double {
-            let bytes = try Self.dispenseBody(id: id, dosages: dosages)
-            let resource = try FHIRFormat.json.read(bytes).resource
-            let clock = ContinuousClock()
-            var best = Duration.seconds(1_000)
-            for _ in 0..<3 {
-                let elapsed = clock.measure { _ = try? parameters.dispensations(in: resource, for: .dispense) }
-                best = min(best, elapsed)
-            }
-            return Double(best.components.attoseconds) / 1e18 + Double(best.components.seconds)
+        let bodies = (try Self.dispenseBody(id: id, dosages: 200), try Self.dispenseBody(id: id, dosages: 800))
+        let resources = (try FHIRFormat.json.read(bodies.0).resource, try FHIRFormat.json.read(bodies.1).resource)
+        // The fastest of five runs each, interleaved: the whole suite shares two cores, and a run
+        // that another test's burst delays says nothing about the validator's cost.
+        let clock = ContinuousClock()
+        var best = (Duration.seconds(1_000), Duration.seconds(1_000))
+        for _ in 0..<5 {
+            best.0 = min(best.0, clock.measure { _ = try? parameters.dispensations(in: resources.0, for: .dispense) })
+            best.1 = min(best.1, clock.measure { _ = try? parameters.dispensations(in: resources.1, for: .dispense) })
         }
-        let small = try seconds(200)
-        let large = try seconds(800)
+        func seconds(_ duration: Duration) -> Double {
+            Double(duration.components.attoseconds) / 1e18 + Double(duration.components.seconds)
+        }
+        let (small, large) = (seconds(best.0), seconds(best.1))
         // Linear: 4×; quadratic would be 16×. Leave room for noise on a shared machine.
         #expect(large / small < 8, "200 dosages \(small) s, 800 dosages \(large) s")
     }

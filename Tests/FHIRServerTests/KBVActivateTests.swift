@@ -139,7 +139,7 @@ import Testing
         return server
     }
 
-    @Test(arguments: rows)
+    @Test(.serialized, arguments: rows)
     func checkOverHTTP(row: Row) async throws {
         guard let server = try await Self.server() else { return }
         defer { Task { await server.remove() } }
