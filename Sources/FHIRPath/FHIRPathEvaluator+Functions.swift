@@ -2,21 +2,15 @@ import FHIRModel
 import Foundation
 
 extension FHIRPathEvaluator {
-    /// `outer` is the focus the invocation chain started from (`$this` of the enclosing scope: the
-    /// root, or the item an iteration is on).
-    func call(_ function: FHIRPathFunction, on input: [FHIRPathItem], arguments: [FHIRPathExpression], context: Context,
-              outer: [FHIRPathItem]) throws(FHIRPathError) -> [FHIRPathItem]
+    func call(_ function: FHIRPathFunction, on input: [FHIRPathItem], arguments: [FHIRPathExpression], context: Context)
+        throws(FHIRPathError) -> [FHIRPathItem]
     {
         let name = function.text
         guard let kind = function.kind else { throw FHIRPathError("unsupported function \(name)()") }
-        /// Evaluates argument `index` once. A value argument is evaluated against the enclosing
-        /// scope's `$this`, not the function's input (FHIRPath §5; the official test
-        /// `name.given.combine(name.family)`, and KBV invariants such as
-        /// `entry.where(…).fullUrl.contains(entry.where(…).resource.beneficiary.reference)`); `iif`'s
-        /// arguments are expressions on its input.
+        /// Evaluates argument `index` once, with the whole input as focus (for non-iterating arguments).
         func argument(_ index: Int) throws(FHIRPathError) -> [FHIRPathItem] {
             guard arguments.indices.contains(index) else { throw FHIRPathError("\(name)() needs argument \(index + 1)") }
-            return try evaluate(arguments[index], focus: kind == .iif ? input : outer, context: context)
+            return try evaluate(arguments[index], focus: input, context: context)
         }
         func stringArgument(_ index: Int) throws(FHIRPathError) -> String {
             guard let first = try argument(index).first, let text = string(first) else {

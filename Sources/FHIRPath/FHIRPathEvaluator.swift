@@ -137,7 +137,7 @@ public struct FHIRPathEvaluator: Sendable {
             return items.indices.contains(index) ? [items[index]] : []
         case .call(let base, let function, let arguments):
             let input = try base.map { (base) throws(FHIRPathError) in try evaluate(base, focus: focus, context: context) } ?? focus
-            return try call(function, on: input, arguments: arguments, context: context, outer: focus)
+            return try call(function, on: input, arguments: arguments, context: context)
         case .unary(let sign, let operand):
             let value = try evaluate(operand, focus: focus, context: context)
             guard sign == "-", let item = value.first else { return value }

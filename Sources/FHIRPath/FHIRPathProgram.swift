@@ -73,8 +73,7 @@ public struct FHIRPathProgram: Sendable, Hashable {
 
     /// Whether an expression reads the focus it is evaluated on (`$this`, or a path or function
     /// without a base), and whether it reads `%context` (the element the evaluation started on).
-    /// Value arguments of a function read the outer focus (the evaluator's `argument`); the
-    /// arguments of iterating functions and of `iif` read the base's result.
+    /// Arguments of a function with a base read that base's result, not the outer focus.
     static func focusUse(_ expression: FHIRPathExpression) -> (focus: Bool, context: Bool) {
         switch expression {
         case .empty, .string, .number, .boolean, .date: return (false, false)
@@ -84,11 +83,9 @@ public struct FHIRPathProgram: Sendable, Hashable {
         case .member(let base?, _): return focusUse(base)
         case .call(nil, _, let arguments):
             return (true, arguments.contains { focusUse($0).context })
-        case .call(let base?, let function, let arguments):
+        case .call(let base?, _, let arguments):
             let use = focusUse(base)
-            let readsBase = function.kind.map { iterating.contains($0) || $0 == .iif } ?? true
-            let argumentsReadFocus = !readsBase && arguments.contains { focusUse($0).focus }
-            return (use.focus || argumentsReadFocus, use.context || arguments.contains { focusUse($0).context })
+            return (use.focus, use.context || arguments.contains { focusUse($0).context })
         case .index(let base, let index):
             return combined(focusUse(base), focusUse(index))
         case .unary(_, let operand), .type(_, let operand, _):
