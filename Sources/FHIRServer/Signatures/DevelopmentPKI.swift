@@ -147,19 +147,24 @@ public enum DevelopmentSigner {
 
     /// The server's, kept in its data directory like its other keys.
     public static func loadOrCreate(in directory: URL, now: Date = Date()) throws -> SigningIdentity {
-        try DevelopmentPKI.loadOrCreate(certificate: certificateFile, key: keyFile, in: directory) { key in
-            try DevelopmentPKI.selfSigned(key: key, name: commonName, notBefore: now.addingTimeInterval(-86_400),
-                                          notAfter: now.addingTimeInterval(86_400 * 365 * 20), isCA: false)
-        }.identity
+        try DevelopmentPKI.loadOrCreate(certificate: certificateFile, key: keyFile, in: directory) { try certificate(for: $0, now: now) }.identity
     }
 
-    /// One for this process, when no data directory's is configured (tests, the fuzzer).
-    static let processIdentity: SigningIdentity = {
+    /// Its self-signed certificate, valid from a day ago for twenty years.
+    static func certificate(for key: P256.Signing.PrivateKey, now: Date) throws -> Certificate {
+        try DevelopmentPKI.selfSigned(key: key, name: commonName, notBefore: now.addingTimeInterval(-86_400),
+                                      notAfter: now.addingTimeInterval(86_400 * 365 * 20), isCA: false)
+    }
+
+    /// One for this process, when no data directory's is configured (tests, the fuzzer); made once.
+    /// A failure (none is expected: a fresh P-256 key and fixed names) reaches the caller as an
+    /// error, so a request that needs it is answered, never trapped.
+    static var processIdentity: SigningIdentity {
+        get throws { try madeForThisProcess.get() }
+    }
+
+    private static let madeForThisProcess = Result<SigningIdentity, any Error> {
         let key = P256.Signing.PrivateKey()
-        let now = Date()
-        // Cannot fail: a fresh P-256 key and fixed names (a failure is a bug, as in a static table).
-        let certificate = try! DevelopmentPKI.selfSigned(key: key, name: commonName, notBefore: now.addingTimeInterval(-86_400),
-                                                         notAfter: now.addingTimeInterval(86_400 * 365 * 20), isCA: false)
-        return SigningIdentity(certificate: certificate, key: key)
-    }()
+        return SigningIdentity(certificate: try certificate(for: key, now: Date()), key: key)
+    }
 }

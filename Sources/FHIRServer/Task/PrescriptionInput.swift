@@ -45,7 +45,7 @@ enum PrescriptionInput {
     }
 
     static func developmentSigned(_ bundle: Element, _ signed: SignedPrescription) throws -> [UInt8] {
-        let identity = signed.developmentSigner ?? DevelopmentSigner.processIdentity
+        let identity = try signed.developmentSigner ?? DevelopmentSigner.processIdentity
         return try identity.sign(WireFormat.xml.fhirFormat.write(bundle), signingTime: Date())
     }
 
