@@ -17,20 +17,8 @@ struct ConvertCommandTests {
         .deletingLastPathComponent().appendingPathComponent("fixtures/codec/medicationdispense-fidelity.json")
 
     func run(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let input = Pipe()
-        process.standardInput = input
-        try ProcessLaunch.run(process)
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let finished = try ProcessLaunch.finish(Self.binary, arguments, stdin: stdin)
+        return (finished.status, String(decoding: finished.output, as: UTF8.self))
     }
 
     @Test func convertsAFileToXML() throws {

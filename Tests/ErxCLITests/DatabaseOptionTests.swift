@@ -13,18 +13,10 @@ import Testing
     }
 
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = ConvertCommandTests.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let (output, error) = (Pipe(), Pipe())
-        process.standardOutput = output
-        process.standardError = error
-        try ProcessLaunch.run(process)
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), error: String(decoding: err, as: UTF8.self))
+        let finished = try ProcessLaunch.finish(ConvertCommandTests.binary, arguments,
+                                                environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        return Run(status: finished.status, output: String(decoding: finished.output, as: UTF8.self),
+                   error: String(decoding: finished.error, as: UTF8.self))
     }
 
     /// A database nobody listens on: the start fails within the connect bound, and neither a

@@ -11,16 +11,8 @@ struct SignatureCommandTests {
     }
 
     func openssl(_ arguments: [String]) throws -> (status: Int32, output: Data) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, data)
+        let finished = try ProcessLaunch.openssl(arguments)
+        return (finished.status, finished.output)
     }
 
     func temporaryDirectory() -> URL {
