@@ -47,27 +47,14 @@ struct LargeInputTests {
     /// Runs `erx` with stdout to a file (the output is too large for a string comparison to be useful
     /// in a failure message); standard input from `stdin`, written before the process starts.
     func run(_ arguments: [String], stdin: URL? = nil, output: URL) throws -> Int32 {
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let process = Process()
-        process.executableURL = ConvertCommandTests.binary
-        process.arguments = arguments
-        let handle = try FileHandle(forWritingTo: output)
-        defer { try? handle.close() }
-        process.standardOutput = handle
-        process.standardError = FileHandle.nullDevice
-        if let stdin {
-            // Through a pipe, not the file itself, so the command cannot learn the size in advance.
-            let pipe = Pipe()
-            process.standardInput = pipe
-            try ProcessLaunch.run(process)
-            try pipe.fileHandleForWriting.write(contentsOf: try Data(contentsOf: stdin))
-            try pipe.fileHandleForWriting.close()
-        } else {
-            process.standardInput = FileHandle.nullDevice
-            try ProcessLaunch.run(process)
+        // Standard input through a pipe, not the file itself, so the command cannot learn the size in advance.
+        let process = try ChildProcess(ConvertCommandTests.binary.path, arguments,
+                                       stdin: stdin == nil ? .null : .pipe, stdout: .file(output.path))
+        if let stdin, let input = process.input {
+            input.write(try Data(contentsOf: stdin))
+            input.close()
         }
-        process.waitUntilExit()
-        return process.terminationStatus
+        return process.wait()
     }
 
     @Test func anEighteenMegabyteBundleRoundTripsThroughJSON() throws {

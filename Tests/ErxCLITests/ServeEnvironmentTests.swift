@@ -7,14 +7,8 @@ import Testing
 struct ServeEnvironmentTests {
     /// The options `erx serve --help` lists are exactly those with a variable (and `--help`).
     @Test func everyServeOptionHasAVariable() throws {
-        let process = Process()
-        process.executableURL = ConvertCommandTests.binary
-        process.arguments = ["serve", "--help"]
-        let output = Pipe()
-        process.standardOutput = output
-        try ProcessLaunch.run(process)
-        let help = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let finished = try ProcessLaunch.finish(ConvertCommandTests.binary, ["serve", "--help"])
+        let help = String(decoding: finished.output, as: UTF8.self)
         let listed = Set(help.matches(of: /--([a-z][a-z0-9-]+)/).map { String($0.output.1) })
         #expect(listed.subtracting(["help"]) == Set(ServeEnvironment.options + ServeEnvironment.flags))
     }
@@ -37,17 +31,11 @@ struct ServeEnvironmentTests {
 
     /// Through the real binary: a variable's bad value is refused as the option's would be.
     @Test func theBinaryReadsTheVariables() throws {
-        let process = Process()
-        process.executableURL = ConvertCommandTests.binary
-        process.arguments = ["serve"]
-        process.environment = ["ERX_MAX_CONNECTIONS": "-5", "ERX_DATA": FileManager.default.temporaryDirectory.path + "/erx-env-\(UUID())"]
-        let error = Pipe()
-        process.standardError = error
-        process.standardOutput = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
-        let text = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
+        let finished = try ProcessLaunch.finish(ConvertCommandTests.binary, ["serve"], environment: [
+            "ERX_MAX_CONNECTIONS": "-5", "ERX_DATA": FileManager.default.temporaryDirectory.path + "/erx-env-\(UUID())",
+        ])
+        let text = String(decoding: finished.error, as: UTF8.self)
+        #expect(finished.status != 0)
         #expect(text.contains("limits must be positive"))
     }
 }

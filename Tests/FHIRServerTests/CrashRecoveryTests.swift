@@ -73,7 +73,7 @@ struct CrashRecoveryTests {
 
 /// A running `erx` binary and the URL it announced.
 struct ServerProcess {
-    let process: Process
+    let process: ChildProcess
     let baseURL: String
 
     /// The `erx` binary beside the test bundle in the build directory.
@@ -97,33 +97,27 @@ struct ServerProcess {
     }
 
     private init(arguments: [String], environment: [String: String]) throws {
-        process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try ProcessLaunch.run(process)
+        process = try ChildProcess(Self.binary.path, arguments,
+                                   environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, stdout: .pipe)
         // The server prints one line once it listens: "erx listening on http://127.0.0.1:PORT (…)".
         var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
+        while !line.contains(UInt8(ascii: "\n")), let output = process.output {
+            let chunk = output.read()
             if chunk.isEmpty { break }
             line.append(chunk)
         }
         let text = String(decoding: line, as: UTF8.self)
         guard let range = text.range(of: "http://[0-9.]+:[0-9]+", options: .regularExpression) else {
-            process.terminate()
+            process.signal(SIGTERM)
+            process.wait()
             throw ProcessFailure(output: text)
         }
         baseURL = String(text[range])
     }
 
     func kill() {
-        guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
     }
 
     struct ProcessFailure: Error { let output: String }

@@ -279,7 +279,7 @@ import Testing
             issuer: pki.ca.certificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(KeyUsage(digitalSignature: true))
-                AuthorityKeyIdentifier(keyIdentifier: try SubjectKeyIdentifier(hash: pki.ca.certificate.publicKey).keyIdentifier)
+                AuthorityKeyIdentifier(keyIdentifier: SubjectKeyIdentifier(hash: pki.ca.certificate.publicKey).keyIdentifier)
                 Certificate.Extension(oid: try ASN1ObjectIdentifier(dotRepresentation: CMSIdentifiers.admission), critical: false,
                                       value: ArraySlice(Admission.encode(.arzt, registrationNumber: "1-838382201")))
             },

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A PostgreSQL cluster of one test's own, from `scripts/postgres-cluster.sh` with its own
 /// directory and port: for a test that stops and starts the server (an outage), which the shared
@@ -53,20 +53,12 @@ public struct PrivateCluster: Sendable {
     }
 
     private static func runBlocking(_ command: String, directory: String, port: Int) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script, command]
-        process.environment = ProcessInfo.processInfo.environment.merging(["ERX_PG_DIR": directory, "ERX_PG_PORT": String(port)]) { $1 }
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try ProcessLaunch.run(process)
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestPostgres.Unavailable(detail: "postgres-cluster.sh \(command) exited \(process.terminationStatus): \(complaint.prefix(300))")
+        let finished = try ProcessLaunch.finish(URL(fileURLWithPath: "/bin/bash"), [script, command],
+                                                environment: ProcessInfo.processInfo.environment.merging(["ERX_PG_DIR": directory, "ERX_PG_PORT": String(port)]) { $1 })
+        guard finished.status == 0 else {
+            let complaint = String(decoding: finished.error, as: UTF8.self)
+            throw TestPostgres.Unavailable(detail: "postgres-cluster.sh \(command) exited \(finished.status): \(complaint.prefix(300))")
         }
-        return printed
+        return String(decoding: finished.output, as: UTF8.self)
     }
 }

@@ -1,20 +1,7 @@
 public import Foundation
 
-/// Starts child processes one at a time. Foundation's `Process.run()` on Linux crashed once in a
-/// full run (a bad read inside `run()` while several suites started `erx`, `openssl` and
-/// `pg_ctl` at the same moment); launching is a few milliseconds, so serialising it costs nothing
-/// and the children still run concurrently.
+/// Runs child processes to their end (`ChildProcess` says why not Foundation's `Process`).
 public enum ProcessLaunch {
-    private static let lock = NSLock()
-
-    public static func run(_ process: Process) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        try process.run()
-    }
-}
-
-extension ProcessLaunch {
     /// What a finished child process left: its exit status and both output streams.
     public struct Finished: Sendable {
         public var status: Int32
@@ -23,28 +10,25 @@ extension ProcessLaunch {
     }
 
     /// Runs `executable` to its end with `arguments` (and `environment`, else the test's own),
-    /// writes `stdin` to it, and captures standard output and standard error. The error stream is
-    /// read beside the output stream, so a child that fills either pipe never blocks.
+    /// writes `stdin` to it, and captures standard output and standard error. Input is written and
+    /// the error stream read beside the output stream, so a child that fills a pipe never blocks.
     public static func finish(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
                               stdin: Data? = nil) throws -> Finished {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let (output, error, input) = (Pipe(), Pipe(), Pipe())
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = input
-        try run(process)
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
+        let child = try ChildProcess(executable.path, arguments, environment: environment, stdin: .pipe, stdout: .pipe, stderr: .pipe)
         let errorBytes = Collected()
-        let reading = DispatchGroup()
-        DispatchQueue.global().async(group: reading) { errorBytes.data = error.fileHandleForReading.readDataToEndOfFile() }
-        let outputBytes = output.fileHandleForReading.readDataToEndOfFile()
-        reading.wait()
-        process.waitUntilExit()
-        return Finished(status: process.terminationStatus, output: outputBytes, error: errorBytes.data)
+        let beside = DispatchGroup()
+        if let input = child.input {
+            DispatchQueue.global().async(group: beside) {
+                if let stdin { input.write(stdin) }
+                input.close()
+            }
+        }
+        if let error = child.error {
+            DispatchQueue.global().async(group: beside) { errorBytes.data = error.readToEnd() }
+        }
+        let output = child.output?.readToEnd() ?? Data()
+        beside.wait()
+        return Finished(status: child.wait(), output: output, error: errorBytes.data)
     }
 
     /// `openssl` from the PATH (Debian's), as a pharmacy's or billing centre's software runs it.
@@ -52,7 +36,7 @@ extension ProcessLaunch {
         try finish(URL(fileURLWithPath: "/usr/bin/env"), ["openssl"] + arguments, stdin: stdin)
     }
 
-    /// Written by one reader thread, read after it has finished (`DispatchGroup.wait`).
+    /// Written by one thread, read after it has finished (`DispatchGroup.wait`).
     private final class Collected: @unchecked Sendable {
         var data = Data()
     }

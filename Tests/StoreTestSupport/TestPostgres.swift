@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Logging
 import PostgresNIO
 public import PostgreSQLStore
@@ -108,24 +108,16 @@ public enum TestPostgres {
     /// variables it prints.
     private static func startCluster() -> Environment {
         let script = PrivateCluster.script
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script, "start"]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
+        let finished: ProcessLaunch.Finished
         do {
-            try ProcessLaunch.run(process)
+            finished = try ProcessLaunch.finish(URL(fileURLWithPath: "/bin/bash"), [script, "start"])
         } catch {
             return .failure(Unavailable(detail: "cannot run \(script): \(error)"))
         }
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let values = PrivateCluster.variables(printedBy: printed)
-        guard process.terminationStatus == 0, let url = values["ERX_TEST_POSTGRES_URL"] else {
-            let reason = complaint.trimmingCharacters(in: .whitespacesAndNewlines)
-            return .failure(Unavailable(detail: "scripts/postgres-cluster.sh start exited \(process.terminationStatus): \(reason.prefix(300))"))
+        let values = PrivateCluster.variables(printedBy: String(decoding: finished.output, as: UTF8.self))
+        guard finished.status == 0, let url = values["ERX_TEST_POSTGRES_URL"] else {
+            let reason = String(decoding: finished.error, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return .failure(Unavailable(detail: "scripts/postgres-cluster.sh start exited \(finished.status): \(reason.prefix(300))"))
         }
         return .success((url, values["ERX_TEST_POSTGRES_PASSWORD"]))
     }
