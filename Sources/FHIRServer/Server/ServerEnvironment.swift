@@ -28,6 +28,9 @@ public struct ServerEnvironment: Sendable {
     public var prescriptionValidation: PrescriptionValidation
     /// What `$activate` does with a LANR/ZANR whose check digit is wrong (A_24031).
     public var practitionerNumbers: PractitionerNumberPolicy
+    /// Told after a DispReq or ChargChangeReq is stored, so the recipient's websocket subscribers
+    /// are pinged (A_22367-03).
+    public var notifier: any RecipientNotifier = NoRecipientNotifications()
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
