@@ -443,7 +443,15 @@ def main():
         desc = f"erx extension definition: {sd['name']}. Written from the facts of {pkg.replace('-', ' ')}."
         write(sd_resource(sd, version, diff, desc), f"StructureDefinition-{url.rsplit('/', 1)[1]}-{version}.json")
         written.append(url + "|" + version)
-    # Value sets: the codes of each include, listed.
+    write_value_sets(written)
+    for line in sorted(written):
+        print("wrote", line)
+    for vs, where in sorted(left_out):
+        print("binding left out:", vs, where)
+
+
+def write_value_sets(written):
+    """The value sets of SHIP_VS: the codes of each include, listed."""
     terminology = {}
     for p in reversed(VS_PACKAGES):
         terminology.update(load_dir(p))
@@ -467,10 +475,6 @@ def main():
                "compose": {"include": includes}}
         write(out, f"ValueSet-{last}-{vs['version']}.json")
         written.append(url + "|" + vs["version"])
-    for line in sorted(written):
-        print("wrote", line)
-    for vs, where in sorted(left_out):
-        print("binding left out:", vs, where)
 
 
 def sys_extra_extensions():
