@@ -10,8 +10,6 @@ public enum CommunicationError: Error, Sendable, Hashable {
     case invalidBody(diagnostics: String)
     /// Step 1: `basedOn` names no Task/ChargeItem with a PrescriptionID.
     case unparsableBasedOn
-    /// Step 1 (ours, only if cheap): the claimed profile version is not in force today.
-    case profileVersionNotInForce(profile: String)
     /// Step 2: no `idNummer` in the token.
     case senderClaimMissing
     /// Step 3: a Reply type from neither a pharmacy nor an insurer.

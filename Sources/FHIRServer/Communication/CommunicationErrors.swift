@@ -15,8 +15,6 @@ extension ErrorSeam {
             return withDiagnostics(make(.badRequest, "Invalid request body", tiflow: "SVC_VALIDATION_FAILED"), diagnostics)
         case .unparsableBasedOn:
             return withDiagnostics(make(.badRequest, "Invalid request body"), "Failed to parse prescription ID from reference")
-        case .profileVersionNotInForce(let profile):
-            return make(.badRequest, "invalid profile \(profile): not in force today")
         case .senderClaimMissing:
             return make(.badRequest, "JWT does not contain a claim for the sender")
         case .replySenderProfessionInvalid:
