@@ -5,8 +5,9 @@ public import Foundation
 public enum CommunicationRules {
     /// Steps 2–3: who may send this type; returns the sender id (KVNR or Telematik-ID).
     public static func sender(of kind: Communication.Kind, caller: Caller) throws(CommunicationError) -> String {
-        let id = caller.kvnr?.rawValue ?? caller.telematikID?.rawValue
-        guard let id else { throw .senderClaimMissing }
+        // Step 2. The second claim of the step (the profession OID) cannot be missing here: the
+        // token verifier refuses a token without one before any route runs.
+        guard caller.kvnr != nil || caller.telematikID != nil else { throw .senderClaimMissing }
         if kind.isReply {
             guard caller.profession.isPharmacy || caller.profession == .insurer else { throw .replySenderProfessionInvalid }
             guard let telematikID = caller.telematikID, telematikID.rawValue.contains("-") else { throw .invalidSenderTelematikID }
@@ -14,7 +15,6 @@ public enum CommunicationRules {
         }
         guard caller.profession == .insurant else { throw .senderProfessionInvalid }
         guard let kvnr = caller.kvnr else { throw .invalidKVNR }
-        _ = id
         return kvnr.rawValue
     }
 

@@ -23,6 +23,8 @@ extension CommunicationRoutes {
             if stored.kind == .dispReq || stored.kind == .chargChangeReq, let recipient = TelematikID(stored.recipient) {
                 await env.notifier.messageArrived(for: recipient)
             }
+            // IBM writes the constant base `http://prescriptionserver.telematik`; erx writes its own
+            // base URL, as its other `Location`s and `fullUrl`s do.
             return try Routes.respond(CommunicationResource.element(stored), request, context, status: .created,
                                       headers: [.location: "\(env.baseURL)/Communication/\(stored.id)"])
         }

@@ -53,8 +53,8 @@ public struct CommunicationValidation: Sendable {
         Self.accepted.filter { !windows || ($0.from <= today && today <= $0.until) }
     }
 
-    /// The kind and version the message claims; refuses as the FD does. How many findings the
-    /// diagnostics show.
+    /// The kind and version the message claims; refuses as the FD does: no profile, a profile not in
+    /// force today, the validator's errors (the first three in `diagnostics`), an unusable `basedOn`.
     public func check(_ resource: Element, today: String) throws(CommunicationError) -> (kind: Communication.Kind, version: String) {
         let view = CommunicationView(unchecked: resource)
         let inForce = inForce(on: today)
