@@ -130,7 +130,8 @@ import Testing
             #expect(unread.value(of: "total") == "5")
             #expect(InsurantReadTests.entries(unread).map { $0.resource.value(of: "id") ?? "" } == Array(ids.prefix(2)))
             #expect(InsurantReadTests.links(unread)["next"]?.contains("__offset=2") == true)
-            // The page read is now received: three remain unread.
+            // The page read is now received (A_19522: `received` with a prefix); three remain unread.
+            #expect(try await c.client.send(.get, "/Communication?received=gt2020-01-01", token: c.insurantToken).resource().value(of: "total") == "2")
             #expect(try await c.client.send(.get, "/Communication?received=NULL", token: c.insurantToken).resource().value(of: "total") == "3")
             let descending = try await c.client.send(.get, "/Communication?_sort=-sent&_count=2&__offset=1", token: c.insurantToken).resource()
             #expect(InsurantReadTests.entries(descending).map { $0.resource.value(of: "id") ?? "" } == [ids[3], ids[2]])
@@ -139,6 +140,10 @@ import Testing
             #expect(bySender.value(of: "total") == "5")
             let byOther = try await c.client.send(.get, "/Communication?sender=\(TestServer.otherPharmacyTelematikID)", token: c.insurantToken).resource()
             #expect(byOther.value(of: "total") == "0")
+            // A_19522: `sent` with a prefix; a value that is no date is 400.
+            #expect(try await c.client.send(.get, "/Communication?sent=ge2020-01-01", token: c.insurantToken).resource().value(of: "total") == "5")
+            #expect(try await c.client.send(.get, "/Communication?sent=lt2020-01-01", token: c.insurantToken).resource().value(of: "total") == "0")
+            #expect(try await c.client.send(.get, "/Communication?sent=yesterday", token: c.insurantToken).status == .badRequest)
             let zero = try await c.client.send(.get, "/Communication?_count=0", token: c.insurantToken)
             #expect(zero.status == .badRequest)
             #expect(try S.issue(zero).text == "_count zero is not supported")
