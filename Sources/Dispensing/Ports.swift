@@ -178,8 +178,13 @@ public struct TaskChange: Sendable, Hashable {
     public var audit: AuditEntry
     /// What the registry must learn of this change: an outbox row in the same transaction.
     public var transfer: RegistryTransfer?
+    /// `$abort` deletes every Communication of the task in the same transaction (A_19027-06);
+    /// `$close` keeps them (E2E GetMessagesIT GET_09, fd-messaging-transport §1.8).
+    public var deleteCommunications: Bool
 
-    public init(task: PrescriptionTask, dispensations: DispensationChange = .keep, audit: AuditEntry, transfer: RegistryTransfer? = nil) {
+    public init(task: PrescriptionTask, dispensations: DispensationChange = .keep, audit: AuditEntry, transfer: RegistryTransfer? = nil,
+                deleteCommunications: Bool = false) {
+        self.deleteCommunications = deleteCommunications
         self.task = task
         self.dispensations = dispensations
         self.audit = audit

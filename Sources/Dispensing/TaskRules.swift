@@ -132,7 +132,7 @@ public enum TaskRules {
         next.lastModified = now
         var entry = audit(.abort, next, caller, now)
         entry.representative = representative
-        return TaskChange(task: next, dispensations: .delete, audit: entry)
+        return TaskChange(task: next, dispensations: .delete, audit: entry, deleteCommunications: true)
     }
 
     static func audit(_ action: AuditEntry.Action, _ task: PrescriptionTask, _ caller: Caller, _ now: Date) -> AuditEntry {

@@ -153,6 +153,7 @@ public final class PostgreSQLTaskStore: TaskStore, Sendable {
                 guard change.task.id == id else { throw PostgreSQLStoreError.changeOfAnotherTask }
                 try await TaskRows.update(change.task, replacing: task, on: connection, logger: logger)
                 try await DispensationRows.apply(change.dispensations, of: change.task, on: connection, logger: logger)
+                if change.deleteCommunications { try await CommunicationRows.deleteAll(of: id, on: connection, logger: logger) }
                 try await AuditRows.insert(change.audit, on: connection, logger: logger)
                 if let transfer = change.transfer {
                     try await OutboxRows.insert(transfer, at: change.audit.recorded, on: connection, logger: logger)

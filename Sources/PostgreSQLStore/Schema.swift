@@ -20,7 +20,7 @@ import PostgresNIO
 /// task are serialised by its row lock, so its audit trail and its transfers keep their order.
 enum Schema {
     /// Each migration, as statements run in order (the extended protocol takes one at a time).
-    static let migrations: [(version: Int, statements: [String])] = [(1, v1)]
+    static let migrations: [(version: Int, statements: [String])] = [(1, v1), (9, v9)]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }
 
@@ -138,6 +138,28 @@ enum Schema {
             until double precision NOT NULL
         )
         """,
+    ]
+
+    /// Messages (`/Communication`), numbered as SQLite's v9 so both stores name a schema change alike:
+    /// read by "sender = me OR recipient = me", deleted by task at `$abort`, counted by task for the
+    /// Representative limit.
+    private static let v9 = [
+        """
+        CREATE TABLE communication (
+            id text NOT NULL PRIMARY KEY,
+            kind text NOT NULL,
+            profile_version text NOT NULL,
+            task_id text NOT NULL,
+            sender text NOT NULL,
+            recipient text NOT NULL,
+            sent double precision NOT NULL,
+            received double precision,
+            resource bytea NOT NULL
+        )
+        """,
+        "CREATE INDEX communication_by_sender ON communication (sender, id)",
+        "CREATE INDEX communication_by_recipient ON communication (recipient, id)",
+        "CREATE INDEX communication_by_task ON communication (task_id, kind)",
     ]
 
     /// How long a migration, and the wait for another instance's, may take.

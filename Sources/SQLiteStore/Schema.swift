@@ -20,6 +20,7 @@ enum Schema {
         migrator.registerMigration("v6", migrate: v6)
         migrator.registerMigration("v7", migrate: v7)
         migrator.registerMigration("v8", migrate: v8)
+        migrator.registerMigration("v9", migrate: v9)
         return migrator
     }
 
@@ -228,6 +229,28 @@ enum Schema {
                 holder TEXT NOT NULL,
                 until REAL NOT NULL
             ) STRICT, WITHOUT ROWID;
+            """)
+    }
+
+    /// Messages (`/Communication`, fd-messaging-transport §1.10): read by "sender = me OR
+    /// recipient = me" (two indexes, ids in `sent` order), deleted by task at `$abort`, and counted
+    /// by task for the Representative limit.
+    private static func v9(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE communication (
+                id TEXT NOT NULL PRIMARY KEY,
+                kind TEXT NOT NULL,
+                profile_version TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                sender TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                sent REAL NOT NULL,
+                received REAL,
+                resource BLOB NOT NULL
+            ) STRICT;
+            CREATE INDEX communication_by_sender ON communication (sender, id);
+            CREATE INDEX communication_by_recipient ON communication (recipient, id);
+            CREATE INDEX communication_by_task ON communication (task_id, kind);
             """)
     }
 }

@@ -58,6 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The public base URL for links (default: http://HOST:PORT).")
     var baseURL: String?
 
+    @Option(help: "The first German day a Communication payload of version 3 is accepted (YYYY-MM-DD; the FD's payloadV3ValidFrom).")
+    var communicationPayloadV3From = CommunicationPayload().v3ValidFrom
+
     @OptionGroup var storeOptions: StoreOptions
 
     @OptionGroup var registry: RegistryOptions
@@ -111,7 +114,10 @@ struct ServeCommand: AsyncParsableCommand {
                                         receiptIssuer: { try receipts.receipt(for: $0) })
         var reachable: (@Sendable () -> Bool)?
         if let health = client?.health { reachable = { health.isReachable } }
-        let env = ServerEnvironment(
+        guard CalendarDate.datePart(of: communicationPayloadV3From) == communicationPayloadV3From else {
+            throw ValidationError("--communication-payload-v3-from takes a day, YYYY-MM-DD")
+        }
+        var env = ServerEnvironment(
             service: service, dispensationParameters: parameters, baseURL: baseURL ?? "http://\(host):\(port)",
             acceptUnsigned: acceptUnsigned,
             signedPrescriptions: SignedPrescription(
@@ -126,6 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
             prescriptionValidation: prescriptionValidation,
             practitionerNumbers: PractitionerNumberPolicy(rawValue: anrChecksumValidation) ?? .warning
         )
+        env.communicationPayload.v3ValidFrom = communicationPayloadV3From
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
                                         connections: hardening.connectionLimits()) { channel in
             let port = channel.localAddress?.port ?? port

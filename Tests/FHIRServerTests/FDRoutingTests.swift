@@ -44,7 +44,9 @@ import Testing
             let requests: [(HTTPRequest.Method, String)] = [
                 (.get, "/MedicationDispense/\(id)"), (.put, "/Task/\(id)"), (.delete, "/Task/\(id)"), (.patch, "/Task"),
                 (.post, "/Task/\(id)/$unknown"), (.post, "/Task"), (.get, "/Task/\(id)/$accept"), (.get, "/Patient"),
-                (.post, "/metadata"), (.delete, "/MedicationDispense"), (.put, "/Consent"), (.post, "/Communication"),
+                (.post, "/metadata"), (.delete, "/MedicationDispense"), (.put, "/Consent"),
+                // POST /Communication is routed now; PUT and PATCH of a message are not (A_19401).
+                (.put, "/Communication/0190a000-0000-7000-8000-000000000000"), (.patch, "/Communication/0190a000-0000-7000-8000-000000000000"),
             ]
             for profession in [Profession.insurant, .publicPharmacy, .doctorsPractice] {
                 let token = try await server.token(profession, id: profession == .insurant ? TestServer.kvnr : TestServer.pharmacyTelematikID)

@@ -35,6 +35,7 @@ public enum ErrorSeam {
         switch error {
         case let error as DispensingError: answer(for: error, at: site, caller: caller)
         case let error as RequestError: answer(for: error)
+        case let error as CommunicationError: answer(for: error)
         case is StoreUnavailable: storeUnavailable()
         default: internalError()
         }
@@ -236,12 +237,12 @@ public enum ErrorSeam {
     }
 
     /// An answer the FD defines: the issue code follows from the status.
-    private static func make(_ status: HTTPResponse.Status, _ text: String, tiflow: String? = nil, expression: String? = nil) -> Answer {
+    static func make(_ status: HTTPResponse.Status, _ text: String, tiflow: String? = nil, expression: String? = nil) -> Answer {
         ours(status, issueCode(for: status), text, tiflow: tiflow, expression: expression)
     }
 
     /// An answer of our own, with its own issue code.
-    private static func ours(
+    static func ours(
         _ status: HTTPResponse.Status, _ code: OperationOutcome.IssueCode, _ text: String, tiflow: String? = nil, expression: String? = nil
     ) -> Answer {
         var result = outcome(code, text)

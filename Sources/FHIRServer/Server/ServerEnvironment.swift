@@ -31,6 +31,13 @@ public struct ServerEnvironment: Sendable {
     /// Told after a DispReq or ChargChangeReq is stored, so the recipient's websocket subscribers
     /// are pinged (A_22367-03).
     public var notifier: any RecipientNotifier = NoRecipientNotifications()
+    /// Where messages (`/Communication`) are kept: by default the task store, when it keeps them
+    /// (both of erx's stores do), so `$abort` deletes a task's messages in its own transaction.
+    public var communications: (any CommunicationStore)?
+    /// Step 1 of `POST /Communication`: profiles and their windows; by default the `$dispense` validator.
+    public var communicationValidation: CommunicationValidation
+    /// The payload rules (§1.4), with the configurable v3 start day.
+    public var communicationPayload = CommunicationPayload()
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
@@ -40,6 +47,8 @@ public struct ServerEnvironment: Sendable {
         self.prescriptionValidation = prescriptionValidation
             ?? PrescriptionValidation(validator: dispensationParameters.validator, windows: ProfileVersionWindows(windows: []))
         self.practitionerNumbers = practitionerNumbers
+        self.communications = service.store as? any CommunicationStore
+        self.communicationValidation = CommunicationValidation(validator: dispensationParameters.validator)
         self.limits = limits
         self.documentSigner = documentSigner
         self.signedPrescriptions = signedPrescriptions
