@@ -5,9 +5,9 @@ public import FHIRValidation
 /// Step 1 of `POST /Communication` (fd-messaging-transport §1.5): which accepted profile the message
 /// claims, whether that version is in force today (§1.2's windows), and the validator's judgement.
 ///
-/// The validator is whatever the server loaded: erx's own Communication StructureDefinitions are
-/// being written; until then a profile the validator does not know is not validated (tests load
-/// the official workflow packages, see `CommunicationTestSupport.validator`).
+/// The validator is whatever the server loaded: erx's own Communication StructureDefinitions
+/// (workflow 1.5 and 1.6, `profiles/definitions`) and any `--profiles`. A profile it does not know
+/// (the PKV billing messages' erpchrg 1.1, which erx does not ship) is not validated.
 public struct CommunicationValidation: Sendable {
     let validator: ProfileValidator
     /// Whether the profile versions' validity windows apply (off for tests of old examples).

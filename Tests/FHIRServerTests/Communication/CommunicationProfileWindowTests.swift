@@ -9,10 +9,26 @@ import Testing
 @Suite struct CommunicationProfileWindowTests {
     typealias S = CommunicationTestSupport
 
+    /// A message that is valid for the profile it claims, so that only the window decides.
     static func message(_ profile: String) -> Element {
-        Element(name: "Communication", children: [
+        let toPharmacy = profile.contains("DispReq")
+        let recipient = toPharmacy
+            ? Element(name: "identifier", children: [Element(name: "system", value: "https://gematik.de/fhir/sid/telematik-id"),
+                                                     Element(name: "value", value: S.pharmacy)])
+            : Element(name: "identifier", children: [Element(name: "system", value: "http://fhir.de/sid/gkv/kvid-10"),
+                                                     Element(name: "value", value: S.insurant)])
+        let flowType = Element(name: "extension", children: [
+            Element(name: "url", value: "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_EX_PrescriptionType"),
+            Element(name: "valueCoding", children: [Element(name: "system", value: "https://gematik.de/fhir/erp/CodeSystem/GEM_ERP_CS_FlowType"),
+                                                    Element(name: "code", value: "160")]),
+        ])
+        return Element(name: "Communication", children: [
             Element(name: "meta", children: [Element(name: "profile", value: profile)]),
+        ] + (toPharmacy ? [flowType] : []) + [
             Element(name: "basedOn", children: [Element(name: "reference", value: "Task/\(PrescriptionID(flowType: .gkvPharmacy, serial: 1).rawValue)")]),
+            Element(name: "status", value: "unknown"),
+            Element(name: "recipient", children: [recipient]),
+            Element(name: "payload", children: [Element(name: "contentString", value: "Hallo")]),
         ])
     }
 

@@ -14,15 +14,11 @@ import Testing
 /// What the `/Communication` tests share: the ONE place that decides which Communication profiles
 /// the server validates against, the server, and our own message bodies.
 enum CommunicationTestSupport {
-    /// Until erx's own Communication StructureDefinitions are merged (profiles/definitions), the
-    /// official workflow packages 1.5.2 and 1.6.4 are loaded as extra profile directories, as
-    /// `--profiles` does. Switch here when ours arrive.
+    /// erx's own Communication StructureDefinitions (`profiles/definitions`, workflow 1.5 and 1.6),
+    /// and nothing else: what `erx serve` validates with when no `--profiles` are given.
     static let validator: ProfileValidator = {
-        let packages = ["de.gematik.erezept-workflow.r4-1.5.2", "de.gematik.erezept-workflow.r4-1.6.4"]
-            .map { AnswerValidator.definitions.appendingPathComponent($0) }
-            .filter { FileManager.default.fileExists(atPath: $0.path) }
-        let repository = (try? ErxProfiles.repository(adding: packages)) ?? (try? ErxProfiles.repository())
-        return ProfileValidator(profiles: CompiledProfiles(repository: repository!))
+        guard let repository = try? ErxProfiles.repository() else { preconditionFailure("profiles/definitions does not load") }
+        return ProfileValidator(profiles: CompiledProfiles(repository: repository))
     }()
 
     /// Loaded on a Dispatch thread, not the cooperative pool (see ``AnswerValidator/loaded()``).
