@@ -178,12 +178,17 @@ public struct TaskChange: Sendable, Hashable {
     public var audit: AuditEntry
     /// What the registry must learn of this change: an outbox row in the same transaction.
     public var transfer: RegistryTransfer?
+    /// What the pharmacy's webhook subscriptions may hear of: the store writes one delivery row per
+    /// matching subscription of `DispensingEvent.pharmacy` in the same transaction.
+    public var events: [DispensingEvent]
 
-    public init(task: PrescriptionTask, dispensations: DispensationChange = .keep, audit: AuditEntry, transfer: RegistryTransfer? = nil) {
+    public init(task: PrescriptionTask, dispensations: DispensationChange = .keep, audit: AuditEntry, transfer: RegistryTransfer? = nil,
+                events: [DispensingEvent] = []) {
         self.task = task
         self.dispensations = dispensations
         self.audit = audit
         self.transfer = transfer
+        self.events = events
     }
 }
 

@@ -10,8 +10,8 @@ import GRDB
 /// rule decide and writes the change inside the writer's transaction, so no other write of the
 /// same task can come in between.
 public final class SQLiteTaskStore: TaskStore {
-    private let pool: DatabasePool
-    private let writer: GroupCommitWriter
+    let pool: DatabasePool
+    let writer: GroupCommitWriter
     private let checkpointer: WALCheckpointer
     /// The writer's decoded prescriptions (see ``DecodedResourceCache``): 512 tasks in dispensing.
     private let prescriptions = DecodedResourceCache(capacity: 512)
@@ -124,6 +124,7 @@ public final class SQLiteTaskStore: TaskStore {
             try DispensationRows.apply(change.dispensations, of: change.task, in: db)
             try AuditRows.insert(change.audit, in: db)
             if let transfer = change.transfer { try OutboxRows.insert(transfer, at: change.audit.recorded, in: db) }
+            try WebhookRows.enqueue(change.events, at: change.audit.recorded, in: db)
             return outcome
         }
     }
