@@ -26,7 +26,9 @@ extension PostgreSQLTaskStore: WebhookStore {
     /// between the read and the claim, then released the subscription).
     public func dueDeliveries(now: Date, subscriptions: Int, perSubscription: Int, excluding: Set<String>,
                               claim: RelayClaim) async throws -> [WebhookDelivery] {
-        try await write { connection, logger in
+        // The idle poll reads first: an empty queue costs no transaction.
+        guard try await read({ connection, logger in try await WebhookRows.anyDue(now: now, on: connection, logger: logger) }) else { return [] }
+        return try await write { connection, logger in
             var due = try await WebhookRows.due(now: now, subscriptions: subscriptions, perSubscription: perSubscription, excluding: excluding,
                                                 holder: claim.holder, on: connection, logger: logger)
             let claimed = try await WebhookRows.claim(Set(due.map(\.subscriptionID)), holder: claim.holder, now: now,

@@ -98,6 +98,14 @@ enum WebhookRows {
         }
     }
 
+    /// Whether any pending delivery is due by `now` (the relay's idle poll, outside a transaction).
+    static func anyDue(now: Date, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.rows("""
+            SELECT EXISTS (SELECT 1 FROM webhook_delivery WHERE state = 'pending' AND next_attempt_at <= \(StoredDate.value(now))) AS due
+            """, logger: logger)
+        return try rows.first.map { try RowReader($0, table: "webhook_delivery").value("due", as: Bool.self) } ?? false
+    }
+
     /// As `OutboxRows.claim`: sorted, so two relays lock overlapping claims in the same order.
     static func claim(_ ids: Set<String>, holder: String, now: Date, until: Date, on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
         guard !ids.isEmpty else { return [] }

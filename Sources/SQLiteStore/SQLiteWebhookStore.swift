@@ -24,7 +24,8 @@ extension SQLiteTaskStore: WebhookStore {
     /// subscription in between.
     public func dueDeliveries(now: Date, subscriptions: Int, perSubscription: Int, excluding: Set<String>,
                               claim: RelayClaim) async throws -> [WebhookDelivery] {
-        try await writer.submit { db in
+        guard try await pool.read({ db in try WebhookRows.anyDue(now: now, in: db) }) else { return [] }
+        return try await writer.submit { db in
             let due = try WebhookRows.due(now: now, subscriptions: subscriptions, perSubscription: perSubscription, excluding: excluding,
                                           holder: claim.holder, in: db)
             let claimed = try WebhookRows.claim(Set(due.map(\.subscriptionID)), holder: claim.holder, now: now,

@@ -93,6 +93,14 @@ enum WebhookRows {
         }
     }
 
+    /// Whether any pending delivery is due by `now`: the relay's idle poll asks this on a reader
+    /// first, so an empty queue never takes the single writer from the requests.
+    static func anyDue(now: Date, in db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM webhook_delivery WHERE state = 'pending' AND next_attempt_at <= ?)
+            """), arguments: [StoredDate.value(now)]) ?? false
+    }
+
     /// Claims `ids` for `holder` until `until` unless another holder's claim runs past `now`;
     /// returns the subscriptions the holder now claims.
     static func claim(_ ids: Set<String>, holder: String, now: Date, until: Date, in db: Database) throws -> Set<String> {

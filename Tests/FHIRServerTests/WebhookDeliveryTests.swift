@@ -74,19 +74,21 @@ import Testing
                 let factory = try await TaskFactory(client: client)
                 let closed = try await factory.prepare(.inProgress)
                 let rejected = try await factory.prepare(.inProgress)
+                let aborted = try await factory.prepare(.inProgress)
                 #expect(try await client.send(.post, "/Task/\(closed.id)/$dispense?secret=\(closed.secret)", token: pharmacy,
                                               body: Bodies.dispense(id: closed.id, count: 1)).status == .noContent)
                 #expect(try await client.send(.post, "/Task/\(closed.id)/$close?secret=\(closed.secret)", token: pharmacy).status == .ok)
                 #expect(try await client.send(.post, "/Task/\(rejected.id)/$reject?secret=\(rejected.secret)", token: pharmacy).status == .noContent)
+                #expect(try await client.send(.post, "/Task/\(aborted.id)/$abort?secret=\(aborted.secret)", token: pharmacy).status == .noContent)
                 // Written with the changes, before any relay ran.
-                #expect(try await webhooks.webhookStatistics().pending == 9)
+                #expect(try await webhooks.webhookStatistics().pending == 12)
 
                 let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: WebhookRelay.httpConfiguration)
                 var logger = Logger(label: "webhooks")
                 logger.logLevel = .critical
                 let relay = WebhookRelay(store: webhooks, http: http, configuration: Self.fastRelay, metrics: nil, logger: logger)
                 let running = Task { try await relay.run() }
-                try await waitUntil(60) { await hooks.report().deliveries.count >= 9 }
+                try await waitUntil(60) { await hooks.report().deliveries.count >= 12 }
                 try await waitUntil(10) { try await webhooks.webhookStatistics().pending == 0 }
                 running.cancel()
                 _ = await running.result
@@ -94,21 +96,24 @@ import Testing
 
                 let report = await hooks.report()
                 #expect(report.badSignatures == 0)
-                #expect(report.deliveries.count == 9)
+                #expect(report.deliveries.count == 12)
                 let toAll = report.deliveries.filter { $0.endpoint == "all" }
                 #expect(toAll.map(\.event) == [
-                    "task.status-changed", "task.status-changed",  // the two $accept
+                    "task.status-changed", "task.status-changed", "task.status-changed",  // the three $accept
                     "dispense.recorded", "dispensing.completed", "prescription.fully_dispensed", "task.status-changed",  // $dispense, $close
                     "dispensing.cancelled", "task.status-changed",  // $reject
+                    "dispensing.cancelled", "task.status-changed",  // $abort
                 ])
                 #expect(toAll.allSatisfy { $0.subscription == all.id && $0.body.contains("\"resourceType\":\"Parameters\"") })
-                #expect(toAll[2].body.contains("\"reference\":\"Task/\(closed.id)\""))
-                #expect(toAll[7].body.contains("\"valueCode\":\"ready\""))
+                try #require(toAll.count == 11)
+                #expect(toAll[3].body.contains("\"reference\":\"Task/\(closed.id)\""))
+                #expect(toAll[8].body.contains("\"valueCode\":\"ready\""))
+                #expect(toAll[10].body.contains("\"valueCode\":\"cancelled\""))
                 let toDone = report.deliveries.filter { $0.endpoint == "done" }
                 #expect(toDone.map(\.event) == ["dispensing.completed"])
                 #expect(toDone.first?.body == "", "no channel.payload: an empty notification")
                 #expect(!report.deliveries.contains { $0.endpoint == "theirs" }, "another pharmacy's subscription hears nothing of these tasks")
-                #expect(Set(report.deliveries.map(\.idempotencyKey)).count == 9)
+                #expect(Set(report.deliveries.map(\.idempotencyKey)).count == 12)
             }
         }
     }
