@@ -15,16 +15,11 @@ public struct WebhookConfiguration: Sendable {
     /// How many subscriptions are served at once (each one delivery at a time, in order).
     public var concurrency: Int = 16
     /// How long a subscription the relay serves stays claimed against other instances. A worker
-    /// takes only as many deliveries as fit in half of it at `requestTimeout` each, so a claim never
-    /// runs out while its holder still sends.
+    /// starts a delivery only while it would end within half of it, so a claim never runs out while
+    /// its holder still sends (`erx serve` requires more than twice `requestTimeout`).
     public var lease: Duration = .seconds(30)
     /// The most deliveries of one subscription a worker takes at once.
     public var perSubscription: Int = 16
 
     public init() {}
-
-    /// Deliveries per claimed subscription: at most what half a lease allows at the request timeout.
-    var batch: Int {
-        max(1, min(perSubscription, Int(lease.seconds / 2 / max(0.001, requestTimeout.seconds))))
-    }
 }

@@ -63,11 +63,14 @@ public struct WebhookRelay: Service {
         let limit = max(1, configuration.concurrency)
         await withTaskGroup(of: Event.self) { group in
             var busy: Set<String> = []
+            var quietUntil = ContinuousClock.now
             group.addTask { .tick }
             while let event = await group.next() {
                 switch event {
                 case .served(let id):
                     busy.remove(id)
+                    // A subscription with more queued is read again at once, not a poll later.
+                    guard !Task.isCancelled, ContinuousClock.now >= quietUntil else { continue }
                 case .tick:
                     guard !Task.isCancelled else { continue }
                     group.addTask {
@@ -75,21 +78,25 @@ public struct WebhookRelay: Service {
                         return .tick
                     }
                     if let metrics, let statistics = try? await store.webhookStatistics() { metrics.observe(statistics, now: clock.now()) }
-                    guard busy.count < limit else { continue }
-                    let due: [WebhookDelivery]
-                    do {
-                        due = try await store.dueDeliveries(now: clock.now(), subscriptions: limit - busy.count, perSubscription: configuration.batch,
-                                                            excluding: busy, claim: claim)
-                    } catch {
-                        logger.error("webhooks: reading the deliveries failed", metadata: ["error": "\(String(describing: type(of: error)))"])
-                        continue
-                    }
-                    for deliveries in Dictionary(grouping: due, by: \.subscriptionID).values {
-                        let id = deliveries[0].subscriptionID
-                        busy.insert(id)
-                        let ordered = deliveries.sorted { $0.id < $1.id }
-                        group.addTask { await serve(ordered, claim: claim); return .served(id) }
-                    }
+                    guard ContinuousClock.now >= quietUntil else { continue }
+                }
+                guard busy.count < limit else { continue }
+                let due: [WebhookDelivery]
+                do {
+                    due = try await store.dueDeliveries(now: clock.now(), subscriptions: limit - busy.count,
+                                                        perSubscription: max(1, configuration.perSubscription), excluding: busy, claim: claim)
+                } catch {
+                    // A store that fails is asked again after ten polls, not on every one (one log line each).
+                    logger.error("webhooks: reading the deliveries failed", metadata: ["error": "\(String(describing: type(of: error)))"])
+                    quietUntil = ContinuousClock.now + configuration.pollInterval * 10
+                    continue
+                }
+                let claimed = ContinuousClock.now
+                for deliveries in Dictionary(grouping: due, by: \.subscriptionID).values {
+                    let id = deliveries[0].subscriptionID
+                    busy.insert(id)
+                    let ordered = deliveries.sorted { $0.id < $1.id }
+                    group.addTask { await serve(ordered, claimed: claimed, claim: claim); return .served(id) }
                 }
             }
         }
@@ -97,9 +104,15 @@ public struct WebhookRelay: Service {
 
     /// Sends one subscription's deliveries in order and settles what was answered. A settlement that
     /// cannot be stored leaves the claim to run out: the deliveries then go again, same keys.
-    private func serve(_ deliveries: [WebhookDelivery], claim: RelayClaim) async {
+    ///
+    /// Another delivery is started only while it would be answered (or time out) within half the
+    /// lease from the claim: the claim cannot run out under a send, so no other instance can take the
+    /// subscription and send beside it. What is left stays pending for the next read.
+    private func serve(_ deliveries: [WebhookDelivery], claimed: ContinuousClock.Instant, claim: RelayClaim) async {
         var settlements: [WebhookSettlement] = []
         for delivery in deliveries {
+            // The first always goes (a lease configured shorter than that would otherwise stall the queue).
+            guard settlements.isEmpty || ContinuousClock.now + configuration.requestTimeout < claimed + configuration.lease / 2 else { break }
             guard let settlement = await send(delivery) else { break }
             settlements.append(settlement)
             if case .retry = settlement { break }
