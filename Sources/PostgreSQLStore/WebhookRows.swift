@@ -98,10 +98,11 @@ enum WebhookRows {
         }
     }
 
-    /// Whether any pending delivery is due by `now` (the relay's idle poll, outside a transaction).
+    /// Whether any subscription's oldest pending delivery (its head) is due by `now` (the relay's idle poll, outside a transaction).
     static func anyDue(now: Date, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let rows = try await connection.rows("""
-            SELECT EXISTS (SELECT 1 FROM webhook_delivery WHERE state = 'pending' AND next_attempt_at <= \(StoredDate.value(now))) AS due
+            SELECT EXISTS (SELECT 1 FROM webhook_delivery AS d WHERE d.state = 'pending' AND d.next_attempt_at <= \(StoredDate.value(now))
+                AND NOT EXISTS (SELECT 1 FROM webhook_delivery AS e WHERE e.subscription_id = d.subscription_id AND e.state = 'pending' AND e.id < d.id)) AS due
             """, logger: logger)
         return try rows.first.map { try RowReader($0, table: "webhook_delivery").value("due", as: Bool.self) } ?? false
     }

@@ -93,11 +93,12 @@ enum WebhookRows {
         }
     }
 
-    /// Whether any pending delivery is due by `now`: the relay's idle poll asks this on a reader
+    /// Whether any subscription's oldest pending delivery (its head) is due by `now`: the relay's idle poll asks this on a reader
     /// first, so an empty queue never takes the single writer from the requests.
     static func anyDue(now: Date, in db: Database) throws -> Bool {
         try Bool.fetchOne(db.cachedStatement(sql: """
-            SELECT EXISTS (SELECT 1 FROM webhook_delivery WHERE state = 'pending' AND next_attempt_at <= ?)
+            SELECT EXISTS (SELECT 1 FROM webhook_delivery AS d WHERE d.state = 'pending' AND d.next_attempt_at <= ?
+                AND NOT EXISTS (SELECT 1 FROM webhook_delivery AS e WHERE e.subscription_id = d.subscription_id AND e.state = 'pending' AND e.id < d.id))
             """), arguments: [StoredDate.value(now)]) ?? false
     }
 
