@@ -84,6 +84,7 @@ public struct DispensingService: Sendable {
                     if try response == .locked || !objected() {
                         change.transfer = try RegistryTransfers.transfer(for: change, before: task, storedDispensations: snapshot.dispensations, ids: ids)
                     }
+                    change.events = DispensingEvent.events(of: change, before: task, ids: ids)
                     guard case .replace(let stored) = change.dispensations else { return (change, []) }
                     return (change, stored)
                 }
@@ -169,6 +170,7 @@ public struct DispensingService: Sendable {
             // one after the change (`$activate` learns the KVNR from the prescription).
             let transfer = try RegistryTransfers.transfer(for: change, before: snapshot.task, storedDispensations: snapshot.dispensations, ids: ids)
             if let transfer, try snapshot.objections(transfer.kvnr).isEmpty { change.transfer = transfer }
+            change.events = DispensingEvent.events(of: change, before: snapshot.task, ids: ids)
             return (change, change.task)
         }
     }

@@ -181,14 +181,18 @@ public struct TaskChange: Sendable, Hashable {
     /// `$abort` deletes every Communication of the task in the same transaction (A_19027-06);
     /// `$close` keeps them (E2E GetMessagesIT GET_09, fd-messaging-transport §1.8).
     public var deleteCommunications: Bool
+    /// What the pharmacy's webhook subscriptions may hear of: the store writes one delivery row per
+    /// matching subscription of `DispensingEvent.pharmacy` in the same transaction.
+    public var events: [DispensingEvent]
 
     public init(task: PrescriptionTask, dispensations: DispensationChange = .keep, audit: AuditEntry, transfer: RegistryTransfer? = nil,
-                deleteCommunications: Bool = false) {
+                deleteCommunications: Bool = false, events: [DispensingEvent] = []) {
         self.deleteCommunications = deleteCommunications
         self.task = task
         self.dispensations = dispensations
         self.audit = audit
         self.transfer = transfer
+        self.events = events
     }
 }
 

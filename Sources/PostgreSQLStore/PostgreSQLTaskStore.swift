@@ -158,6 +158,7 @@ public final class PostgreSQLTaskStore: TaskStore, Sendable {
                 if let transfer = change.transfer {
                     try await OutboxRows.insert(transfer, at: change.audit.recorded, on: connection, logger: logger)
                 }
+                try await WebhookRows.enqueue(change.events, at: change.audit.recorded, on: connection, logger: logger)
                 return outcome
             }
             throw PostgreSQLStoreError.tooManyReads

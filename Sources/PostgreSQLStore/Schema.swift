@@ -20,7 +20,7 @@ import PostgresNIO
 /// task are serialised by its row lock, so its audit trail and its transfers keep their order.
 enum Schema {
     /// Each migration, as statements run in order (the extended protocol takes one at a time).
-    static let migrations: [(version: Int, statements: [String])] = [(1, v1), (9, v9)]
+    static let migrations: [(version: Int, statements: [String])] = [(1, v1), (9, v9), (10, v10)]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }
 
@@ -160,6 +160,48 @@ enum Schema {
         "CREATE INDEX communication_by_sender ON communication (sender, id)",
         "CREATE INDEX communication_by_recipient ON communication (recipient, id)",
         "CREATE INDEX communication_by_task ON communication (task_id, kind)",
+    ]
+
+    /// Webhooks (SQLite's v10): subscriptions,
+    /// their deliveries (a second outbox) and the relay's claims on subscriptions.
+    private static let v10 = [
+        """
+        CREATE TABLE webhook_subscription (
+            id text NOT NULL PRIMARY KEY,
+            owner text NOT NULL,
+            criteria text NOT NULL,
+            endpoint text NOT NULL,
+            payload text,
+            secret text NOT NULL,
+            reason text,
+            created_at double precision NOT NULL
+        )
+        """,
+        "CREATE INDEX webhook_subscription_by_owner ON webhook_subscription (owner, created_at)",
+        """
+        CREATE TABLE webhook_delivery (
+            id bigserial PRIMARY KEY,
+            subscription_id text NOT NULL,
+            idempotency_key text NOT NULL UNIQUE,
+            event text NOT NULL,
+            body bytea NOT NULL,
+            created_at double precision NOT NULL,
+            next_attempt_at double precision NOT NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            state text NOT NULL DEFAULT 'pending',
+            last_error text,
+            settled_at double precision
+        )
+        """,
+        "CREATE INDEX webhook_delivery_pending ON webhook_delivery (subscription_id, id) WHERE state = 'pending'",
+        "CREATE INDEX webhook_delivery_dead ON webhook_delivery (id) WHERE state = 'dead'",
+        """
+        CREATE TABLE webhook_claim (
+            subscription_id text NOT NULL PRIMARY KEY,
+            holder text NOT NULL,
+            until double precision NOT NULL
+        )
+        """,
     ]
 
     /// How long a migration, and the wait for another instance's, may take.

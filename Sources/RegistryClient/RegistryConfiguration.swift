@@ -50,8 +50,27 @@ public struct RegistryConfiguration: Sendable {
 
     /// The back-off before attempt `attempts + 1`; `unit` is a draw from `0...1`.
     public func backoff(afterAttempts attempts: Int, unit: Double) -> Duration {
-        let base = backoffBase.seconds * pow(backoffFactor, Double(max(0, attempts - 1)))
-        let capped = min(base, backoffCap.seconds)
+        RelayBackoff(base: backoffBase, factor: backoffFactor, cap: backoffCap).delay(afterAttempts: attempts, unit: unit)
+    }
+}
+
+/// The relays' back-off (registry transfers and webhook deliveries alike, ARCHITECTURE decision
+/// 13): `base × factor^(attempts − 1)`, at most `cap`, plus up to half of it again as jitter.
+public struct RelayBackoff: Sendable, Hashable {
+    public var base: Duration
+    public var factor: Double
+    public var cap: Duration
+
+    public init(base: Duration, factor: Double, cap: Duration) {
+        self.base = base
+        self.factor = factor
+        self.cap = cap
+    }
+
+    /// The wait before attempt `attempts + 1`; `unit` is a draw from `0...1`.
+    public func delay(afterAttempts attempts: Int, unit: Double) -> Duration {
+        let raw = base.seconds * pow(factor, Double(max(0, attempts - 1)))
+        let capped = min(raw, cap.seconds)
         return .milliseconds(Int64((capped * (1 + 0.5 * unit)) * 1000))
     }
 }

@@ -32,7 +32,8 @@ struct FaultMiddleware<Context: RequestContext>: RouterMiddleware {
     let state: SimulatorState
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !request.uri.path.hasPrefix("/_sim/") else { return try await next(request, context) }
+        // The webhook receiver (`/hook/…`) has faults of its own.
+        guard !request.uri.path.hasPrefix("/_sim/"), !request.uri.path.hasPrefix("/hook/") else { return try await next(request, context) }
         let faults = await state.faults()
         if faults.latencyMs > 0 { try await Task.sleep(for: .milliseconds(faults.latencyMs)) }
         if faults.down { throw SimulatorError.serviceUnavailable }

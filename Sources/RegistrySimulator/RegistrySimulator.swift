@@ -11,11 +11,12 @@ public enum RegistrySimulator {
     /// The application on host:port (port 0 = any free port); `onServerRunning` gets the channel (its localAddress has the port).
     /// With `validation`, every operation's body must conform to its ePA input profile (else 400).
     public static func application(
-        state: SimulatorState = SimulatorState(), validation: PayloadValidation? = nil, host: String, port: Int, logger: Logger,
+        state: SimulatorState = SimulatorState(), validation: PayloadValidation? = nil, hooks: WebhookReceiverState = WebhookReceiverState(),
+        host: String, port: Int, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: router(state: state, validation: validation),
+            router: router(state: state, validation: validation, hooks: hooks),
             configuration: .init(address: .hostname(host, port: port), serverName: "registry-sim"),
             onServerRunning: onServerRunning,
             logger: logger
@@ -23,12 +24,15 @@ public enum RegistrySimulator {
     }
 
     /// The router alone, for in-process tests.
-    public static func router(state: SimulatorState, validation: PayloadValidation? = nil) -> Router<BasicRequestContext> {
+    /// `hooks` is the webhook receiver's (`POST /hook/{name}`, see ``WebhookReceiverState``).
+    public static func router(state: SimulatorState, validation: PayloadValidation? = nil,
+                              hooks: WebhookReceiverState = WebhookReceiverState()) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: AnswerMiddleware())
         router.add(middleware: FaultMiddleware(state: state))
         ControlRoutes(state: state).register(on: router)
         RegistryRoutes(state: state, validation: validation).register(on: router)
+        WebhookReceiverRoutes(state: hooks).register(on: router)
         return router
     }
 

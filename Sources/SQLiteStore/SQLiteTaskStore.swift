@@ -125,6 +125,7 @@ public final class SQLiteTaskStore: TaskStore {
             if change.deleteCommunications { try CommunicationRows.deleteAll(of: id, in: db) }
             try AuditRows.insert(change.audit, in: db)
             if let transfer = change.transfer { try OutboxRows.insert(transfer, at: change.audit.recorded, in: db) }
+            try WebhookRows.enqueue(change.events, at: change.audit.recorded, in: db)
             return outcome
         }
     }

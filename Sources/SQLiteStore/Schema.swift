@@ -21,6 +21,7 @@ enum Schema {
         migrator.registerMigration("v7", migrate: v7)
         migrator.registerMigration("v8", migrate: v8)
         migrator.registerMigration("v9", migrate: v9)
+        migrator.registerMigration("v10", migrate: v10)
         return migrator
     }
 
@@ -251,6 +252,49 @@ enum Schema {
             CREATE INDEX communication_by_sender ON communication (sender, id);
             CREATE INDEX communication_by_recipient ON communication (recipient, id);
             CREATE INDEX communication_by_task ON communication (task_id, kind);
+            """)
+    }
+
+    /// Webhooks (issue 23, item 3; ARCHITECTURE decision 13): rest-hook subscriptions of pharmacies,
+    /// their deliveries (a second outbox, written in the transaction of the change that causes
+    /// them), and the relay claims on subscriptions. The secret is kept as given: it signs every
+    /// delivery, so it cannot be stored as a hash.
+    private static func v10(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE webhook_subscription (
+                id TEXT NOT NULL PRIMARY KEY,
+                owner TEXT NOT NULL,
+                criteria TEXT NOT NULL,
+                endpoint TEXT NOT NULL,
+                payload TEXT,
+                secret TEXT NOT NULL,
+                reason TEXT,
+                created_at REAL NOT NULL
+            ) STRICT;
+            CREATE INDEX webhook_subscription_by_owner ON webhook_subscription (owner, created_at);
+
+            CREATE TABLE webhook_delivery (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                subscription_id TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL UNIQUE,
+                event TEXT NOT NULL,
+                body BLOB NOT NULL,
+                created_at REAL NOT NULL,
+                next_attempt_at REAL NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                state TEXT NOT NULL DEFAULT 'pending',
+                last_error TEXT,
+                settled_at REAL
+            ) STRICT;
+            -- Only rows the relay still has to look at, by subscription in write order.
+            CREATE INDEX webhook_delivery_pending ON webhook_delivery (subscription_id, id) WHERE state = 'pending';
+            CREATE INDEX webhook_delivery_dead ON webhook_delivery (id) WHERE state = 'dead';
+
+            CREATE TABLE webhook_claim (
+                subscription_id TEXT NOT NULL PRIMARY KEY,
+                holder TEXT NOT NULL,
+                until REAL NOT NULL
+            ) STRICT, WITHOUT ROWID;
             """)
     }
 }

@@ -8,7 +8,11 @@ import UnixSignals
 
 /// `erx registry-sim`: a stand-in for the national registry (consent decisions and the ePA
 /// medication service's `*-erp` operations) on loopback, with faults switched through `/_sim/faults`.
-/// For testing the outbox relay over real HTTP; it holds everything in memory.
+/// For testing the outbox relay over real HTTP; it holds everything in memory. It is also a webhook
+/// receiver (issue 23, item 3): `POST /hook/{name}` records each delivery once per
+/// `Idempotency-Key` after checking its `X-Erx-Signature` against the secret registered with
+/// `PUT /_sim/hook/secrets/{subscription id}`; `POST /_sim/hook/faults` (`errorRate`,
+/// `lostAnswerRate`) makes it fail, `GET /_sim/hook/received` shows what arrived.
 struct RegistrySimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "registry-sim", abstract: "Run the registry simulator.")
 

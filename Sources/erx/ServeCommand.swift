@@ -67,6 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var hardening: HardeningOptions
 
+    @OptionGroup var webhooks: WebhookOptions
+
     func validate() throws {
         guard (receiptKey == nil) == (receiptCertificate == nil) else {
             throw ValidationError("give both --receipt-key and --receipt-certificate, or neither")
@@ -109,6 +111,9 @@ struct ServeCommand: AsyncParsableCommand {
         let consent = client.map { ConsentCache(client: $0, store: store) }
         let relay = OutboxRelay(outbox: store, client: client, consent: consent,
                                 metrics: RelayMetrics(factory: PrometheusMetricsFactory(registry: metricsRegistry)), logger: logger)
+        let webhookHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: WebhookRelay.httpConfiguration)
+        let webhookRelay = WebhookRelay(store: store, http: webhookHTTP, configuration: webhooks.configuration,
+                                        metrics: WebhookMetrics(factory: PrometheusMetricsFactory(registry: metricsRegistry)), logger: logger)
         let service = DispensingService(store: store, objectionRegistry: consent.map { $0 as any ObjectionRegistry } ?? StoredObjectionsOnly(),
                                         objectionResponse: ObjectionResponse(rawValue: objectionResponse) ?? .locked,
                                         receiptIssuer: { try receipts.receipt(for: $0) })
@@ -140,18 +145,20 @@ struct ServeCommand: AsyncParsableCommand {
             let line = "erx listening on http://\(host):\(port) (data: \(directory.path), store: \(opened.label), auth: \(auth.hasPrefix("jwks:") ? "jwks" : "dev"))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-        let group = ServiceGroup(configuration: .init(services: [app, relay], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [app, relay, webhookRelay], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
             await consent?.shutdown()
             try? await http.shutdown()
+            try? await webhookHTTP.shutdown()
             await opened.close()
             throw error
         }
         // The services have stopped; a consent lookup may still wait for the registry.
         await consent?.shutdown()
         try await http.shutdown()
+        try await webhookHTTP.shutdown()
         await opened.close()
     }
 

@@ -15,6 +15,7 @@ enum ServeEnvironment {
         "registry", "consent-ttl", "consent-budget-ms", "registry-timeout-ms", "relay-backoff-ms", "relay-max-attempts",
         "relay-conflict-pause", "relay-poll-ms", "relay-transfers-per-call", "relay-call-hold-ms",
         "relay-lease-ms",
+        "webhook-timeout-ms", "webhook-backoff-ms", "webhook-max-attempts", "webhook-poll-ms", "webhook-lease-ms", "webhook-concurrency",
         "database", "database-password-file", "database-pool-size", "database-timeout-ms",
         "max-body-bytes", "max-elements", "max-repeats", "large-body-bytes", "idle-timeout", "header-timeout",
         "body-read-timeout", "max-connections", "max-header-bytes", "token-clock-skew", "token-max-lifetime",

@@ -233,6 +233,8 @@ public enum ErrorSeam {
             return make(.conflict, "This objection is already recorded.")
         case .objectionNotFound:
             return make(.notFound, "Could not find any consent for given KVNR")
+        case .subscriptionNotFound:
+            return ours(.notFound, .notFound, "No Subscription of the caller has this id.")
         }
     }
 

@@ -11,7 +11,8 @@ public enum ErxServer {
 
     /// Every route the server answers, in one table.
     public static func routes(_ env: ServerEnvironment) -> [Route] {
-        TaskRoutes.routes(env) + MedicationDispenseRoutes.routes(env) + AuditEventRoutes.routes(env) + ConsentRoutes.routes(env) + CommunicationRoutes.routes(env) + SystemRoutes.routes(env)
+        TaskRoutes.routes(env) + MedicationDispenseRoutes.routes(env) + AuditEventRoutes.routes(env) + ConsentRoutes.routes(env)
+            + CommunicationRoutes.routes(env) + WebhookSubscriptionRoutes.routes(env) + SystemRoutes.routes(env)
     }
 
     public static func router(_ env: ServerEnvironment, verifier: AccessTokenVerifier) -> Router<ErxRequestContext> {

@@ -50,6 +50,8 @@ public enum RequestError: Error, Sendable, Hashable {
     case objectionExists
     /// `DELETE /Consent` for an objection the insurant has not made.
     case objectionNotFound
+    /// `GET`/`DELETE /Subscription/{id}` of no webhook subscription of the caller's.
+    case subscriptionNotFound
 }
 
 /// Why a request is not authenticated, in the production service's terms (its 401 texts). The first

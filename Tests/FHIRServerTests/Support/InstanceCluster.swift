@@ -14,6 +14,10 @@ import Testing
 /// shared keys), sending to one in-process registry simulator, as behind a load balancer (issue 21).
 final class InstanceCluster: @unchecked Sendable {
     let registry = SimulatorState()
+    /// The simulator's webhook receiver (`POST /hook/{name}`), on the same port as the registry.
+    let hooks = WebhookReceiverState()
+    /// The simulator's base URL, once it listens.
+    private(set) var simulatorURL = ""
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-cluster-\(UUID().uuidString)")
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
     private let lock = NSLock()
@@ -35,7 +39,7 @@ final class InstanceCluster: @unchecked Sendable {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         var quiet = Logger(label: "registry-sim")
         quiet.logLevel = .critical
-        let simulator = RegistrySimulator.application(state: cluster.registry, host: "127.0.0.1", port: 0, logger: quiet) {
+        let simulator = RegistrySimulator.application(state: cluster.registry, hooks: cluster.hooks, host: "127.0.0.1", port: 0, logger: quiet) {
             continuation.yield($0.localAddress?.port ?? 0)
         }
         await cluster.registry.setFaults(Faults(errorRate: registryErrorRate))
@@ -45,12 +49,14 @@ final class InstanceCluster: @unchecked Sendable {
                 group.addTask { try await simulator.runService() }
                 var iterator = ports.makeAsyncIterator()
                 let registryPort = try #require(await iterator.next())
+                cluster.simulatorURL = "http://127.0.0.1:\(registryPort)"
                 cluster.arguments = [
                     "serve", "--port", "0", "--data", cluster.directory.path, "--accept-unsigned",
                     "--database", "postgres://\(configuration.user)@\(configuration.host):\(configuration.port)/\(configuration.database)",
                     "--database-pool-size", "8", "--database-timeout-ms", "30000",
                     "--registry", "http://127.0.0.1:\(registryPort)", "--relay-backoff-ms", "20", "--relay-poll-ms", "10",
-                ] + (shortLease ? ["--registry-timeout-ms", "1000", "--relay-lease-ms", "1500"] : [])
+                    "--webhook-backoff-ms", "20", "--webhook-poll-ms", "10", "--webhook-max-attempts", "50",
+                ] + (shortLease ? ["--registry-timeout-ms", "1000", "--relay-lease-ms", "1500", "--webhook-timeout-ms", "1000", "--webhook-lease-ms", "2500"] : [])
                 cluster.environment = ["ERX_DATABASE_PASSWORD": configuration.password ?? ""]
                 for _ in 0..<count {
                     let process = try await ServerProcess.start(arguments: cluster.arguments, environment: cluster.environment)
@@ -98,6 +104,22 @@ final class InstanceCluster: @unchecked Sendable {
         return statistics.pending
     }
 
+    /// Every webhook delivery's idempotency key by subscription, in write order.
+    func webhookKeysInWriteOrder() async throws -> [String: [String]] {
+        let store = try await PostgreSQLTaskStore.open(try #require(configuration), logger: TestPostgres.logger, migrating: false)
+        let rows = try await store.readUnchecked(sql: "SELECT subscription_id || ' ' || idempotency_key FROM webhook_delivery ORDER BY id")
+        await store.close()
+        return keysByFirstWord(rows)
+    }
+
+    /// How many webhook deliveries wait.
+    func pendingDeliveries() async throws -> Int {
+        let store = try await PostgreSQLTaskStore.open(try #require(configuration), logger: TestPostgres.logger, migrating: false)
+        let statistics = try await store.webhookStatistics()
+        await store.close()
+        return statistics.pending
+    }
+
     /// Every outbox row's idempotency key by task, in write order, read from the database.
     func outboxKeysInWriteOrder() async throws -> [String: [String]] {
         let store = try await PostgreSQLTaskStore.open(try #require(configuration), logger: TestPostgres.logger, migrating: false)
@@ -116,4 +138,15 @@ final class InstanceCluster: @unchecked Sendable {
 func withInstances(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false,
                    _ body: (InstanceCluster) async throws -> Void) async throws {
     try await InstanceCluster.with(count, registryErrorRate: registryErrorRate, shortLease: shortLease, body)
+}
+
+/// `first second` rows grouped by the first word, the second words in row order.
+func keysByFirstWord(_ rows: [String?]) -> [String: [String]] {
+    var keys: [String: [String]] = [:]
+    for row in rows.compactMap({ $0 }) {
+        let parts = row.split(separator: " ")
+        guard parts.count == 2 else { continue }
+        keys[String(parts[0]), default: []].append(String(parts[1]))
+    }
+    return keys
 }

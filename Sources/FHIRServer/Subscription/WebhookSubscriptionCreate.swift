@@ -1,0 +1,40 @@
+import Dispensing
+import FHIRModel
+import Foundation
+import Hummingbird
+
+/// `POST /Subscription` with `channel.type` `rest-hook`: stores the pharmacy's webhook and answers
+/// 201 with a Location and, this once, the signing secret (``WebhookSubscriptionResource``). Kept
+/// apart from the route so the FD's websocket Subscription can share `POST /Subscription`, one
+/// dispatch on `channel.type` calling ``answer(_:body:request:context:)`` for rest-hooks.
+enum WebhookSubscriptionCreate {
+    static func route(_ env: ServerEnvironment) -> Route {
+        Route(.post, "/Subscription", professions: Profession.pharmacies, resource: "Subscription", interaction: .create) { request, context in
+            let body = try await RequestBodyReader.requiredResource(of: request, limits: env.limits, expected: "Subscription")
+            return try await answer(env, body: body, request: request, context: context)
+        }
+    }
+
+    static func answer(_ env: ServerEnvironment, body: Element, request: Request, context: ErxRequestContext) async throws -> Response {
+        let owner = try WebhookSubscriptionResource.owner(Routes.caller(context))
+        let asked = try WebhookSubscriptionResource.request(of: body)
+        let store = try WebhookSubscriptionResource.store(env)
+        let subscription = WebhookSubscription(
+            id: RandomIDGenerator.randomUUID(), owner: owner, criteria: asked.criteria, endpoint: asked.endpoint, payload: asked.payload,
+            secret: secret(), reason: asked.reason, createdAt: env.service.clock.now()
+        )
+        try await store.insertSubscription(subscription)
+        return try Routes.respond(WebhookSubscriptionResource.element(subscription, withSecret: true), request, context, status: .created,
+                                  headers: [.location: "\(env.baseURL)/Subscription/\(subscription.id)"])
+    }
+
+    /// 256 random bits (the kernel's CSPRNG), as 64 lowercase hex digits; the HMAC key is their UTF-8.
+    static func secret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in
+            let word = generator.next() as UInt64
+            let hex = String(word, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+}
