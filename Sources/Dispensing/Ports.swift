@@ -88,6 +88,12 @@ public struct AuditEntry: Sendable, Hashable {
         case create, activate, accept, dispense, close, reject, abort, read
         /// `GET /MedicationDispense` (event 12): names no single task unless the search did.
         case readDispensations = "read-dispensations"
+        /// A pharmacy's `GET /Task` with the insurant's eGK (fd-parity §1.6): 26 with a check
+        /// digit, 28 the check digit failed, 30 an accepted offline proof (PN3), 31 a refused one.
+        case egkList = "egk-list"
+        case egkListFailed = "egk-list-failed"
+        case egkListOffline = "egk-list-offline"
+        case egkListOfflineRefused = "egk-list-offline-refused"
         /// A registry transfer that succeeded or finally failed (A_25962, events 33–40).
         case registryProvidePrescription = "registry-provide-prescription"
         case registryCancelPrescription = "registry-cancel-prescription"

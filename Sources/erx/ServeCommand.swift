@@ -58,6 +58,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The public base URL for links (default: http://HOST:PORT).")
     var baseURL: String?
 
+    @OptionGroup var egk: EGKOptions
+
     @OptionGroup var storeOptions: StoreOptions
 
     @OptionGroup var registry: RegistryOptions
@@ -111,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
                                         receiptIssuer: { try receipts.receipt(for: $0) })
         var reachable: (@Sendable () -> Bool)?
         if let health = client?.health { reachable = { health.isReachable } }
-        let env = ServerEnvironment(
+        var env = ServerEnvironment(
             service: service, dispensationParameters: parameters, baseURL: baseURL ?? "http://\(host):\(port)",
             acceptUnsigned: acceptUnsigned,
             signedPrescriptions: SignedPrescription(
@@ -126,6 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
             prescriptionValidation: prescriptionValidation,
             practitionerNumbers: PractitionerNumberPolicy(rawValue: anrChecksumValidation) ?? .warning
         )
+        env.egk = try egk.redemption()
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
                                         connections: hardening.connectionLimits()) { channel in
             let port = channel.localAddress?.port ?? port

@@ -81,6 +81,8 @@ enum AuditEventResource {
     /// and of the registry events (A_25962).
     enum Kind {
         case activate, accept, reject, dispense, close, abort, read, readDispensations, create
+        /// The eGK list events 26, 28, 30, 31 (fd-parity §1.6, §6.3).
+        case egk(AuditEntry.Action)
         case registry(AuditEntry.Action)
 
         init(_ action: AuditEntry.Action) {
@@ -94,6 +96,7 @@ enum AuditEventResource {
             case .abort: self = .abort
             case .read: self = .read
             case .readDispensations: self = .readDispensations
+            case .egkList, .egkListFailed, .egkListOffline, .egkListOfflineRefused: self = .egk(action)
             case .registryProvidePrescription, .registryCancelPrescription, .registryProvideDispensation, .registryCancelDispensation:
                 self = .registry(action)
             }
@@ -108,7 +111,7 @@ enum AuditEventResource {
             case .create: ("create", "C")
             case .activate, .accept, .reject, .dispense, .close: ("update", "U")
             case .abort: ("delete", "D")
-            case .read, .readDispensations: ("read", "R")
+            case .read, .readDispensations, .egk: ("read", "R")
             case .registry(.registryCancelPrescription), .registry(.registryCancelDispensation): ("delete", "D")
             case .registry: ("create", "C")
             }
@@ -134,6 +137,23 @@ enum AuditEventResource {
             case (.readDispensations, .de): "\(a) hat eine Liste mit Medikament-Informationen heruntergeladen."
             case (.readDispensations, .en): "\(a) downloaded a medication dispense list."
             case (.registry(let action), _): Self.registryText(action, language, failed: failed)
+            case (.egk(let action), _): Self.egkText(action, language, agent: a)
+            }
+        }
+
+        /// [E2E exact] for German (gematik's suite compares 26/28/30/31 whitespace-insensitively).
+        static func egkText(_ action: AuditEntry.Action, _ language: Language, agent a: String) -> String {
+            let listed = language == .de ? "\(a) hat mit Ihrer eGK die Liste der offenen E-Rezepte abgerufen."
+                : "\(a) retrieved your dispensable e-prescriptions using your health card."
+            let failed = language == .de ? "\(a) konnte aufgrund eines Fehlerfalls nicht die Liste der offenen E-Rezepte mit Ihrer eGK abrufen."
+                : "\(a) was not able to retrieve your e-prescriptions due to an error with your health card."
+            switch (action, language) {
+            case (.egkListFailed, _): return failed
+            case (.egkListOffline, .de): return listed + " (Offline-Check wurde akzeptiert)"
+            case (.egkListOffline, .en): return listed + " (Offline-Check get accepted)"
+            case (.egkListOfflineRefused, .de): return failed + " (Offline-Check wurde nicht akzeptiert)"
+            case (.egkListOfflineRefused, .en): return failed + " (Offline-Check was not accepted)"
+            default: return listed
             }
         }
 

@@ -31,6 +31,9 @@ public struct ServerEnvironment: Sendable {
     /// Told after a DispReq or ChargChangeReq is stored, so the recipient's websocket subscribers
     /// are pinged (A_22367-03).
     public var notifier: any RecipientNotifier = NoRecipientNotifications()
+    /// A pharmacy's `GET /Task` with the insurant's eGK (issue 24): VSDM keys, validity, PN3,
+    /// daily lock. Without keys every check digit fails (fd-parity §1.2).
+    public var egk = EGKRedemption()
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
