@@ -29,11 +29,11 @@ import Testing
         }
 
         /// The German texts of the insurant's eGK audit events (26, 28, 30, 31), oldest first.
-        func auditTexts() async throws -> [String] {
-            let bundle = try await client.send(.get, "/AuditEvent", token: insurant, headers: [.acceptLanguage: "de"]).resource()
+        func auditTexts(_ language: String = "de") async throws -> [String] {
+            let bundle = try await client.send(.get, "/AuditEvent", token: insurant, headers: [.acceptLanguage: language]).resource()
             return InsurantReadTests.entries(bundle).compactMap { $0.resource.descendant("text", "div")?.value }
                 .map { $0.replacingOccurrences(of: "<[^>]+>", with: "", options: .regularExpression) }
-                .filter { $0.contains("eGK") }
+                .filter { $0.contains("eGK") || $0.contains("health card") }
         }
     }
 
@@ -190,6 +190,9 @@ import Testing
             #expect(try await h.auditTexts() == [
                 "Adler-Apotheke konnte aufgrund eines Fehlerfalls nicht die Liste der offenen E-Rezepte mit Ihrer eGK abrufen. (Offline-Check wurde nicht akzeptiert)",
             ])
+            #expect(try await h.auditTexts("en") == [
+                "Adler-Apotheke was not able to retrieve your e-prescriptions due to an error with your health card. (Offline-Check was not accepted)",
+            ])
             _ = ready
         }
         try await live(.sqlite, format, configure: { $0.acceptPN3 = true }) { h in
@@ -199,6 +202,9 @@ import Testing
             #expect(InsurantReadTests.entries(try reply.resource()).map { $0.resource.value(of: "id") } == [ready.id])
             #expect(try await h.auditTexts() == [
                 "Adler-Apotheke hat mit Ihrer eGK die Liste der offenen E-Rezepte abgerufen. (Offline-Check wurde akzeptiert)",
+            ])
+            #expect(try await h.auditTexts("en") == [
+                "Adler-Apotheke retrieved your dispensable e-prescriptions using your health card. (Offline-Check get accepted)",
             ])
         }
     }
@@ -262,6 +268,7 @@ import Testing
             }
             let listed = "Adler-Apotheke hat mit Ihrer eGK die Liste der offenen E-Rezepte abgerufen."
             #expect(try await h.auditTexts() == Array(repeating: listed, count: 4))
+            #expect(try await h.auditTexts("en").first == "Adler-Apotheke retrieved your dispensable e-prescriptions using your health card.")
             // The tasks are unchanged: still ready.
             let mine = try await h.client.send(.get, "/Task?status=ready", token: h.insurant).resource()
             #expect(mine.value(of: "total") == "4")
