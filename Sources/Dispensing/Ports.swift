@@ -94,6 +94,20 @@ public struct AuditEntry: Sendable, Hashable {
         case egkListFailed = "egk-list-failed"
         case egkListOffline = "egk-list-offline"
         case egkListOfflineRefused = "egk-list-offline-refused"
+        /// Event 50: the list by a PoPP token, by the token's proof method (the text names it).
+        case poppListHealthID = "popp-list-healthid"
+        case poppListPractitionerCard = "popp-list-ehc-practitioner"
+        case poppListProviderCard = "popp-list-ehc-provider"
+        case poppListOther = "popp-list"
+
+        /// Event 50's action for a PoPP token's `proofMethod` (IBM classifies it by its prefix).
+        public static func popp(proofMethod: String?) -> Action {
+            let method = proofMethod ?? ""
+            if method.hasPrefix("healthid") { return .poppListHealthID }
+            if method.hasPrefix("ehc-practitioner") { return .poppListPractitionerCard }
+            if method.hasPrefix("ehc-provider") { return .poppListProviderCard }
+            return .poppListOther
+        }
         /// A registry transfer that succeeded or finally failed (A_25962, events 33–40).
         case registryProvidePrescription = "registry-provide-prescription"
         case registryCancelPrescription = "registry-cancel-prescription"

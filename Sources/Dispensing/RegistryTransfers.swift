@@ -76,6 +76,7 @@ public enum RegistryTransfers {
             guard before.status == .ready || before.status == .inProgress else { return nil }
             return make(.cancelPrescription, EpaPayload.cancel("rxPrescription", task.id, authoredOn: authoredOn))
         case .create, .accept, .read, .readDispensations, .egkList, .egkListFailed, .egkListOffline, .egkListOfflineRefused,
+             .poppListHealthID, .poppListPractitionerCard, .poppListProviderCard, .poppListOther,
              .registryProvidePrescription, .registryCancelPrescription,
              .registryProvideDispensation, .registryCancelDispensation:
             return nil

@@ -13,6 +13,12 @@ struct EGKOptions: ParsableArguments {
     @Option(help: "Failed eGK proofs (HCV or KVNR mismatch) per pharmacy and UTC day before it is answered 423 (A_27446); counted per instance.")
     var egkDailyFailureLimit = PharmacyDailyLock.defaultLimit
 
+    @Option(help: "JWKS file of the PoPP service's signing keys, for X-PoPP-Token (with --popp-issuer); without it every PoPP token is refused.")
+    var poppJwks: String?
+
+    @Option(help: "The PoPP service's issuer (the entity statement's sub): a PoPP token's iss must equal it.")
+    var poppIssuer: String?
+
     @Flag(help: "Accept an offline proof (PN3: result 3, no check digit) with 202 instead of 454 (A_25207).")
     var acceptPn3 = false
 
@@ -22,11 +28,16 @@ struct EGKOptions: ParsableArguments {
     func validate() throws {
         guard vsdmValiditySeconds > 0 else { throw ValidationError("--vsdm-validity-seconds must be positive") }
         guard egkDailyFailureLimit > 0 else { throw ValidationError("--egk-daily-failure-limit must be positive") }
+        guard (poppJwks == nil) == (poppIssuer == nil) else { throw ValidationError("give both --popp-jwks and --popp-issuer, or neither") }
     }
 
-    func redemption() throws -> EGKRedemption {
+    func redemption() async throws -> EGKRedemption {
         let keys = try vsdmKeys.map { try VSDMKeySet.load(file: URL(fileURLWithPath: $0)) } ?? VSDMKeySet()
+        var popp: PoPPVerifier?
+        if let poppJwks, let poppIssuer {
+            popp = try await PoPPVerifier.jwks(file: URL(fileURLWithPath: poppJwks), issuer: poppIssuer)
+        }
         return EGKRedemption(keys: keys, validitySeconds: vsdmValiditySeconds, acceptPN3: acceptPn3, enforceHCV: enforceHcv,
-                             dailyFailureLimit: egkDailyFailureLimit)
+                             dailyFailureLimit: egkDailyFailureLimit, popp: popp)
     }
 }

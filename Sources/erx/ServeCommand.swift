@@ -128,7 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
             prescriptionValidation: prescriptionValidation,
             practitionerNumbers: PractitionerNumberPolicy(rawValue: anrChecksumValidation) ?? .warning
         )
-        env.egk = try egk.redemption()
+        env.egk = try await egk.redemption()
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
                                         connections: hardening.connectionLimits()) { channel in
             let port = channel.localAddress?.port ?? port

@@ -33,7 +33,7 @@ import Testing
             let bundle = try await client.send(.get, "/AuditEvent", token: insurant, headers: [.acceptLanguage: language]).resource()
             return InsurantReadTests.entries(bundle).compactMap { $0.resource.descendant("text", "div")?.value }
                 .map { $0.replacingOccurrences(of: "<[^>]+>", with: "", options: .regularExpression) }
-                .filter { $0.contains("eGK") || $0.contains("health card") }
+                .filter { $0.contains("eGK") || $0.contains("health card") || $0.contains("Autorisierung") }
         }
     }
 

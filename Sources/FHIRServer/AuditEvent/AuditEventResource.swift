@@ -96,7 +96,8 @@ enum AuditEventResource {
             case .abort: self = .abort
             case .read: self = .read
             case .readDispensations: self = .readDispensations
-            case .egkList, .egkListFailed, .egkListOffline, .egkListOfflineRefused: self = .egk(action)
+            case .egkList, .egkListFailed, .egkListOffline, .egkListOfflineRefused, .poppListHealthID, .poppListPractitionerCard,
+                 .poppListProviderCard, .poppListOther: self = .egk(action)
             case .registryProvidePrescription, .registryCancelPrescription, .registryProvideDispensation, .registryCancelDispensation:
                 self = .registry(action)
             }
@@ -148,6 +149,8 @@ enum AuditEventResource {
             let failed = language == .de ? "\(a) konnte aufgrund eines Fehlerfalls nicht die Liste der offenen E-Rezepte mit Ihrer eGK abrufen."
                 : "\(a) was not able to retrieve your e-prescriptions due to an error with your health card."
             switch (action, language) {
+            case (.poppListHealthID, _), (.poppListPractitionerCard, _), (.poppListProviderCard, _), (.poppListOther, _):
+                return poppText(action, language, agent: a)
             case (.egkListFailed, _): return failed
             case (.egkListOffline, .de): return listed + " (Offline-Check wurde akzeptiert)"
             case (.egkListOffline, .en): return listed + " (Offline-Check get accepted)"
@@ -155,6 +158,21 @@ enum AuditEventResource {
             case (.egkListOfflineRefused, .en): return failed + " (Offline-Check was not accepted)"
             default: return listed
             }
+        }
+
+        /// Event 50 (IBM `AuditEventTextTemplates::proofMethodString`).
+        static func poppText(_ action: AuditEntry.Action, _ language: Language, agent a: String) -> String {
+            let method: String = switch (action, language) {
+            case (.poppListHealthID, _): "GesundheitsID"
+            case (.poppListPractitionerCard, .de): "Gesundheitskarte in der Apotheke"
+            case (.poppListPractitionerCard, .en): "the health card at the pharmacy"
+            case (.poppListProviderCard, .de): "Gesundheitskarte über ein Endgerät des Versicherten"
+            case (.poppListProviderCard, .en): "the insured person’s health card on their device"
+            case (_, .de): "eines Nachweises des Versorgungskontextes"
+            case (_, .en): "a proof of presence"
+            }
+            return language == .de ? "\(a) hat die Liste der einlösbaren E-Rezepte abgerufen durch Autorisierung mittels \(method)."
+                : "\(a) retrieved a list of prescriptions to be redeemed by authorization with \(method)."
         }
 
         static func registryText(_ action: AuditEntry.Action, _ language: Language, failed: Bool) -> String {

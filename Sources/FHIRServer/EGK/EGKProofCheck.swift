@@ -42,6 +42,10 @@ public enum EGKRefusal: Error, Sendable, Hashable {
     case kvnrMismatch
     /// 454 (A_25207)
     case pn3NotAccepted
+    /// 403 `POPP-Token verification error.` (A_22432-02, A_26450, A_23399-01, A_23402-01)
+    case poppInvalid
+    /// 400 `Error during PoPP-Token processing.`
+    case poppUnreadable
 }
 
 /// The PNW form's checks in the FD's order (fd-parity §1.3 rows 3–15; rows 1–2 need the caller

@@ -13,9 +13,13 @@ public struct EGKRedemption: Sendable {
     /// Refuse a proof without `hcv` (457, A_27346); IBM's production configuration has it off.
     public var enforceHCV: Bool
     public var lock: PharmacyDailyLock
+    /// Verifies `X-PoPP-Token`; `nil`: every PoPP token is refused (403), as the FD without the
+    /// PoPP service's entity statement.
+    public var popp: PoPPVerifier?
 
     public init(keys: VSDMKeySet = VSDMKeySet(), validitySeconds: Int = 1800, acceptPN3: Bool = false, enforceHCV: Bool = false,
-                dailyFailureLimit: Int = PharmacyDailyLock.defaultLimit) {
+                dailyFailureLimit: Int = PharmacyDailyLock.defaultLimit, popp: PoPPVerifier? = nil) {
+        self.popp = popp
         self.keys = keys
         self.validitySeconds = validitySeconds
         self.acceptPN3 = acceptPN3

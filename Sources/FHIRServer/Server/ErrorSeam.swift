@@ -263,6 +263,8 @@ public enum ErrorSeam {
         case .hcvMismatch: return make(fd(458, "Reject HCV Mismatch"), "HCV Validierung fehlgeschlagen.")
         case .kvnrMismatch: return make(fd(456, "KVNR Mismatch"), "KVNR Überprüfung fehlgeschlagen.")
         case .pn3NotAccepted: return make(fd(454, "Not Accept PN3"), "Es wird kein Prüfnachweis mit Ergebnis 3 (ohne Prüfziffer) akzeptiert.")
+        case .poppInvalid: return make(.forbidden, "POPP-Token verification error.")
+        case .poppUnreadable: return make(.badRequest, "Error during PoPP-Token processing.")
         }
     }
 

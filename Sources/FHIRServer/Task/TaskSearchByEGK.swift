@@ -1,6 +1,7 @@
 public import Dispensing
 import FHIRModel
 public import Hummingbird
+import HTTPTypes
 import Foundation
 
 /// The pharmacy's side of `GET /Task`: the search parameters of the eGK forms (fd-parity §1.1).
@@ -24,6 +25,15 @@ extension TaskRoutes {
     /// check (26/28/30/31, §1.6) is written whether or not the request succeeds.
     static func egkSearch(_ env: ServerEnvironment, _ request: Request, _ context: ErxRequestContext) async throws -> Response {
         let caller = try Routes.caller(context)
+        // A_22432-02: the PoPP form whenever the header is there (IBM takes this branch first).
+        if let token = request.headers[HTTPField.Name("X-PoPP-Token")!] {
+            let now = env.service.clock.now()
+            guard let popp = env.egk.popp else { throw EGKRefusal.poppInvalid }
+            let verified = try await popp.verify(token, telematikID: caller.telematikID?.rawValue, now: now).get()
+            try await env.service.store.record([AuditEntry(action: .popp(proofMethod: verified.proofMethod), prescriptionID: nil,
+                                                           caller: caller, kvnr: verified.kvnr, recorded: now)])
+            return try await egkAnswer(env, request, context, kvnr: verified.kvnr, now: now, status: .ok)
+        }
         // Row 1: the lock counts per Telematik-ID, so a token without one is refused first.
         guard let telematikID = caller.telematikID?.rawValue else { throw EGKRefusal.telematikIDMissing }
         let now = env.service.clock.now()
@@ -35,7 +45,12 @@ extension TaskRoutes {
             try await env.service.store.record([AuditEntry(action: recorded.event.action, prescriptionID: nil, caller: caller,
                                                            kvnr: recorded.kvnr, recorded: now)])
         }
-        let kvnr = try verdict.outcome.get()
+        return try await egkAnswer(env, request, context, kvnr: verdict.outcome.get(), now: now, status: verdict.offline ? .accepted : .ok)
+    }
+
+    /// §1.5: the insurant's redeemable tasks, searched, sorted and paged as the insurant's own.
+    static func egkAnswer(_ env: ServerEnvironment, _ request: Request, _ context: ErxRequestContext, kvnr: KVNR, now: Date,
+                          status: HTTPResponse.Status) async throws -> Response {
         let search = try TaskSearch(request)
         let paging = try SearchPaging.parse(request)
         let today = CalendarDate.day(of: now)
@@ -48,6 +63,6 @@ extension TaskRoutes {
             .links(paging, total: matches.count, withLast: true)
         let resources = paging.countOnly ? [] : paging.page(of: matches).map { TaskResource.element($0, visible: [.accessCode]) }
         let bundle = Bundles.matches(resources, baseURL: env.baseURL, id: RandomIDGenerator.randomUUID(), total: matches.count, links: links)
-        return try Routes.respond(bundle, request, context, status: verdict.offline ? .accepted : .ok)
+        return try Routes.respond(bundle, request, context, status: status)
     }
 }
