@@ -116,5 +116,8 @@ import Testing
             }
         }
         #expect(try VSDMKeySet(json: VSDMKeySet.randomFile()).keys.count == 1)
+        // Printing a key set names the keys, never their secrets.
+        #expect(String(describing: keys) == "VSDMKeySet(B3)" && String(reflecting: keys.keys[0]).contains("redacted"))
+        #expect(!String(describing: keys).contains(secret) && !String(reflecting: keys.keys[0]).contains(secret))
     }
 }

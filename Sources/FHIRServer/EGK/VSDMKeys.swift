@@ -4,8 +4,15 @@ public import Foundation
 /// The secrets the VSDM operators share with the FD (IBM `VsdmKeyCache`): one per operator and
 /// key version. A check digit (PZ) names the key it was made with; the FD can verify a PZ only with
 /// that key (A_23456-01, A_27279). The keys are secrets: nothing here prints or logs them.
-public struct VSDMKeySet: Sendable {
-    public struct Key: Sendable {
+public struct VSDMKeySet: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// Printed (or dumped into a log by accident) without the secrets.
+    public var description: String { "VSDMKeySet(\(keys.map { "\($0.operatorID)\($0.version)" }.joined(separator: ", ")))" }
+    public var debugDescription: String { description }
+
+    public struct Key: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+        public var description: String { "VSDMKey(operator \(operatorID), version \(version), secret redacted)" }
+        public var debugDescription: String { description }
+
         /// The operator's id (`betreiberkennung`), `A`…`Z`.
         public var operatorID: Character
         /// The key's version, `0`…`3`: an operator rotates its key by issuing a new version, and
