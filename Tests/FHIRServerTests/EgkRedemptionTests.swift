@@ -122,6 +122,9 @@ import Testing
         try await live { h in
             let kvnr = "kvnr=\(Self.kvnr)"
             try Self.expect(try await h.get("\(kvnr)&pnw=bm90IGd6aXA%3D"), 403, "Failed decoding PNW data.")
+            // A gzip bomb (1 MiB of blanks in about 1 KB) is refused once the inflated PN passes 64 KB.
+            let bomb = Self.encode(Data(Gzip.deflate([UInt8](repeating: 0x20, count: 1 << 20)) ?? []).base64EncodedString())
+            try Self.expect(try await h.get("\(kvnr)&pnw=\(bomb)"), 403, "Failed decoding PNW data.")
             let notPN = Self.encode(Data(Gzip.deflate(Array("<Other/>".utf8)) ?? []).base64EncodedString())
             try Self.expect(try await h.get("\(kvnr)&pnw=\(notPN)"), 403, "Failed parsing PNW XML.")
             try Self.expect(try await h.get(Self.query(checkDigit: String(repeating: "A", count: 60))), 403, "Invalid size of Prüfziffer")
