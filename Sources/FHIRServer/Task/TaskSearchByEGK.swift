@@ -1,6 +1,6 @@
-public import Dispensing
+import Dispensing
 import FHIRModel
-public import Hummingbird
+import Hummingbird
 import HTTPTypes
 import Foundation
 
