@@ -43,6 +43,12 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        /// zlib, for the gzip of the eGK proof of presence (`pnw`, issue 24).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "FHIRModel", swiftSettings: strictSettings),
         .target(name: "FHIRFormats", dependencies: ["FHIRModel", "CLibXML2"], swiftSettings: strictSettings),
         .target(name: "FHIRPath", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
@@ -82,7 +88,7 @@ let package = Package(
         .target(
             name: "FHIRServer",
             dependencies: [
-                "Dispensing", "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles",
+                "Dispensing", "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

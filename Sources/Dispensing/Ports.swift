@@ -88,6 +88,26 @@ public struct AuditEntry: Sendable, Hashable {
         case create, activate, accept, dispense, close, reject, abort, read
         /// `GET /MedicationDispense` (event 12): names no single task unless the search did.
         case readDispensations = "read-dispensations"
+        /// A pharmacy's `GET /Task` with the insurant's eGK (fd-parity §1.6): 26 with a check
+        /// digit, 28 the check digit failed, 30 an accepted offline proof (PN3), 31 a refused one.
+        case egkList = "egk-list"
+        case egkListFailed = "egk-list-failed"
+        case egkListOffline = "egk-list-offline"
+        case egkListOfflineRefused = "egk-list-offline-refused"
+        /// Event 50: the list by a PoPP token, by the token's proof method (the text names it).
+        case poppListHealthID = "popp-list-healthid"
+        case poppListPractitionerCard = "popp-list-ehc-practitioner"
+        case poppListProviderCard = "popp-list-ehc-provider"
+        case poppListOther = "popp-list"
+
+        /// Event 50's action for a PoPP token's `proofMethod` (IBM classifies it by its prefix).
+        public static func popp(proofMethod: String?) -> Action {
+            let method = proofMethod ?? ""
+            if method.hasPrefix("healthid") { return .poppListHealthID }
+            if method.hasPrefix("ehc-practitioner") { return .poppListPractitionerCard }
+            if method.hasPrefix("ehc-provider") { return .poppListProviderCard }
+            return .poppListOther
+        }
         /// A registry transfer that succeeded or finally failed (A_25962, events 33–40).
         case registryProvidePrescription = "registry-provide-prescription"
         case registryCancelPrescription = "registry-cancel-prescription"

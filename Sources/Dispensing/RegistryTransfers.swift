@@ -75,7 +75,9 @@ public enum RegistryTransfers {
             // A prescription the registry holds as open: ready, or in progress at a pharmacy (A_25953).
             guard before.status == .ready || before.status == .inProgress else { return nil }
             return make(.cancelPrescription, EpaPayload.cancel("rxPrescription", task.id, authoredOn: authoredOn))
-        case .create, .accept, .read, .readDispensations, .registryProvidePrescription, .registryCancelPrescription,
+        case .create, .accept, .read, .readDispensations, .egkList, .egkListFailed, .egkListOffline, .egkListOfflineRefused,
+             .poppListHealthID, .poppListPractitionerCard, .poppListProviderCard, .poppListOther,
+             .registryProvidePrescription, .registryCancelPrescription,
              .registryProvideDispensation, .registryCancelDispensation:
             return nil
         }

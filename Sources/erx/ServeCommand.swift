@@ -60,6 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "The first German day a Communication payload of version 3 is accepted (YYYY-MM-DD; the FD's payloadV3ValidFrom).")
     var communicationPayloadV3From = CommunicationPayload().v3ValidFrom
+    @OptionGroup var egk: EGKOptions
 
     @OptionGroup var storeOptions: StoreOptions
 
@@ -138,6 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
             practitionerNumbers: PractitionerNumberPolicy(rawValue: anrChecksumValidation) ?? .warning
         )
         env.communicationPayload.v3ValidFrom = communicationPayloadV3From
+        env.egk = try await egk.redemption()
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
                                         connections: hardening.connectionLimits()) { channel in
             let port = channel.localAddress?.port ?? port

@@ -19,8 +19,9 @@ enum ServeEnvironment {
         "database", "database-password-file", "database-pool-size", "database-timeout-ms",
         "max-body-bytes", "max-elements", "max-repeats", "large-body-bytes", "idle-timeout", "header-timeout",
         "body-read-timeout", "max-connections", "max-header-bytes", "token-clock-skew", "token-max-lifetime",
+        "vsdm-keys", "vsdm-validity-seconds", "egk-daily-failure-limit", "popp-jwks", "popp-issuer",
     ]
-    static let flags = ["accept-unsigned"]
+    static let flags = ["accept-unsigned", "accept-pn3", "enforce-hcv"]
     static let repeatable: Set<String> = ["profiles"]
 
     /// Variables whose name is not the option's: `--database` is a URL, and operators know the

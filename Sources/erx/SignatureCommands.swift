@@ -5,7 +5,8 @@ import FHIRServer
 import Foundation
 
 /// `erx dev-pki`: a development CA and a prescriber's (HBA-style) certificate and key, so suites can
-/// sign prescriptions that `erx serve --trust-anchors DIR/dev-ca.pem` verifies. Existing files are
+/// sign prescriptions that `erx serve --trust-anchors DIR/dev-ca.pem` verifies, and a VSDM key
+/// (`vsdm-keys.json`) for the eGK proofs of `erx egk-proof`. Existing files are
 /// kept (running it twice changes nothing); keys are written readable by the owner only.
 struct DevPKICommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "dev-pki", abstract: "Make a development PKI for signing prescriptions.")
@@ -53,6 +54,7 @@ struct DevPKICommand: ParsableCommand {
         let ca = try DevelopmentPKI.loadOrCreateCA(in: directory, now: now)
         let made = try DevelopmentPKI.loadOrCreateSigner(named: signer, in: directory, profession: profession.oid, telematikID: telematikId,
                                                         notBefore: window.0, notAfter: window.1, now: now)
+        let vsdm = try VSDMKeySet.loadOrCreateDevelopment(in: directory)
         func line(_ file: String, _ created: Bool) -> String {
             "  \(directory.appendingPathComponent(file).path)\(created ? "" : " (kept)")"
         }
@@ -62,8 +64,10 @@ struct DevPKICommand: ParsableCommand {
         \(line(DevelopmentPKI.caKeyFile, ca.created))
         \(line(DevelopmentPKI.certificateFile(signer), made.created))   signer certificate
         \(line(DevelopmentPKI.keyFile(signer), made.created))
+        \(line(VSDMKeySet.developmentFile, vsdm.created))   VSDM key (operator A, version 1) for eGK proofs
         Sign a KBV bundle:   erx sign-prescription --data \(data)\(signer == DevelopmentPKI.defaultSigner ? "" : " --signer \(signer)") BUNDLE.xml --parameters > activate.json
         Verify at $activate: erx serve --trust-anchors \(directory.appendingPathComponent(DevelopmentPKI.caCertificateFile).path)
+        eGK proofs:          erx serve --vsdm-keys \(vsdm.file.path); erx egk-proof --data \(data) --kvnr X123456788
         """)
     }
 }

@@ -25,9 +25,9 @@ struct SignatureCommandTests {
         let first = try run(["dev-pki", "--data", directory.path])
         #expect(first.status == 0)
         #expect(first.output.contains("erx serve --trust-anchors \(directory.appendingPathComponent("dev-ca.pem").path)"))
-        let files = ["dev-ca.pem", "dev-ca-key.pem", "prescriber.pem", "prescriber-key.pem"]
+        let files = ["dev-ca.pem", "dev-ca-key.pem", "prescriber.pem", "prescriber-key.pem", "vsdm-keys.json"]
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == files.sorted())
-        for key in ["dev-ca-key.pem", "prescriber-key.pem"] {
+        for key in ["dev-ca-key.pem", "prescriber-key.pem", "vsdm-keys.json"] {
             let mode = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(key).path)[.posixPermissions] as? Int
             #expect(mode == 0o600, "\(key)")
         }

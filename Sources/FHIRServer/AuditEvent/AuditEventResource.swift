@@ -81,6 +81,8 @@ enum AuditEventResource {
     /// and of the registry events (A_25962).
     enum Kind {
         case activate, accept, reject, dispense, close, abort, read, readDispensations, create
+        /// The eGK list events 26, 28, 30, 31 (fd-parity §1.6, §6.3).
+        case egk(AuditEntry.Action)
         case registry(AuditEntry.Action)
 
         init(_ action: AuditEntry.Action) {
@@ -94,6 +96,8 @@ enum AuditEventResource {
             case .abort: self = .abort
             case .read: self = .read
             case .readDispensations: self = .readDispensations
+            case .egkList, .egkListFailed, .egkListOffline, .egkListOfflineRefused, .poppListHealthID, .poppListPractitionerCard,
+                 .poppListProviderCard, .poppListOther: self = .egk(action)
             case .registryProvidePrescription, .registryCancelPrescription, .registryProvideDispensation, .registryCancelDispensation:
                 self = .registry(action)
             }
@@ -108,7 +112,7 @@ enum AuditEventResource {
             case .create: ("create", "C")
             case .activate, .accept, .reject, .dispense, .close: ("update", "U")
             case .abort: ("delete", "D")
-            case .read, .readDispensations: ("read", "R")
+            case .read, .readDispensations, .egk: ("read", "R")
             case .registry(.registryCancelPrescription), .registry(.registryCancelDispensation): ("delete", "D")
             case .registry: ("create", "C")
             }
@@ -134,7 +138,41 @@ enum AuditEventResource {
             case (.readDispensations, .de): "\(a) hat eine Liste mit Medikament-Informationen heruntergeladen."
             case (.readDispensations, .en): "\(a) downloaded a medication dispense list."
             case (.registry(let action), _): Self.registryText(action, language, failed: failed)
+            case (.egk(let action), _): Self.egkText(action, language, agent: a)
             }
+        }
+
+        /// [E2E exact] for German (gematik's suite compares 26/28/30/31 whitespace-insensitively).
+        static func egkText(_ action: AuditEntry.Action, _ language: Language, agent a: String) -> String {
+            let listed = language == .de ? "\(a) hat mit Ihrer eGK die Liste der offenen E-Rezepte abgerufen."
+                : "\(a) retrieved your dispensable e-prescriptions using your health card."
+            let failed = language == .de ? "\(a) konnte aufgrund eines Fehlerfalls nicht die Liste der offenen E-Rezepte mit Ihrer eGK abrufen."
+                : "\(a) was not able to retrieve your e-prescriptions due to an error with your health card."
+            switch (action, language) {
+            case (.poppListHealthID, _), (.poppListPractitionerCard, _), (.poppListProviderCard, _), (.poppListOther, _):
+                return poppText(action, language, agent: a)
+            case (.egkListFailed, _): return failed
+            case (.egkListOffline, .de): return listed + " (Offline-Check wurde akzeptiert)"
+            case (.egkListOffline, .en): return listed + " (Offline-Check get accepted)"
+            case (.egkListOfflineRefused, .de): return failed + " (Offline-Check wurde nicht akzeptiert)"
+            case (.egkListOfflineRefused, .en): return failed + " (Offline-Check was not accepted)"
+            default: return listed
+            }
+        }
+
+        /// Event 50 (IBM `AuditEventTextTemplates::proofMethodString`).
+        static func poppText(_ action: AuditEntry.Action, _ language: Language, agent a: String) -> String {
+            let method: String = switch (action, language) {
+            case (.poppListHealthID, _): "GesundheitsID"
+            case (.poppListPractitionerCard, .de): "Gesundheitskarte in der Apotheke"
+            case (.poppListPractitionerCard, .en): "the health card at the pharmacy"
+            case (.poppListProviderCard, .de): "Gesundheitskarte über ein Endgerät des Versicherten"
+            case (.poppListProviderCard, .en): "the insured person’s health card on their device"
+            case (_, .de): "eines Nachweises des Versorgungskontextes"
+            case (_, .en): "a proof of presence"
+            }
+            return language == .de ? "\(a) hat die Liste der einlösbaren E-Rezepte abgerufen durch Autorisierung mittels \(method)."
+                : "\(a) retrieved a list of prescriptions to be redeemed by authorization with \(method)."
         }
 
         static func registryText(_ action: AuditEntry.Action, _ language: Language, failed: Bool) -> String {

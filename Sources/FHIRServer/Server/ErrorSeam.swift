@@ -36,6 +36,7 @@ public enum ErrorSeam {
         case let error as DispensingError: answer(for: error, at: site, caller: caller)
         case let error as RequestError: answer(for: error)
         case let error as CommunicationError: answer(for: error)
+        case let error as EGKRefusal: answer(for: error)
         case is StoreUnavailable: storeUnavailable()
         default: internalError()
         }
@@ -60,7 +61,8 @@ public enum ErrorSeam {
         switch status.code {
         case 400: .invalid
         case 401: .unknown
-        case 403, 423: .forbidden
+        // 454–458 are the FD's own statuses of the eGK redemption (fd-parity §1.3).
+        case 403, 423, 454...458: .forbidden
         case 404: .notFound
         case 405: .notSupported
         case 409: .conflict
@@ -235,6 +237,37 @@ public enum ErrorSeam {
             return make(.notFound, "Could not find any consent for given KVNR")
         case .subscriptionNotFound:
             return ours(.notFound, .notFound, "No Subscription of the caller has this id.")
+        }
+    }
+
+    /// A pharmacy's eGK proof refused (fd-parity §1.3): the FD's statuses, including its own
+    /// 454–458, and its texts.
+    static func answer(for error: EGKRefusal) -> Answer {
+        let presence = "Anwesenheitsnachweis konnte nicht erfolgreich durchgeführt werden"
+        func fd(_ code: Int, _ phrase: String) -> HTTPResponse.Status { HTTPResponse.Status(code: code, reasonPhrase: phrase) }
+        switch error {
+        case .telematikIDMissing: return make(.badRequest, "No valid Telematik-ID in JWT")
+        case .blockedForToday: return make(fd(423, "Locked"), "TelematikId blocked for today.")
+        case .kvnrMissing: return make(fd(455, "Reject Missing KVNR"), "Ein Prüfnachweis ohne KVNR wird nicht akzeptiert.")
+        case .kvnrInvalid: return make(.forbidden, "Invalid Kvnr")
+        case .hcvMissing: return make(fd(457, "Reject Missing HCV"), "Ein Prüfnachweis ohne HCV wird nicht akzeptiert.")
+        case .pnwMissing: return make(.forbidden, "Missing or invalid PNW query parameter and X-PoPP-Token header")
+        case .pnwUndecodable: return make(.forbidden, "Failed decoding PNW data.")
+        case .pnwInvalid: return make(.forbidden, "Failed parsing PNW XML.")
+        case .checkDigitSize: return make(.forbidden, "Invalid size of Prüfziffer")
+        case .checkDigitFormat: return make(.forbidden, "Ungültiges Format der Prüfziffer.")
+        case .checkDigitMissing:
+            return make(.forbidden, "\(presence) (Prüfziffer fehlt im VSDM Prüfungsnachweis oder ungültiges Ergebnis im Prüfungsnachweis).")
+        case .hmacFailed: return make(.forbidden, "\(presence) (Fehler bei Prüfung der HMAC-Sicherung).")
+        case .decryptionFailed: return make(.forbidden, "\(presence) (VSDM Schlüssel nicht vorhanden oder Inhalte nicht entschlüsselbar).")
+        case .hcvUndecodable: return make(.badRequest, "HCV Base64-Dekodierung fehlgeschlagen.")
+        case .cardRevoked: return make(.forbidden, "eGK gesperrt")
+        case .proofExpired: return make(.forbidden, "\(presence) (Zeitliche Gültigkeit des Anwesenheitsnachweis überschritten).")
+        case .hcvMismatch: return make(fd(458, "Reject HCV Mismatch"), "HCV Validierung fehlgeschlagen.")
+        case .kvnrMismatch: return make(fd(456, "KVNR Mismatch"), "KVNR Überprüfung fehlgeschlagen.")
+        case .pn3NotAccepted: return make(fd(454, "Not Accept PN3"), "Es wird kein Prüfnachweis mit Ergebnis 3 (ohne Prüfziffer) akzeptiert.")
+        case .poppInvalid: return make(.forbidden, "POPP-Token verification error.")
+        case .poppUnreadable: return make(.badRequest, "Error during PoPP-Token processing.")
         }
     }
 

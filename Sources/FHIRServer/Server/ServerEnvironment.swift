@@ -38,6 +38,9 @@ public struct ServerEnvironment: Sendable {
     public var communicationValidation: CommunicationValidation
     /// The payload rules (§1.4), with the configurable v3 start day.
     public var communicationPayload = CommunicationPayload()
+    /// A pharmacy's `GET /Task` with the insurant's eGK (issue 24): VSDM keys, validity, PN3,
+    /// daily lock. Without keys every check digit fails (fd-parity §1.2).
+    public var egk = EGKRedemption()
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),

@@ -7,10 +7,13 @@ extension TaskRoutes {
     /// `GET /Task` (insurants): their tasks, filtered, sorted and paged as the production service
     /// does (A_19115-01, A_19129-01, A_24436-01…A_24444; fd-parity.md §4.1). Tasks only, never the
     /// Secret (A_21532-02) nor a directly assigned task's AccessCode (A_21360-01); no audit event.
+    /// Pharmacies list an insurant's tasks with the eGK's proof (A_21558-02; ``egkSearch(_:_:_:)``).
     static func search(_ env: ServerEnvironment) -> Route {
-        Route(.get, "/Task", professions: [.insurant], resource: "Task", interaction: .searchType,
-              searchParameters: TaskSearch.parameters) { request, context in
-            let kvnr = try Routes.insurantKVNR(Routes.caller(context))
+        Route(.get, "/Task", professions: [.insurant, .publicPharmacy, .hospitalPharmacy], resource: "Task", interaction: .searchType,
+              searchParameters: TaskSearch.parameters + EGKSearch.parameters) { request, context in
+            let caller = try Routes.caller(context)
+            if caller.profession.isPharmacy { return try await egkSearch(env, request, context) }
+            let kvnr = try Routes.insurantKVNR(caller)
             let search = try TaskSearch(request)
             let paging = try SearchPaging.parse(request)
             let matches = search.sort.sorted(try await env.service.store.tasks(of: kvnr).filter(search.matches)) { key, left, right in
