@@ -64,6 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var hardening: HardeningOptions
 
+    @OptionGroup var subscriptions: SubscriptionOptions
+
     func validate() throws {
         guard (receiptKey == nil) == (receiptCertificate == nil) else {
             throw ValidationError("give both --receipt-key and --receipt-certificate, or neither")
@@ -111,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
                                         receiptIssuer: { try receipts.receipt(for: $0) })
         var reachable: (@Sendable () -> Bool)?
         if let health = client?.health { reachable = { health.isReachable } }
-        let env = ServerEnvironment(
+        var env = ServerEnvironment(
             service: service, dispensationParameters: parameters, baseURL: baseURL ?? "http://\(host):\(port)",
             acceptUnsigned: acceptUnsigned,
             signedPrescriptions: SignedPrescription(
@@ -126,6 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
             prescriptionValidation: prescriptionValidation,
             practitionerNumbers: PractitionerNumberPolicy(rawValue: anrChecksumValidation) ?? .warning
         )
+        env.subscriptions = try subscriptions.settings(directory: directory)
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
                                         connections: hardening.connectionLimits()) { channel in
             let port = channel.localAddress?.port ?? port

@@ -17,6 +17,8 @@ enum ServeEnvironment {
         "database", "database-password-file", "database-pool-size", "database-timeout-ms",
         "max-body-bytes", "max-elements", "max-repeats", "large-body-bytes", "idle-timeout", "header-timeout",
         "body-read-timeout", "max-connections", "max-header-bytes", "token-clock-skew", "token-max-lifetime",
+        "subscription-signing-key", "subscription-pseudonym-key", "websocket-path", "websocket-max-per-subscription",
+        "websocket-max-connections",
     ]
     static let flags = ["accept-unsigned"]
     static let repeatable: Set<String> = ["profiles"]

@@ -31,6 +31,10 @@ public struct ServerEnvironment: Sendable {
     /// Told after a DispReq or ChargChangeReq is stored, so the recipient's websocket subscribers
     /// are pinged (A_22367-03).
     public var notifier: any RecipientNotifier = NoRecipientNotifications()
+    /// `POST /Subscription` and the websocket endpoint: their keys, hub, path and limits. Keys in
+    /// memory by default; `erx serve` loads them from the data directory. ``ErxServer/application``
+    /// makes the hub the ``notifier`` unless another one was set.
+    public var subscriptions = SubscriptionSettings.ephemeral()
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
