@@ -129,11 +129,11 @@ import Testing
 
     @Test func A_22366_anExpiringTokenClosesTheWebsocketWith1000() async throws {
         try await Self.withServer { port, server in
-            let (id, token) = try await Self.token(server, lifetime: 2)
+            let (id, token) = try await Self.token(server, lifetime: 3)
             let probe = WebSocketProbe(port: port, token: token)
             probe.send("bind: \(id)")
             #expect(await probe.text(startingWith: "bound: ") != nil)
-            let closing = try #require(await probe.closing(timeout: .seconds(6)))
+            let closing = try #require(await probe.closing(timeout: .seconds(8)))
             #expect(try closing.get()?.closeCode == .normalClosure)
         }
     }
