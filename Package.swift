@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "erx-codegen", targets: ["erx-codegen"]),
         .executable(name: "erx-bench", targets: ["CodecBenchmarks"]),
         .executable(name: "erx-validation-bench", targets: ["ValidationBenchmarks"]),
+        .executable(name: "erx-ws-bench", targets: ["WebSocketBenchmarks"]),
         .executable(name: "erx-fuzz", targets: ["erx-fuzz"]),
     ],
     dependencies: [
@@ -36,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -102,6 +104,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -172,6 +177,20 @@ let package = Package(
             name: "ValidationBenchmarks",
             dependencies: ["FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles"],
             path: "Benchmarks/ValidationBenchmarks",
+            swiftSettings: strictSettings
+        ),
+        /// Ping latency of the subscription websockets (issue 23), against a websocket round trip.
+        .executableTarget(
+            name: "WebSocketBenchmarks",
+            dependencies: [
+                "Dispensing", "FHIRServer", "FHIRValidation", "ErxProfiles", "SQLiteStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/WebSocketBenchmarks",
             swiftSettings: strictSettings
         ),
         /// Fuzz targets (issue 19): one entry function per target that traps on a violated property.
@@ -262,6 +281,9 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

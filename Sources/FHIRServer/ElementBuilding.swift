@@ -57,4 +57,11 @@ public enum FHIRInstant {
         }
         return "\(pad(c.year, 4))-\(pad(c.month))-\(pad(c.day))T\(pad(c.hour)):\(pad(c.minute)):\(pad(c.second)).\(pad(fraction, 3))+00:00"
     }
+
+    /// The whole second of `date`, without a fraction (`2025-03-02T08:25:05+00:00`): what the FD writes
+    /// where its timestamps have no milliseconds (`Subscription.end`).
+    public static func formatSeconds(_ date: Date) -> String {
+        let text = format(Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
+        return text.replacingOccurrences(of: ".000+", with: "+")
+    }
 }

@@ -69,6 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var hardening: HardeningOptions
 
     @OptionGroup var webhooks: WebhookOptions
+    @OptionGroup var subscriptions: SubscriptionOptions
 
     func validate() throws {
         guard (receiptKey == nil) == (receiptCertificate == nil) else {
@@ -140,6 +141,7 @@ struct ServeCommand: AsyncParsableCommand {
         )
         env.communicationPayload.v3ValidFrom = communicationPayloadV3From
         env.egk = try await egk.redemption()
+        env.subscriptions = try subscriptions.settings(directory: directory)
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
                                         connections: hardening.connectionLimits()) { channel in
             let port = channel.localAddress?.port ?? port

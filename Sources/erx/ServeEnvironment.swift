@@ -20,6 +20,8 @@ enum ServeEnvironment {
         "max-body-bytes", "max-elements", "max-repeats", "large-body-bytes", "idle-timeout", "header-timeout",
         "body-read-timeout", "max-connections", "max-header-bytes", "token-clock-skew", "token-max-lifetime",
         "vsdm-keys", "vsdm-validity-seconds", "egk-daily-failure-limit", "popp-jwks", "popp-issuer",
+        "subscription-signing-key", "subscription-pseudonym-key", "websocket-path", "websocket-max-per-subscription",
+        "websocket-max-connections",
     ]
     static let flags = ["accept-unsigned", "accept-pn3", "enforce-hcv"]
     static let repeatable: Set<String> = ["profiles"]

@@ -47,6 +47,7 @@ import Testing
 
     static let dispense = "/Task/{{id}}/$dispense?secret={{secret}}"
     static let body16 = "bodies/dispense-1.6.json"
+    static let subscription = "bodies/subscription-websocket.json"
     static let bruteForce = ["VAU-Error-Code": "brute_force"]
 
     static let rows: [Row] = [
@@ -170,6 +171,19 @@ import Testing
             405, "not-supported", "Category must be specified", source: "A_22154; E2E ERP_CONSENT_DELETE_02 (status); IBM ConsentDeleteHandler.cxx"),
         row("objectionNotFound", .unknown, "DELETE", "/Consent?category=medication", "insurant",
             404, "not-found", "Could not find any consent for given KVNR", source: "A_22158; E2E contains ERP_CONSENT_DELETE_04"),
+        // Subscription (fd-messaging-transport §2.1, checks in IBM's order).
+        row("subscriptionInvalid", .unknown, "POST", "/Subscription", "pharmacy", body: subscription, edits: [["\"reason\": \"none\",", ""]],
+            400, "invalid", "Error during request parsing.", source: "IBM SubscriptionPostHandler.cxx"),
+        row("subscriptionRecipientMissing", .unknown, "POST", "/Subscription", "pharmacy", body: subscription,
+            edits: [["&recipient={{telematikID}}", ""]], 400, "invalid", "Missing recipient", source: "IBM model/Subscription.cxx"),
+        row("subscriptionStatusNotSupported", .unknown, "POST", "/Subscription", "pharmacy", body: subscription,
+            edits: [["\"status\": \"requested\"", "\"status\": \"active\""]], 400, "invalid", "Request status not supported",
+            source: "IBM model/Subscription.cxx"),
+        row("subscriptionTelematikIDMissing", .unknown, "POST", "/Subscription", "pharmacyWithoutTelematikID", body: subscription,
+            400, "invalid", "No valid Telematik-ID in JWT", source: "IBM SubscriptionPostHandler.cxx"),
+        row("subscriptionRecipientMismatch", .unknown, "POST", "/Subscription", "otherPharmacy", body: subscription,
+            403, "forbidden", "Identity mismatch: Access token does not match FHIR data (Telematik-ID)",
+            source: "A_22363 / IG-TIFLOW-CORE-351 (IG text and SVC_IDENTITY_MISMATCH; IBM: ID mismatch)"),
         // Ours.
         row("expiredMedicationDispensed", .inProgress, "POST", dispense, "pharmacy", body: body16, edits: [["\"2028-03-31\"", "\"2026-10-06\""]],
             422, "business-rule", "Cannot dispense expired medication: the batch expired before it was handed over.", source: "ours (ARCHITECTURE decision 4)"),

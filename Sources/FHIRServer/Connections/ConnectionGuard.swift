@@ -26,7 +26,8 @@ final class OpenConnections: Sendable {
 /// used on its event loop only (hence `@unchecked`: it is handed to the pipeline's set-up closure,
 /// which runs on that loop too).
 final class ConnectionPhase: @unchecked Sendable {
-    enum Phase { case idle, header, body, handling }
+    /// `upgraded`: the connection became a websocket; no HTTP deadline applies any more.
+    enum Phase { case idle, header, body, handling, upgraded }
 
     var phase = Phase.idle
     /// When the current phase's clock started: the end of the last response, a request's first
@@ -85,7 +86,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             phase.since = .now()
         case .body:
             phase.since = .now()
-        case .header, .handling:
+        case .header, .handling, .upgraded:
             break
         }
         context.fireChannelRead(data)
@@ -97,7 +98,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .idle: phase.since + TimeAmount(limits.idleTimeout)
         case .header: phase.since + TimeAmount(limits.headerTimeout)
         case .body: phase.since + TimeAmount(limits.bodyReadTimeout)
-        case .handling: nil
+        case .handling, .upgraded: nil
         }
     }
 
@@ -112,7 +113,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func fire(_ context: ChannelHandlerContext) {
         check = nil
         guard context.channel.isActive else { return }
-        // While handling, look again later: the phase changes when the response ends.
+        // While handling, look again later: the phase changes when the response ends (never for a websocket).
         guard let deadline = deadline() else {
             schedule(context, at: .now() + TimeAmount(limits.bodyReadTimeout))
             return

@@ -235,6 +235,22 @@ public enum ErrorSeam {
             return make(.conflict, "This objection is already recorded.")
         case .objectionNotFound:
             return make(.notFound, "Could not find any consent for given KVNR")
+        case .subscriptionInvalid(let issues):
+            // IBM `SubscriptionPostHandler`: the parser's text leads, the validator's issues follow.
+            return lead("Error during request parsing.", details: issues)
+        case .subscriptionRecipientMissing:
+            return make(.badRequest, "Missing recipient")  // IBM model/Subscription.cxx
+        case .subscriptionStatusNotSupported:
+            return make(.badRequest, "Request status not supported")
+        case .subscriptionTelematikIDMissing:
+            return make(.badRequest, "No valid Telematik-ID in JWT")
+        case .subscriptionRecipientMismatch:
+            // A_22363 / IG-TIFLOW-CORE-351: 403. IBM words it "ID mismatch"; the IG names the code
+            // and text below, which we give (fd-messaging-transport §2.1 row 5).
+            return make(.forbidden, "Identity mismatch: Access token does not match FHIR data (Telematik-ID)", tiflow: "SVC_IDENTITY_MISMATCH")
+        case .subscriptionChannelNotSupported(let type):
+            // Ours: the FD reads no channel type; erx runs websocket (the FD's) and rest-hook (ours) only.
+            return ours(.badRequest, .notSupported, "Subscription channel type '\(type)' is not supported.", expression: "Subscription.channel.type")
         case .subscriptionNotFound:
             return ours(.notFound, .notFound, "No Subscription of the caller has this id.")
         }

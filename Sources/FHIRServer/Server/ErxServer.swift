@@ -1,5 +1,6 @@
 public import Dispensing
 public import Hummingbird
+import HummingbirdWebSocket
 public import Logging
 public import NIOCore
 
@@ -12,7 +13,7 @@ public enum ErxServer {
     /// Every route the server answers, in one table.
     public static func routes(_ env: ServerEnvironment) -> [Route] {
         TaskRoutes.routes(env) + MedicationDispenseRoutes.routes(env) + AuditEventRoutes.routes(env) + ConsentRoutes.routes(env)
-            + CommunicationRoutes.routes(env) + WebhookSubscriptionRoutes.routes(env) + SystemRoutes.routes(env)
+            + CommunicationRoutes.routes(env) + SubscriptionRoutes.routes(env) + WebhookSubscriptionRoutes.routes(env) + SystemRoutes.routes(env)
     }
 
     public static func router(_ env: ServerEnvironment, verifier: AccessTokenVerifier) -> Router<ErxRequestContext> {
@@ -27,14 +28,28 @@ public enum ErxServer {
         return router
     }
 
+    /// The environment as the application runs it: the websocket hub is the notifier (A_22367-03),
+    /// unless the caller set one of its own.
+    public static func wired(_ env: ServerEnvironment) -> ServerEnvironment {
+        var env = env
+        if env.notifier is NoRecipientNotifications { env.notifier = env.subscriptions.hub }
+        return env
+    }
+
+    /// The HTTP application with the websocket endpoint of the subscriptions on the same listener
+    /// (``GuardedWebSocketChannel``).
     public static func application(
         _ env: ServerEnvironment, verifier: AccessTokenVerifier, host: String, port: Int, logger: Logger,
         connections: ConnectionLimits = ConnectionLimits(),
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let env = wired(env)
+        let subscriptions = env.subscriptions
+        return Application(
             router: router(env, verifier: verifier),
-            server: .guardedHTTP1(connections),
+            server: .guardedHTTP1WebSocket(connections, webSocket: .init(maxFrameSize: 1 << 12)) { head in
+                await SubscriptionSocket.upgrade(head, settings: subscriptions)
+            },
             configuration: .init(address: .hostname(host, port: port), serverName: "erx"),
             onServerRunning: onServerRunning,
             logger: logger

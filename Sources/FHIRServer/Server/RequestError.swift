@@ -52,6 +52,18 @@ public enum RequestError: Error, Sendable, Hashable {
     case objectionNotFound
     /// `GET`/`DELETE /Subscription/{id}` of no webhook subscription of the caller's.
     case subscriptionNotFound
+    /// `POST /Subscription` whose body is no valid R4 `Subscription` (the validator's issues).
+    case subscriptionInvalid([OperationOutcome.Issue])
+    /// A Subscription whose `criteria` is not `Communication?…recipient=<Telematik-ID>`.
+    case subscriptionRecipientMissing
+    /// A Subscription whose `status` is not `requested`.
+    case subscriptionStatusNotSupported
+    /// `POST /Subscription` with a token without an institution's Telematik-ID.
+    case subscriptionTelematikIDMissing
+    /// A Subscription for another recipient than the token's Telematik-ID (A_22363).
+    case subscriptionRecipientMismatch
+    /// A Subscription of a `channel.type` this server does not run.
+    case subscriptionChannelNotSupported(String)
 }
 
 /// Why a request is not authenticated, in the production service's terms (its 401 texts). The first

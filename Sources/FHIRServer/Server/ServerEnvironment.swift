@@ -41,6 +41,10 @@ public struct ServerEnvironment: Sendable {
     /// A pharmacy's `GET /Task` with the insurant's eGK (issue 24): VSDM keys, validity, PN3,
     /// daily lock. Without keys every check digit fails (fd-parity §1.2).
     public var egk = EGKRedemption()
+    /// `POST /Subscription` and the websocket endpoint: their keys, hub, path and limits. Keys in
+    /// memory by default; `erx serve` loads them from the data directory. ``ErxServer/application``
+    /// makes the hub the ``notifier`` unless another one was set.
+    public var subscriptions = SubscriptionSettings.ephemeral()
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),

@@ -4,17 +4,10 @@ import Foundation
 import Hummingbird
 
 /// `POST /Subscription` with `channel.type` `rest-hook`: stores the pharmacy's webhook and answers
-/// 201 with a Location and, this once, the signing secret (``WebhookSubscriptionResource``). Kept
-/// apart from the route so the FD's websocket Subscription can share `POST /Subscription`, one
-/// dispatch on `channel.type` calling ``answer(_:body:request:context:)`` for rest-hooks.
+/// 201 with a Location and, this once, the signing secret (``WebhookSubscriptionResource``). Called by
+/// `POST /Subscription`'s dispatch on `channel.type` (``SubscriptionRoutes``), which the FD's
+/// websocket Subscription shares, after the body was read and validated against R4 core.
 enum WebhookSubscriptionCreate {
-    static func route(_ env: ServerEnvironment) -> Route {
-        Route(.post, "/Subscription", professions: Profession.pharmacies, resource: "Subscription", interaction: .create) { request, context in
-            let body = try await RequestBodyReader.requiredResource(of: request, limits: env.limits, expected: "Subscription")
-            return try await answer(env, body: body, request: request, context: context)
-        }
-    }
-
     static func answer(_ env: ServerEnvironment, body: Element, request: Request, context: ErxRequestContext) async throws -> Response {
         let owner = try WebhookSubscriptionResource.owner(Routes.caller(context))
         let asked = try WebhookSubscriptionResource.request(of: body)
