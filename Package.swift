@@ -179,14 +179,17 @@ let package = Package(
             path: "Benchmarks/ValidationBenchmarks",
             swiftSettings: strictSettings
         ),
-        /// Ping latency of the subscription websockets (issue 23), against a websocket round trip.
+        /// Ping latency of the subscription websockets and DispReq posts/s (issue 23), against a
+        /// websocket round trip and a probe in the same run.
         .executableTarget(
             name: "WebSocketBenchmarks",
             dependencies: [
                 "Dispensing", "FHIRServer", "FHIRValidation", "ErxProfiles", "SQLiteStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

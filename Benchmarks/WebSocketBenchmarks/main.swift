@@ -19,6 +19,8 @@ import SQLiteStore
 ///
 /// * one-of-N: N sockets of N Telematik-IDs; each round notifies one of them and times its ping.
 /// * fan-out: N sockets of one Telematik-ID; each round notifies it once and times all N pings.
+/// * DispReq (``DispReqLoad``): the ping after each of `rounds` DispReqs posted over HTTP to the N
+///   bound pharmacies, and DispReq posts/s against `GET /health/live` at the same concurrency.
 
 let sockets = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200 : 200
 let rounds = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 500 : 500
@@ -87,7 +89,9 @@ func benchmark() async throws {
                                              limits: WebSocketLimits(maximumPerSubscription: sockets, maximumConnections: 2 * sockets))
     let settings = env.subscriptions
     let hub = settings.hub
-    let verifier = await AccessTokenVerifier.development(.ephemeral())
+    env.acceptUnsigned = true  // the DispReq half makes its ready task from an unsigned bundle
+    let key = DevelopmentSigningKey.ephemeral()
+    let verifier = await AccessTokenVerifier.development(key)
     let (ports, portContinuation) = AsyncStream<Int>.makeStream()
     let app = ErxServer.application(env, verifier: verifier, host: "127.0.0.1", port: 0, logger: logger,
                                     connections: ConnectionLimits(maximumConnections: 4 * sockets)) { channel in
@@ -130,6 +134,23 @@ func benchmark() async throws {
         await hub.messageArrived(for: telematikID(index))
         if let at = await spread[index].next("ping: ") { oneOfN.append(milliseconds(at - raised)) }
     }
+    // A DispReq posted over HTTP to each bound pharmacy in turn: from its 201 to the ping.
+    let load = DispReqLoad(port: port, key: key)
+    let task = try await load.readyTask()
+    var afterDispReq: [Double] = []
+    for round in 0..<rounds {
+        let index = (round * 7919) % sockets
+        let answered = try await load.post("/Communication", token: task.insurantToken, json: DispReqLoad.dispReq(task, to: telematikID(index)))
+        let stored = ContinuousClock.now
+        guard answered.status == 201 else { throw DispReqLoad.Failure(what: "POST /Communication answered \(answered.status)") }
+        if let at = await spread[index].next("ping: ") { afterDispReq.append(milliseconds(at - stored)) }
+    }
+    // Throughput, 16 clients for 5 s each: the probe, then DispReqs (the sockets stay bound and pinged).
+    let probeRate = await load.rate(concurrency: 16, seconds: 5, expected: 200) { _ in try await load.get("/health/live") }
+    let dispReqRate = await load.rate(concurrency: 16, seconds: 5, expected: 201) { index in
+        try await load.post("/Communication", token: task.insurantToken, json: DispReqLoad.dispReq(task, to: telematikID(index % sockets))).status
+    }
+    await load.shutdown()
     for socket in spread { socket.send.finish() }
     spread = []
     try await Task.sleep(for: .milliseconds(500))
@@ -163,6 +184,10 @@ func benchmark() async throws {
     line("ping, one of \(sockets) notified", oneOfN)
     line("ping, fan-out to \(sockets), each", fanAll)
     line("ping, fan-out to \(sockets), last", fanLast)
+    line("ping after a DispReq's 201", afterDispReq)
+    print(String(format: "%-34@ %9.0f req/s (failed %d)", "probe GET /health/live, 16 clients" as NSString, probeRate.perSecond, probeRate.failed))
+    print(String(format: "%-34@ %9.0f req/s (failed %d)  %5.3fx the probe", "DispReq POST /Communication, 16" as NSString,
+                 dispReqRate.perSecond, dispReqRate.failed, dispReqRate.perSecond / max(probeRate.perSecond, 1)))
 
     await serviceGroup.triggerGracefulShutdown()
     _ = try? await server.value

@@ -9,12 +9,22 @@ import PostgresNIO
 enum CommunicationRows {
     static let columns = "id, kind, profile_version, task_id, sender, recipient, sent, received, resource"
 
-    /// Inserts; a Representative message first locks the task's row, so concurrent posts on one
-    /// task count one after the other (READ COMMITTED would let two both see 9), then counts the
+    /// Inserts, after reading the task again under a lock (a task cancelled meanwhile takes no
+    /// message). A Representative message locks the task's row for update, so concurrent posts on
+    /// one task count one after the other (READ COMMITTED would let two both see 9), then counts the
     /// messages between the two insurants (A_20229-01).
     static func insert(_ message: Communication, representativeLimit: Int, on connection: PostgresConnection, logger: Logger) async throws {
+        // The task again, under a lock, in the insert's transaction: a `$abort` that committed after
+        // the checks read it has deleted the task's messages and must not leave this one behind
+        // (A_19027-06). A share lock makes a concurrent `$abort` wait for this insert, and this insert
+        // see the abort once it has committed.
+        let lock = message.kind == .representative ? "FOR UPDATE" : "FOR SHARE"
+        let rows = try await connection.rows("SELECT status FROM task WHERE id = \(message.prescriptionID.rawValue) \(unescaped: lock)", logger: logger)
+        guard let row = rows.first else { throw CommunicationError.taskMissing(prescriptionID: message.prescriptionID.rawValue) }
+        if try RowReader(row, table: "task").value("status", as: String.self) == TaskStatus.cancelled.rawValue {
+            throw CommunicationError.taskWithoutKVNR
+        }
         if message.kind == .representative {
-            _ = try await connection.rows("SELECT id FROM task WHERE id = \(message.prescriptionID.rawValue) FOR UPDATE", logger: logger)
             let count = try await representativeCount(of: message.prescriptionID, between: message.sender, and: message.recipient,
                                                       on: connection, logger: logger)
             if count >= representativeLimit { throw CommunicationError.tooManyRepresentativeMessages(limit: representativeLimit) }

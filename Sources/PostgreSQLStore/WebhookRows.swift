@@ -14,10 +14,12 @@ enum WebhookRows {
             """, logger: logger)
     }
 
-    static func subscriptions(of owner: TelematikID, on connection: PostgresConnection, logger: Logger) async throws -> [WebhookSubscription] {
+    /// The owner's subscriptions; `locked`: share-locked until the transaction ends, so a `DELETE
+    /// /Subscription` running meanwhile waits for it, and then drops what it enqueued.
+    static func subscriptions(of owner: TelematikID, locked: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> [WebhookSubscription] {
         let rows = try await connection.rows("""
             SELECT id, owner, criteria, endpoint, payload, secret, reason, created_at FROM webhook_subscription
-            WHERE owner = \(owner.rawValue) ORDER BY created_at, id
+            WHERE owner = \(owner.rawValue) ORDER BY created_at, id \(unescaped: locked ? "FOR SHARE" : "")
             """, logger: logger)
         return try rows.map(subscription(from:))
     }
@@ -55,7 +57,9 @@ enum WebhookRows {
         guard !events.isEmpty else { return }
         var subscriptions: [WebhookSubscription] = []
         for pharmacy in Set(events.map(\.pharmacy)) {
-            subscriptions += try await self.subscriptions(of: pharmacy, on: connection, logger: logger)
+            // Locked: without it (READ COMMITTED) a subscription deleted meanwhile would get pending
+            // rows nobody drops, which the relay's "oldest head first" read would keep choosing.
+            subscriptions += try await self.subscriptions(of: pharmacy, locked: true, on: connection, logger: logger)
         }
         guard !subscriptions.isEmpty else { return }
         let time = StoredDate.value(now)

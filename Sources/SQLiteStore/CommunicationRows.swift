@@ -12,6 +12,13 @@ enum CommunicationRows {
     /// Inserts; for a Representative message first counts (in the same write transaction, which the
     /// single writer serialises) the messages between the two insurants on the task (A_20229-01).
     static func insert(_ message: Communication, representativeLimit: Int, in db: Database) throws {
+        // The task again, in the insert's transaction (the single writer serialises it with `$abort`):
+        // an abort that committed after the checks read the task has deleted its messages, and must
+        // not leave this one behind (A_19027-06).
+        guard let status = try String.fetchOne(db, sql: "SELECT status FROM task WHERE id = ?", arguments: [message.prescriptionID.rawValue]) else {
+            throw CommunicationError.taskMissing(prescriptionID: message.prescriptionID.rawValue)
+        }
+        if status == TaskStatus.cancelled.rawValue { throw CommunicationError.taskWithoutKVNR }
         if message.kind == .representative,
            try representativeCount(of: message.prescriptionID, between: message.sender, and: message.recipient, in: db) >= representativeLimit {
             throw CommunicationError.tooManyRepresentativeMessages(limit: representativeLimit)

@@ -37,6 +37,20 @@ import Testing
     /// A_19030 (Task), A_19400 (MedicationDispense), A_19401 (Communication), A_22153 (Consent),
     /// unknown resource types:
     /// 405 `not-supported` `no matching handler found.` for every role, in JSON and XML.
+    /// A_19401: HEAD on `/Communication` is refused like PUT and PATCH (the router derives HEAD from
+    /// every GET; a recipient's HEAD must not mark messages received), for every admitted caller.
+    @Test func headOnCommunicationIs405_A_19401() async throws {
+        try await live { server, client in
+            for profession in [Profession.insurant, .publicPharmacy, .insurer] {
+                let token = try await server.token(profession, id: profession == .insurant ? TestServer.kvnr : TestServer.pharmacyTelematikID)
+                for path in ["/Communication", "/Communication/0190a000-0000-7000-8000-000000000000"] {
+                    let response = try await client.execute(uri: path, method: .head, headers: [.authorization: "Bearer \(token)"])
+                    #expect(response.status == .methodNotAllowed, "HEAD \(path) as \(profession)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: ["application/fhir+json", "application/fhir+xml"])
     func everyUnroutedMethodAndPathIs405(accept: String) async throws {
         try await live { server, client in

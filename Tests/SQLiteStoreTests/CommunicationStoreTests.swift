@@ -45,6 +45,26 @@ import Testing
         }
     }
 
+    /// A_19027-06: the insert reads the task again in its own transaction, so a message whose checks
+    /// passed before a `$abort` committed is not left behind on the cancelled task; nor is one
+    /// stored for a task that is gone.
+    @Test(arguments: StoreKind.allCases)
+    func noMessageIsStoredForACancelledOrMissingTask_A_19027(kind: StoreKind) async throws {
+        try await withTemporaryStore(kind) { store async throws in
+            let messages = try #require(store as? any CommunicationStore)
+            var task = Fixtures.task(Fixtures.prescriptionID(41))
+            task.status = .cancelled
+            #expect(try await store.insert(task, audit: Fixtures.createAudit(task)))
+            let reply = Self.message(task.id, kind: .reply, from: Fixtures.pharmacyID.rawValue, to: Fixtures.kvnr.rawValue)
+            await #expect(throws: CommunicationError.taskWithoutKVNR) { try await messages.insert(reply, representativeLimit: 10) }
+            let missing = Self.message(Fixtures.prescriptionID(42), kind: .reply, from: Fixtures.pharmacyID.rawValue, to: Fixtures.kvnr.rawValue)
+            await #expect(throws: CommunicationError.taskMissing(prescriptionID: Fixtures.prescriptionID(42).rawValue)) {
+                try await messages.insert(missing, representativeLimit: 10)
+            }
+            #expect(try await messages.communications(for: Fixtures.kvnr.rawValue).isEmpty)
+        }
+    }
+
     /// A_19520-02, A_19521, A_20258, A_19027-06: reads by participant, `received` for the recipient
     /// only, deletion by the sender only, and `$abort`'s delete in the task's transaction.
     @Test(arguments: StoreKind.allCases)

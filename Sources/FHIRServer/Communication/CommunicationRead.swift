@@ -7,6 +7,7 @@ extension CommunicationRoutes {
     /// unknown one or another's.
     static func read(_ env: ServerEnvironment) -> Route {
         Route(.get, "/Communication/{id}", professions: professions, resource: "Communication", interaction: .read) { request, context in
+            try CommunicationRoutes.refuseHead(request)
             let caller = try Routes.caller(context)
             let id = try id(context)
             let message = try await service(env).read(id, caller: caller)

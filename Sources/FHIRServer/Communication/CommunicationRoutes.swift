@@ -3,7 +3,8 @@ import Hummingbird
 
 /// The `/Communication` routes (fd-messaging-transport §1), one file per operation. Callers:
 /// insurants, public and hospital pharmacies, insurers (A_19446-02); others get the router's 403.
-/// PUT, PATCH have no route, so the router answers 405 (A_19401).
+/// PUT, PATCH have no route, so the router answers 405; HEAD, which the router derives from every
+/// GET, is refused by the GETs themselves (A_19401), before a read could set `received`.
 enum CommunicationRoutes {
     static let professions: Set<Profession> = Profession.pharmacies.union([.insurant, .insurer])
 
@@ -20,6 +21,12 @@ enum CommunicationRoutes {
     }
 
     struct CommunicationStoreMissing: Error {}
+
+    /// A_19401: HEAD on `/Communication` is refused as an unrouted method (405 `no matching handler
+    /// found.`): a recipient's HEAD would otherwise run the read and mark messages received unseen.
+    static func refuseHead(_ request: Request) throws(RequestError) {
+        if request.method == .head { throw .noMatchingHandler }
+    }
 
     /// The path's id, which must be a UUID.
     static func id(_ context: ErxRequestContext) throws(CommunicationError) -> String {

@@ -10,6 +10,7 @@ extension CommunicationRoutes {
     static func search(_ env: ServerEnvironment) -> Route {
         Route(.get, "/Communication", professions: professions, resource: "Communication", interaction: .searchType,
               searchParameters: CommunicationSearch.parameters) { request, context in
+            try refuseHead(request)
             let caller = try Routes.caller(context)
             let search = try CommunicationSearch(request)
             let paging = try SearchPaging.parse(request)

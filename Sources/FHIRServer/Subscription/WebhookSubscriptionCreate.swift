@@ -8,10 +8,19 @@ import Hummingbird
 /// `POST /Subscription`'s dispatch on `channel.type` (``SubscriptionRoutes``), which the FD's
 /// websocket Subscription shares, after the body was read and validated against R4 core.
 enum WebhookSubscriptionCreate {
+    static let maximumPerPharmacy = 10
+
     static func answer(_ env: ServerEnvironment, body: Element, request: Request, context: ErxRequestContext) async throws -> Response {
         let owner = try WebhookSubscriptionResource.owner(Routes.caller(context))
         let asked = try WebhookSubscriptionResource.request(of: body)
         let store = try WebhookSubscriptionResource.store(env)
+        // Each matching subscription is one row written in the transaction of every `$dispense` of
+        // the pharmacy, so their number is bounded (checked before the insert: two creations at
+        // once may pass it by one; the bound is about cost, not a count anyone relies on).
+        guard try await store.subscriptions(of: owner).count < maximumPerPharmacy else {
+            throw RequestError.invalidResource(reason: "A pharmacy holds at most \(maximumPerPharmacy) webhook subscriptions; delete one first.",
+                                               expression: "Subscription")
+        }
         let subscription = WebhookSubscription(
             id: RandomIDGenerator.randomUUID(), owner: owner, criteria: asked.criteria, endpoint: asked.endpoint, payload: asked.payload,
             secret: secret(), reason: asked.reason, createdAt: env.service.clock.now()

@@ -30,9 +30,10 @@ extension TaskRoutes {
             let now = env.service.clock.now()
             guard let popp = env.egk.popp else { throw EGKRefusal.poppInvalid }
             let verified = try await popp.verify(token, telematikID: caller.telematikID?.rawValue, now: now).get()
+            let query = try EGKQuery(request)  // a bad search parameter is refused before the read is audited
             try await env.service.store.record([AuditEntry(action: .popp(proofMethod: verified.proofMethod), prescriptionID: nil,
                                                            caller: caller, kvnr: verified.kvnr, recorded: now)])
-            return try await egkAnswer(env, request, context, kvnr: verified.kvnr, now: now, status: .ok)
+            return try await egkAnswer(env, request, context, query: query, kvnr: verified.kvnr, now: now, status: .ok)
         }
         // Row 1: the lock counts per Telematik-ID, so a token without one is refused first.
         guard let telematikID = caller.telematikID?.rawValue else { throw EGKRefusal.telematikIDMissing }
@@ -41,18 +42,23 @@ extension TaskRoutes {
         guard !env.egk.lock.isBlocked(telematikID, now: now) else { throw EGKRefusal.blockedForToday }
         let verdict = EGKProofCheck(env.egk).check(query: { Routes.query(request, $0) }, now: now)
         if verdict.countsAsFailure { env.egk.lock.recordFailure(telematikID, now: now) }
+        // After the proof (IBM's order), before the audit: a bad search parameter leaves no "tasks
+        // retrieved" event behind; a refused proof's event is written whatever the query says.
+        var query: EGKQuery?
+        if case .success = verdict.outcome { query = try EGKQuery(request) }
         if let recorded = verdict.event {
             try await env.service.store.record([AuditEntry(action: recorded.event.action, prescriptionID: nil, caller: caller,
                                                            kvnr: recorded.kvnr, recorded: now)])
         }
-        return try await egkAnswer(env, request, context, kvnr: verdict.outcome.get(), now: now, status: verdict.offline ? .accepted : .ok)
+        let kvnr = try verdict.outcome.get()
+        return try await egkAnswer(env, request, context, query: try query ?? EGKQuery(request), kvnr: kvnr, now: now,
+                                   status: verdict.offline ? .accepted : .ok)
     }
 
     /// §1.5: the insurant's redeemable tasks, searched, sorted and paged as the insurant's own.
-    static func egkAnswer(_ env: ServerEnvironment, _ request: Request, _ context: ErxRequestContext, kvnr: KVNR, now: Date,
+    static func egkAnswer(_ env: ServerEnvironment, _ request: Request, _ context: ErxRequestContext, query: EGKQuery, kvnr: KVNR, now: Date,
                           status: HTTPResponse.Status) async throws -> Response {
-        let search = try TaskSearch(request)
-        let paging = try SearchPaging.parse(request)
+        let (search, paging) = (query.search, query.paging)
         let today = CalendarDate.day(of: now)
         let redeemable = try await env.service.store.tasks(of: kvnr).filter { task in
             task.status == .ready && EGKSearch.redeemable.contains(task.flowType)
@@ -64,5 +70,16 @@ extension TaskRoutes {
         let resources = paging.countOnly ? [] : paging.page(of: matches).map { TaskResource.element($0, visible: [.accessCode]) }
         let bundle = Bundles.matches(resources, baseURL: env.baseURL, id: RandomIDGenerator.randomUUID(), total: matches.count, links: links)
         return try Routes.respond(bundle, request, context, status: status)
+    }
+}
+
+/// The search parameters of a pharmacy's `GET /Task`, read once the proof has been checked.
+struct EGKQuery {
+    let search: TaskSearch
+    let paging: SearchPaging
+
+    init(_ request: Request) throws {
+        search = try TaskSearch(request)
+        paging = try SearchPaging.parse(request)
     }
 }

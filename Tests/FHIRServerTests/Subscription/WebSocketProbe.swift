@@ -52,7 +52,7 @@ final class WebSocketProbe: Sendable {
     func close() { outgoing.finish() }
 
     /// The first text frame starting with `prefix` (after `skipping` earlier ones), waiting up to `timeout`.
-    func text(startingWith prefix: String, skipping: Int = 0, timeout: Duration = .seconds(2)) async -> (text: String, at: ContinuousClock.Instant)? {
+    func text(startingWith prefix: String, skipping: Int = 0, timeout: Duration = .seconds(10)) async -> (text: String, at: ContinuousClock.Instant)? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let matching = received.entries.withLock { $0.filter { $0.text.hasPrefix(prefix) } }
