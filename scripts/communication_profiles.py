@@ -60,27 +60,9 @@ def main():
             written.append(sd["name"] + "|" + version)
         extensions |= w.extensions
         left_out |= w.bindings
-    packages = [(p, k.load_dir(p)) for p in k.EXT_PACKAGES]
-    done = set()
-    pending = set(extensions)
-    while pending:
-        url = pending.pop()
-        if url in done or url in k.EXT_EXISTING:
-            continue
-        done.add(url)
-        found = next(((p, d[url]) for p, d in packages if url in d), None)
-        if found is None:
-            print("extension not found:", url, file=sys.stderr)
-            continue
-        pkg, sd = found
-        w = Writer("1.6", "1.6")
-        diff = w.prune(w.differential(sd, in_extension_def=True))
-        pending |= w.extensions
-        left_out |= w.bindings
-        version = ".".join(sd.get("version", "0").split(".")[:2])
-        desc = f"erx extension definition: {sd['name']}. Written from the facts of {pkg.replace('-', ' ')}."
-        k.write(k.sd_resource(sd, version, diff, desc), f"StructureDefinition-{url.rsplit('/', 1)[1]}-{version}.json")
-        written.append(url + "|" + version)
+    # Extensions as major.minor, like the profiles (`1.6`, not `1.6.1`).
+    left_out |= k.write_extensions(extensions, lambda: Writer("1.6", "1.6"), written,
+                                   version_of=lambda sd: ".".join(sd.get("version", "0").split(".")[:2]))
     k.write_value_sets(written)
     for line in sorted(written):
         print("wrote", line)

@@ -421,9 +421,21 @@ def main():
             written.append(sd["name"] + "|" + for_version)
         all_extensions |= w.extensions
         left_out |= w.bindings
-    # Extensions, transitively (complex extensions may name further ones).
+    left_out |= write_extensions(all_extensions | set(sys_extra_extensions()), lambda: Writer("1.4", "1.3"), written)
+    write_value_sets(written)
+    for line in sorted(written):
+        print("wrote", line)
+    for vs, where in sorted(left_out):
+        print("binding left out:", vs, where)
+
+
+def write_extensions(urls, make_writer, written, version_of=lambda sd: sd.get("version", "0")):
+    """Writes our definition of each extension in `urls` and, transitively, of the extensions they
+    name (complex extensions may name further ones), from the first of EXT_PACKAGES that has it.
+    Returns the bindings left out."""
+    left_out = set()
     done = set()
-    pending = set(all_extensions) | set(sys_extra_extensions())
+    pending = set(urls)
     packages = [(p, load_dir(p)) for p in EXT_PACKAGES]
     while pending:
         url = pending.pop()
@@ -435,19 +447,15 @@ def main():
             print("extension not found:", url, file=sys.stderr)
             continue
         pkg, sd = found
-        w = Writer("1.4", "1.3")
+        w = make_writer()
         diff = w.prune(w.differential(sd, in_extension_def=True))
         pending |= w.extensions
         left_out |= w.bindings
-        version = sd.get("version", "0")
+        version = version_of(sd)
         desc = f"erx extension definition: {sd['name']}. Written from the facts of {pkg.replace('-', ' ')}."
         write(sd_resource(sd, version, diff, desc), f"StructureDefinition-{url.rsplit('/', 1)[1]}-{version}.json")
         written.append(url + "|" + version)
-    write_value_sets(written)
-    for line in sorted(written):
-        print("wrote", line)
-    for vs, where in sorted(left_out):
-        print("binding left out:", vs, where)
+    return left_out
 
 
 def write_value_sets(written):
