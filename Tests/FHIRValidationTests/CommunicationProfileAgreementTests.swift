@@ -40,22 +40,7 @@ struct CommunicationProfileAgreementTests {
             return
         }
         #expect(rows.count >= 12)
-        var disagreements: [String] = []
-        for row in rows {
-            let resource = try KBVProfileAgreementTests.read(Array(try Data(contentsOf: Self.shared.appendingPathComponent(row.file))))
-            let outcome = Self.validator.validate(resource)
-            let errors = KBVProfileAgreementTests.errors(outcome)
-            if row.expected == "valid" && !errors.isEmpty {
-                let detail = errors.prefix(3).map { "\($0.expression.first ?? ""): \($0.text)" }.joined(separator: " | ")
-                disagreements.append("\(row.file): \(errors.count) errors: \(detail)")
-            } else if row.expected == "invalid" && errors.isEmpty {
-                disagreements.append("\(row.file): marked invalid, but no error")
-            }
-            let unresolved = outcome.issues.filter { $0.text.contains("could not be resolved; checked against the base") }
-            if !unresolved.isEmpty {
-                disagreements.append("\(row.file): \(unresolved.map(\.text).joined(separator: " | "))")
-            }
-        }
+        let disagreements = try KBVProfileAgreementTests.disagreements(rows)
         #expect(disagreements.isEmpty, "\(disagreements.count) disagreements:\n\(disagreements.joined(separator: "\n"))")
     }
 
