@@ -122,7 +122,7 @@ struct WebhookCrashTests {
     }
 
     @Test func twoInstancesOnPostgreSQLOneKilledDeliverEveryWebhookOnceAndInOrder() async throws {
-        try await withInstances(2, shortLease: true) { cluster in
+        try await withInstances(2, shortLease: true, webhooks: true) { cluster in
             await cluster.hooks.setFaults(Self.receiverFaults)
             let subscriptions = try await Self.subscribe(cluster.api(0), hooks: cluster.hooks, receiver: cluster.simulatorURL)
             var tasks: [(id: String, secret: String)] = []

@@ -31,7 +31,9 @@ final class InstanceCluster: @unchecked Sendable {
     /// `shortLease`: claims that pass to another instance within the test once their holder is
     /// killed (1.5 s, with a 1 s registry timeout); otherwise the defaults (30 s, 10 s), so that on
     /// busy cores no claim runs out under a live relay.
-    static func with(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false,
+    /// `webhooks`: the webhook relays poll every 10 ms (for the webhook tests); otherwise at their
+    /// default, so that the instances of the other tests do not spend the shared cores polling.
+    static func with(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false, webhooks: Bool = false,
                      _ body: (InstanceCluster) async throws -> Void) async throws {
         let cluster = InstanceCluster()
         let (configuration, drop) = try await TestPostgres.freshDatabase()
@@ -55,8 +57,8 @@ final class InstanceCluster: @unchecked Sendable {
                     "--database", "postgres://\(configuration.user)@\(configuration.host):\(configuration.port)/\(configuration.database)",
                     "--database-pool-size", "8", "--database-timeout-ms", "30000",
                     "--registry", "http://127.0.0.1:\(registryPort)", "--relay-backoff-ms", "20", "--relay-poll-ms", "10",
-                    "--webhook-backoff-ms", "20", "--webhook-poll-ms", "10", "--webhook-max-attempts", "50",
-                ] + (shortLease ? ["--registry-timeout-ms", "1000", "--relay-lease-ms", "1500", "--webhook-timeout-ms", "1000", "--webhook-lease-ms", "2500"] : [])
+                ] + (webhooks ? ["--webhook-backoff-ms", "20", "--webhook-poll-ms", "10", "--webhook-max-attempts", "50"] : [])
+                  + (shortLease ? ["--registry-timeout-ms", "1000", "--relay-lease-ms", "1500", "--webhook-timeout-ms", "1000", "--webhook-lease-ms", "2500"] : [])
                 cluster.environment = ["ERX_DATABASE_PASSWORD": configuration.password ?? ""]
                 for _ in 0..<count {
                     let process = try await ServerProcess.start(arguments: cluster.arguments, environment: cluster.environment)
@@ -135,9 +137,9 @@ final class InstanceCluster: @unchecked Sendable {
 }
 
 /// `body` with `count` instances (see ``InstanceCluster``).
-func withInstances(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false,
+func withInstances(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false, webhooks: Bool = false,
                    _ body: (InstanceCluster) async throws -> Void) async throws {
-    try await InstanceCluster.with(count, registryErrorRate: registryErrorRate, shortLease: shortLease, body)
+    try await InstanceCluster.with(count, registryErrorRate: registryErrorRate, shortLease: shortLease, webhooks: webhooks, body)
 }
 
 /// `first second` rows grouped by the first word, the second words in row order.
