@@ -104,9 +104,10 @@ struct RegistryRelayTests {
             #expect(try await harness.server.store.outboxStatistics().dead == 0)
             #expect(await harness.simulator.replays() == 0)
             // Each insurant's 20 queued transfers went in a few calls, not 20 (A_25956): with the 10
-            // prescriptions' earlier transfers, well under a call per transfer.
+            // prescriptions' earlier transfers (210 in all), at most one call per two transfers. How
+            // many join depends on when the relay looks (70 unloaded, 75 seen on a loaded CI run).
             let calls = await harness.simulator.calls()
-            #expect(calls <= 70, "calls: \(calls)")
+            #expect(calls <= 105, "calls: \(calls)")
         }
     }
 
