@@ -51,6 +51,20 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        /// The VAU protocol of the E-Rezept (issue 25): the ECIES request body, `p`, the sealed answer
+        /// and the inner HTTP messages; the brainpool ECDH comes in through `VAUKeys`.
+        .target(
+            name: "VAUProtocol",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "VAUProtocolTests", dependencies: ["VAUProtocol", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
         .target(name: "FHIRModel", swiftSettings: strictSettings),
         .target(name: "FHIRFormats", dependencies: ["FHIRModel", "CLibXML2"], swiftSettings: strictSettings),
         .target(name: "FHIRPath", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
