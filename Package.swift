@@ -104,6 +104,7 @@ let package = Package(
         .target(
             name: "FHIRServer",
             dependencies: [
+                "VAUProtocol",
                 "Dispensing", "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

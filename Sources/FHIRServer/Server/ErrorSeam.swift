@@ -242,6 +242,17 @@ public enum ErrorSeam {
             return make(.badRequest, "Missing recipient")  // IBM model/Subscription.cxx
         case .subscriptionStatusNotSupported:
             return make(.badRequest, "Request status not supported")
+        case .tunnelled(.malformed):
+            // Ours: IBM answers its HTTP parser's (Boost.Beast) text, which is not the FD's contract.
+            return ours(.badRequest, .structure, "The inner request is not one complete HTTP/1.1 request.")
+        case .tunnelled(.byteOrderMark):
+            return make(.badRequest, "illegal BOM before inner request body")  // A_28427
+        case .tunnelled(.authorizationMissing):
+            return make(.badRequest, "Authorization header is missing")
+        case .tunnelled(.authorizationNotBearer):
+            return make(.badRequest, "invalid Authorization Bearer header field")
+        case .tunnelled(.authorizationMismatch):
+            return make(.badRequest, "Authorization header is invalid")
         case .subscriptionTelematikIDMissing:
             return make(.badRequest, "No valid Telematik-ID in JWT")
         case .subscriptionRecipientMismatch:

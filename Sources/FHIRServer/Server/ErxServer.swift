@@ -16,11 +16,22 @@ public enum ErxServer {
             + CommunicationRoutes.routes(env) + SubscriptionRoutes.routes(env) + WebhookSubscriptionRoutes.routes(env) + SystemRoutes.routes(env)
     }
 
+    /// The router of the listener. With the VAU (issue 25) it also answers the tunnel's routes,
+    /// whose inner requests run through a router of the same routes and middleware; with
+    /// `--transport vau` the FD routes are reachable only that way.
     public static func router(_ env: ServerEnvironment, verifier: AccessTokenVerifier) -> Router<ErxRequestContext> {
+        let fdRoutes = routes(env)
+        guard let vau = env.vau, vau.transport != .plain else { return router(fdRoutes, env, verifier: verifier) }
+        let inner = TunnelledRequest(router(fdRoutes, env, verifier: verifier).buildResponder())
+        let plain = vau.transport == .both ? fdRoutes : fdRoutes.filter { SystemRoutes.isOperational(path: $0.path) }
+        return router(plain + VAURoutes.routes(vau, inner: inner, limits: env.limits), env, verifier: verifier)
+    }
+
+    static func router(_ routes: [Route], _ env: ServerEnvironment, verifier: AccessTokenVerifier) -> Router<ErxRequestContext> {
         // R4 http.html: HEAD wherever GET is, with GET's headers and no body.
         let router = Router(context: ErxRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ErrorSeamMiddleware(limits: env.limits))
-        for route in routes(env) {
+        for route in routes {
             router.on(RouterPath(route.path), method: route.method) { request, context in
                 await Routes.run(route, verifier: verifier, metrics: env.metrics, request: request, context: context)
             }

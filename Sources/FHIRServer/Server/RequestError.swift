@@ -56,6 +56,8 @@ public enum RequestError: Error, Sendable, Hashable {
     case subscriptionInvalid([OperationOutcome.Issue])
     /// A Subscription whose `criteria` is not `Communication?…recipient=<Telematik-ID>`.
     case subscriptionRecipientMissing
+    /// A request inside the VAU tunnel refused before any route sees it (fd-messaging-transport §4.4).
+    case tunnelled(TunnelledRequestRefusal)
     /// A Subscription whose `status` is not `requested`.
     case subscriptionStatusNotSupported
     /// `POST /Subscription` with a token without an institution's Telematik-ID.
@@ -79,4 +81,17 @@ public enum AuthenticationFailure: Sendable, Hashable {
     case invalidSignature
     /// Expired, or issued or valid only in the future, or living longer than the policy admits.
     case expired
+}
+
+/// Why the inner request of a VAU call is refused inside the tunnel (400 each; IBM
+/// `VauRequestHandler::handleInnerRequest`): the answer is encrypted, because `p` was readable.
+public enum TunnelledRequestRefusal: Sendable, Hashable {
+    /// The inner bytes are not one complete HTTP/1.1 request.
+    case malformed
+    /// A_28427: the inner body starts with a UTF-8 byte order mark.
+    case byteOrderMark
+    case authorizationMissing
+    case authorizationNotBearer
+    /// The inner `Authorization` token is not the token in `p`.
+    case authorizationMismatch
 }

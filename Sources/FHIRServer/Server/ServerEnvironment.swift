@@ -45,6 +45,8 @@ public struct ServerEnvironment: Sendable {
     /// memory by default; `erx serve` loads them from the data directory. ``ErxServer/application``
     /// makes the hub the ``notifier`` unless another one was set.
     public var subscriptions = SubscriptionSettings.ephemeral()
+    /// The VAU tunnel (issue 25) and whether plain requests are answered too; `nil`: plain only.
+    public var vau: VAUSettings?
 
     public init(service: DispensingService, dispensationParameters: DispensationParameters, baseURL: String,
                 acceptUnsigned: Bool = false, signedPrescriptions: SignedPrescription = SignedPrescription(trustAnchors: nil),
