@@ -286,7 +286,7 @@ let package = Package(
             name: "FHIRServerTests",
             dependencies: [
                 "FHIRServer", "SQLiteStore", "PostgreSQLStore", "StoreTestSupport", "Dispensing", "FHIRModel", "FHIRFormats",
-                "FHIRValidation", "ErxProfiles", "RegistryClient", "RegistrySimulator", "erx",
+                "FHIRValidation", "ErxProfiles", "RegistryClient", "RegistrySimulator", "erx", "VAUProtocol",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -12,9 +12,14 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
     public typealias Context = ErxRequestContext
 
     let limits: RequestLimits
+    /// Whether this router answers the FD's namespace; not the outer router of `--transport vau`,
+    /// where every unknown path is the outer server's 404, as at the production service (IBM
+    /// `PartialRequestHandler`: no outer handler, 404).
+    let answersFDNamespace: Bool
 
-    public init(limits: RequestLimits = RequestLimits()) {
+    public init(limits: RequestLimits = RequestLimits(), answersFDNamespace: Bool = true) {
         self.limits = limits
+        self.answersFDNamespace = answersFDNamespace
     }
 
     public func handle(_ request: Request, context: ErxRequestContext, next: (Request, ErxRequestContext) async throws -> Response) async throws -> Response {
@@ -33,7 +38,7 @@ public struct ErrorSeamMiddleware: RouterMiddleware {
             let answer: ErrorSeam.Answer
             switch error {
             case let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed:
-                answer = ErrorSeam.answer(for: Self.unrouted(request))
+                answer = ErrorSeam.answer(for: answersFDNamespace ? Self.unrouted(request) : RequestError.routeNotFound)
             case let error as HTTPError where error.status == .contentTooLarge:
                 answer = ErrorSeam.answer(for: RequestError.bodyTooLarge)
             default:

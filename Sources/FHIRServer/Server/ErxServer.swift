@@ -24,13 +24,15 @@ public enum ErxServer {
         guard let vau = env.vau, vau.transport != .plain else { return router(fdRoutes, env, verifier: verifier) }
         let inner = TunnelledRequest(router(fdRoutes, env, verifier: verifier).buildResponder())
         let plain = vau.transport == .both ? fdRoutes : fdRoutes.filter { SystemRoutes.isOperational(path: $0.path) }
-        return router(plain + VAURoutes.routes(vau, inner: inner, limits: env.limits), env, verifier: verifier)
+        return router(plain + VAURoutes.routes(vau, inner: inner, limits: env.limits), env, verifier: verifier,
+                      answersFDNamespace: vau.transport == .both)
     }
 
-    static func router(_ routes: [Route], _ env: ServerEnvironment, verifier: AccessTokenVerifier) -> Router<ErxRequestContext> {
+    static func router(_ routes: [Route], _ env: ServerEnvironment, verifier: AccessTokenVerifier,
+                       answersFDNamespace: Bool = true) -> Router<ErxRequestContext> {
         // R4 http.html: HEAD wherever GET is, with GET's headers and no body.
         let router = Router(context: ErxRequestContext.self, options: .autoGenerateHeadEndpoints)
-        router.add(middleware: ErrorSeamMiddleware(limits: env.limits))
+        router.add(middleware: ErrorSeamMiddleware(limits: env.limits, answersFDNamespace: answersFDNamespace))
         for route in routes {
             router.on(RouterPath(route.path), method: route.method) { request, context in
                 await Routes.run(route, verifier: verifier, metrics: env.metrics, request: request, context: context)

@@ -13,6 +13,7 @@ import HummingbirdTesting
 import PostgreSQLStore
 import SQLiteStore
 import StoreTestSupport
+import VAUProtocol
 
 /// A server on a fresh store (SQLite in a temporary directory, or a fresh PostgreSQL database of
 /// the test cluster), with an in-memory development key, as the tests drive it through
@@ -83,6 +84,8 @@ struct Client {
     let client: any TestClientProtocol
     let format: WireFormat
     let server: TestServer
+    /// When set, every request goes through the VAU tunnel (issue 25) instead of plain.
+    var tunnel: VAUTestTunnel? = nil
 
     var mediaType: String { format == .json ? "application/fhir+json" : "application/fhir+xml" }
 
@@ -96,6 +99,10 @@ struct Client {
             headers[.contentType] = headers[.contentType] ?? mediaType + "; charset=utf-8"
             buffer = ByteBuffer(bytes: try format.fhirFormat.write(body))
         }
+        if let tunnel {
+            let inner = try await tunnel.send(method, uri, headers: headers, body: buffer.map { Array($0.readableBytesView) } ?? [], through: client)
+            return Reply(status: inner.status, headers: inner.headerFields, bytes: inner.body, format: format)
+        }
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: buffer)
         return Reply(response: response, format: format)
     }
@@ -106,6 +113,13 @@ struct Reply {
     let headers: HTTPFields
     let bytes: [UInt8]
     let format: WireFormat
+
+    init(status: HTTPResponse.Status, headers: HTTPFields, bytes: [UInt8], format: WireFormat) {
+        self.status = status
+        self.headers = headers
+        self.bytes = bytes
+        self.format = format
+    }
 
     init(response: TestResponse, format: WireFormat) {
         status = response.status

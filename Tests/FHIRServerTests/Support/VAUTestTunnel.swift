@@ -1,0 +1,60 @@
+import Crypto
+import FHIRServer
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import VAUProtocol
+
+/// Sends a test's requests through the VAU (issue 25) as a pharmacy system does: each request is
+/// sealed for the server's certificate key with a fresh ephemeral key, posted to `/VAU/{up}`
+/// with the last `Userpseudonym`, and the answer opened and checked against the request id.
+final class VAUTestTunnel: @unchecked Sendable {
+    let serverPoint: [UInt8]
+    let makeEphemeral: @Sendable () -> any VAUEphemeralKeyAgreement
+    private let lock = NSLock()
+    private var pseudonym = "0"
+    /// The outer answers, for tests of the outer headers.
+    private(set) var lastOuter: (status: HTTPResponse.Status, headers: HTTPFields)?
+
+    init(serverPoint: [UInt8], makeEphemeral: @escaping @Sendable () -> any VAUEphemeralKeyAgreement) {
+        self.serverPoint = serverPoint
+        self.makeEphemeral = makeEphemeral
+    }
+
+    struct OuterFailure: Error, CustomStringConvertible {
+        let status: HTTPResponse.Status
+        let body: String
+        var description: String { "outer \(status.code): \(body)" }
+    }
+
+    func send(_ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields, body: [UInt8],
+              through client: any TestClientProtocol) async throws -> InnerHTTPResponse {
+        let token = headers[.authorization].map { String($0.dropFirst("Bearer ".count)) } ?? "none.none.none"
+        let request = InnerHTTPRequest(head: HTTPRequest(method: method, scheme: "https", authority: "erx.test", path: uri, headerFields: headers),
+                                       body: body)
+        let call = try VAUClientCall(request, accessToken: token, serverPoint: serverPoint, ephemeral: makeEphemeral())
+        let up = lock.withLock { pseudonym }
+        let outer = try await client.execute(uri: "/VAU/\(up)", method: .post, headers: [.contentType: "application/octet-stream"],
+                                             body: ByteBuffer(bytes: call.body))
+        lock.withLock {
+            lastOuter = (outer.status, outer.headers)
+            if let next = outer.headers[HTTPField.Name("Userpseudonym")!] { pseudonym = next }
+        }
+        guard outer.status == .ok else { throw OuterFailure(status: outer.status, body: String(buffer: outer.body)) }
+        return try call.open(Array(outer.body.readableBytesView))
+    }
+}
+
+/// swift-crypto's P-256 behind the VAU's key-agreement seam. The VAU's curve is brainpoolP256r1
+/// (`TICrypto`); these run the tunnel's mechanics where the curve is not the point.
+struct P256VAUKey: VAUServerKeyAgreement, VAUEphemeralKeyAgreement {
+    let key: P256.KeyAgreement.PrivateKey
+
+    var uncompressedPublicPoint: [UInt8] { Array(key.publicKey.x963Representation) }
+
+    func sharedSecret(withUncompressedPoint point: [UInt8]) throws -> [UInt8] {
+        let secret = try key.sharedSecretFromKeyAgreement(with: P256.KeyAgreement.PublicKey(x963Representation: point))
+        return secret.withUnsafeBytes { Array($0) }
+    }
+}
