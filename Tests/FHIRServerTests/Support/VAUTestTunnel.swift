@@ -1,14 +1,17 @@
+import AsyncHTTPClient
 import Crypto
 import FHIRServer
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import NIOHTTP1
 import VAUProtocol
 
 /// Sends a test's requests through the VAU (issue 25) as a pharmacy system does: each request is
 /// sealed for the server's certificate key with a fresh ephemeral key, posted to `/VAU/{up}`
-/// with the last `Userpseudonym`, and the answer opened and checked against the request id.
+/// with the last `Userpseudonym`, and the answer opened and checked against the request id. Needs
+/// a live server (`.live`): the outer requests go over real HTTP.
 final class VAUTestTunnel: @unchecked Sendable {
     let serverPoint: [UInt8]
     let makeEphemeral: @Sendable () -> any VAUEphemeralKeyAgreement
@@ -35,14 +38,24 @@ final class VAUTestTunnel: @unchecked Sendable {
                                        body: body)
         let call = try VAUClientCall(request, accessToken: token, serverPoint: serverPoint, ephemeral: makeEphemeral())
         let up = lock.withLock { pseudonym }
-        let outer = try await client.execute(uri: "/VAU/\(up)", method: .post, headers: [.contentType: "application/octet-stream"],
-                                             body: ByteBuffer(bytes: call.body))
+        // A connection per call, as the outer answers to failures close theirs.
+        var outerRequest = HTTPClientRequest(url: "http://127.0.0.1:\(client.port ?? 0)/VAU/\(up)")
+        outerRequest.method = .POST
+        outerRequest.headers.add(name: "Content-Type", value: "application/octet-stream")
+        outerRequest.body = .bytes(call.body)
+        let response = try await HTTPClient.shared.execute(outerRequest, timeout: .seconds(60))
+        var outerHeaders = HTTPFields()
+        for (name, value) in response.headers {
+            if let field = HTTPField.Name(name) { outerHeaders.append(HTTPField(name: field, value: value)) }
+        }
+        let outerBody = Array(try await response.body.collect(upTo: 8 << 20).readableBytesView)
+        let outer = (status: HTTPResponse.Status(code: Int(response.status.code)), headers: outerHeaders)
         lock.withLock {
-            lastOuter = (outer.status, outer.headers)
+            lastOuter = outer
             if let next = outer.headers[HTTPField.Name("Userpseudonym")!] { pseudonym = next }
         }
-        guard outer.status == .ok else { throw OuterFailure(status: outer.status, body: String(buffer: outer.body)) }
-        return try call.open(Array(outer.body.readableBytesView))
+        guard outer.status == .ok else { throw OuterFailure(status: outer.status, body: String(decoding: outerBody, as: UTF8.self)) }
+        return try call.open(outerBody)
     }
 }
 
