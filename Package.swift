@@ -217,7 +217,7 @@ let package = Package(
             name: "ErxFuzzing",
             dependencies: [
                 "FHIRModel", "FHIRFormats", "FHIRPath", "FHIRValidation", "ErxProfiles",
-                "Dispensing", "SQLiteStore", "FHIRServer",
+                "Dispensing", "SQLiteStore", "FHIRServer", "VAUProtocol",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

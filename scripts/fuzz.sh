@@ -7,7 +7,7 @@
 # and exits non-zero if any target crashed, leaked, timed out or ran out of memory.
 # A finding is kept by minimizing it (-minimize_crash=1) into fuzz/regressions/<target>/, which
 # `swift test --filter FuzzRegressionTests` replays in every plain test run.
-# Usage: scripts/fuzz.sh [--seconds N] [--no-build] [TARGET...]   (targets: json xml fhirpath validator request)
+# Usage: scripts/fuzz.sh [--seconds N] [--no-build] [TARGET...]   (targets: json xml fhirpath validator request vau)
 # ERX_FUZZ_MAX_LEN=N caps the input length of every target (shorter inputs run faster).
 # ERX_FUZZ_DETECT_LEAKS=0 skips the per-input leak check: the request path leaves caches and database
 # pages behind on most inputs, and checking each costs it about 20x in executions per second.
@@ -20,11 +20,11 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    json|xml|fhirpath|validator|request) targets+=("$1"); shift ;;
+    json|xml|fhirpath|validator|request|vau) targets+=("$1"); shift ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(json xml fhirpath validator request)
+[ ${#targets[@]} -gt 0 ] || targets=(json xml fhirpath validator request vau)
 
 scratch=.build-fuzz
 if [ $build = 1 ]; then
@@ -71,7 +71,7 @@ for target in "${targets[@]}"; do
   target_sources=("${sources[@]}")
   [ $target = fhirpath ] && [ -d $shared/definitions ] && target_sources+=($shared/definitions)
   "$binary" --seeds $target "$seeds" "$(max_len $target)" "${target_sources[@]}"
-  case $target in xml|fhirpath) dict=fuzz/dictionaries/$target.dict ;; *) dict=fuzz/dictionaries/json.dict ;; esac
+  case $target in xml|fhirpath|vau) dict=fuzz/dictionaries/$target.dict ;; *) dict=fuzz/dictionaries/json.dict ;; esac
   log=$scratch/fuzz-$target.log
   echo "== $target: ${seconds} s"
   status=0

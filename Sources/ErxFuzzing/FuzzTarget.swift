@@ -6,7 +6,7 @@ import FHIRFormats
 /// when a property is violated, so that libFuzzer records the input as a crash. Thrown errors for bad
 /// input are the expected outcome and are swallowed.
 public enum FuzzTarget: String, Sendable, CaseIterable {
-    case json, xml, fhirpath, validator, request
+    case json, xml, fhirpath, validator, request, vau
 
     /// Runs one input. Not reentrant for `request` (one server, one request at a time), as libFuzzer calls it.
     public func run(_ bytes: [UInt8]) {
@@ -16,13 +16,14 @@ public enum FuzzTarget: String, Sendable, CaseIterable {
         case .fhirpath: FHIRPathTarget.run(bytes)
         case .validator: ValidatorTarget.run(bytes)
         case .request: RequestTarget.run(bytes)
+        case .vau: VAUTarget.run(bytes)
         }
     }
 
     /// Builds what a target needs once (profiles, the server), so the first input is not charged with it.
     public func prepare() {
         switch self {
-        case .json, .xml: break
+        case .json, .xml, .vau: break
         case .fhirpath: _ = FHIRPathTarget.resource
         case .validator: _ = ValidatorTarget.validator
         case .request: _ = RequestTarget.harness

@@ -17,6 +17,7 @@ public enum SeedCorpus {
         case .xml: files.filter { $0.pathExtension == "xml" }.compactMap(bytes(of:))
         case .fhirpath: Set(files.filter { $0.pathExtension == "json" }.flatMap(expressions(in:))).sorted().map { Array($0.utf8) }
         case .request: requestSeeds(bodies: files.filter { $0.pathExtension == "json" || $0.pathExtension == "xml" })
+        case .vau: vauSeeds(bodies: files.filter { $0.pathExtension == "json" }.compactMap(bytes(of:)).prefix(20))
         }
         var written = Set<String>()
         for seed in seeds where seed.count <= maximumSize {
@@ -27,6 +28,18 @@ public enum SeedCorpus {
             try Data(seed).write(to: directory.appendingPathComponent(name))
         }
         return written.count
+    }
+
+    /// `p`s as a client builds them: a GET, and POSTs of fixture bodies, plainly and chunked.
+    static func vauSeeds(bodies: some Sequence<[UInt8]>) -> [[UInt8]] {
+        let prefix = Array("1 eyJhbGciOiJCUDI1NlIxIn0.e30.AAAA 0123456789abcdef0123456789abcdef 00112233445566778899aabbccddeeff ".utf8)
+        var seeds = [prefix + Array("GET /Task?status=ready HTTP/1.1\r\nHost: erx\r\nAuthorization: Bearer eyJhbGciOiJCUDI1NlIxIn0.e30.AAAA\r\n\r\n".utf8)]
+        for body in bodies {
+            let head = "POST /Task/160.000.000.000.000.01/$dispense?secret=00 HTTP/1.1\r\nHost: erx\r\nContent-Type: application/fhir+json\r\n"
+            seeds.append(prefix + Array((head + "Content-Length: \(body.count)\r\n\r\n").utf8) + body)
+            seeds.append(prefix + Array((head + "Transfer-Encoding: chunked\r\n\r\n" + String(body.count, radix: 16) + "\r\n").utf8) + body + Array("\r\n0\r\n\r\n".utf8))
+        }
+        return seeds
     }
 
     /// Request inputs: every route with no payload, the query routes with typical queries, and the body
