@@ -69,7 +69,8 @@ public struct InnerHTTPRequest: Sendable {
     public func serialized() -> [UInt8] {
         // HTTP types keep the `Host` field as the request's authority.
         var text = "\(head.method.rawValue) \(head.path ?? "/") HTTP/1.1\r\nHost: \(head.authority ?? "erx")\r\n"
-        for field in head.headerFields where field.name != .contentLength {
+        // The body is written whole: a `Transfer-Encoding` it arrived with no longer applies.
+        for field in head.headerFields where field.name != .contentLength && field.name != .transferEncoding {
             text += "\(field.name.rawName): \(field.value)\r\n"
         }
         if !body.isEmpty || [.post, .put, .patch].contains(head.method) { text += "Content-Length: \(body.count)\r\n" }
