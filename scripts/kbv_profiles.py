@@ -30,6 +30,12 @@ SETS = [
 ERP = ["Bundle", "Composition", "Prescription", "Medication_PZN", "Medication_Compounding",
        "Medication_FreeText", "Medication_Ingredient", "PracticeSupply"]
 FOR = ["Patient", "Practitioner", "Organization", "Coverage", "PractitionerRole"]
+# The DiGA prescription (flow type 162): kbv.itv.evdga 1.2 on kbv.ita.for 1.2. The official package is
+# not among the fixture definitions; it is read from EVDGA_PKG (a directory with the unpacked package,
+# e.g. from IBM's `resources/fhir/kbv.itv.evdga-1.2.2.tgz`) and skipped when that is not given.
+EVDGA_SET = ("1.2", "kbv.itv.evdga-1.2.2", "1.2")
+EVDGA = ["Bundle", "Composition", "HealthAppRequest"]
+EVDGA_PKG = os.environ.get("EVDGA_PKG")
 KBV_SD = "https://fhir.kbv.de/StructureDefinition/"
 
 # Extension definitions are looked up in these packages, first match wins (newest first).
@@ -179,6 +185,8 @@ class Writer:
             return url + "|" + self.version
         if name.startswith("KBV_PR_FOR_") and name[len("KBV_PR_FOR_"):] in FOR:
             return url + "|" + self.for_version
+        if name.startswith("KBV_PR_EVDGA_") and name[len("KBV_PR_EVDGA_"):] in EVDGA:
+            return url + "|" + self.version
         return None
 
     def types(self, types, base_types):
@@ -419,6 +427,19 @@ def main():
                     f"from the facts of {for_pkg.replace('-', ' ')} (snapshot); self-contained on R4 core.")
             write(sd_resource(sd, for_version, diff, desc), f"StructureDefinition-{sd['name']}-{for_version}.json")
             written.append(sd["name"] + "|" + for_version)
+        all_extensions |= w.extensions
+        left_out |= w.bindings
+    if EVDGA_PKG:
+        version, pkg, for_version = EVDGA_SET
+        w = Writer(version, for_version)
+        evdga = load_dir(EVDGA_PKG)
+        for name in EVDGA:
+            sd = evdga[KBV_SD + "KBV_PR_EVDGA_" + name]
+            diff = w.prune(w.differential(sd))
+            desc = (f"erx profile, KBV DiGA prescription {version}: {sd['name']}. Written from the facts of "
+                    f"{pkg.replace('-', ' ')} (snapshot); self-contained on R4 core.")
+            write(sd_resource(sd, version, diff, desc), f"StructureDefinition-{sd['name']}-{version}.json")
+            written.append(sd["name"] + "|" + version)
         all_extensions |= w.extensions
         left_out |= w.bindings
     left_out |= write_extensions(all_extensions | set(sys_extra_extensions()), lambda: Writer("1.4", "1.3"), written)

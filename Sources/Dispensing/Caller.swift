@@ -52,6 +52,11 @@ public enum Profession: String, Sendable, Hashable, CaseIterable {
     ]
     public static let pharmacies: Set<Profession> = [.publicPharmacy, .hospitalPharmacy]
 
+    /// The institutions that redeem prescriptions: the pharmacies and, for DiGA (162), the insurers.
+    /// IBM counts all three as its inner role "pharmacy" (`toInnerRequestRole`), e.g. for `GET /Task/{id}`.
+    public static let redeemers: Set<Profession> = pharmacies.union([.insurer])
+
     public var isPharmacy: Bool { Self.pharmacies.contains(self) }
+    public var isRedeemer: Bool { Self.redeemers.contains(self) }
     public var isPrescriber: Bool { Self.prescribers.contains(self) }
 }

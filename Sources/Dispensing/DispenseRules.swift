@@ -84,8 +84,13 @@ public enum DispenseRules {
             let md = dispensation.medicationDispense
             let location = dispensation.location
             let profiles = md.child("meta")?.children(named: "profile").compactMap(\.value) ?? []
-            if let index = profiles.firstIndex(where: { $0.contains("GEM_ERP_PR_MedicationDispense_DiGA") }) {
-                throw .medicationDispenseProfileNotAllowed(expression: "\(location).meta.profile[\(index)]")
+            let digaIndex = profiles.firstIndex { $0.contains("GEM_ERP_PR_MedicationDispense_DiGA") }
+            if task.flowType == .diga {
+                // A_26003-01: a DiGA is dispensed with the DiGA profile only.
+                if digaIndex == nil { throw .healthAppDispenseRequired(expression: "\(location).meta.profile") }
+            } else if let digaIndex {
+                // A_26002-02: the medicine flows refuse the DiGA profile.
+                throw .medicationDispenseProfileNotAllowed(expression: "\(location).meta.profile[\(digaIndex)]")
             }
             let identifiers = md.children(named: "identifier")
             guard let index = identifiers.firstIndex(where: { $0.value(of: "system") == Systems.prescriptionID }),

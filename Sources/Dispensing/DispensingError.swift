@@ -7,7 +7,7 @@ public enum DispensingError: Error, Sendable, Hashable {
     /// The ID in the path is not a PrescriptionID (format or check digits).
     case malformedPrescriptionID
     case taskNotFound
-    /// The flow type is one this server does not run (e.g. 162, 166).
+    /// The flow type is one this server does not run (166).
     case unsupportedFlowType
     /// The caller's profession may call the route but not for this task's flow type.
     case professionNotAllowedForFlowType
@@ -57,8 +57,10 @@ public enum DispensingError: Error, Sendable, Hashable {
     case kvnrMismatch(expression: String)
     /// A MedicationDispense names another pharmacy than the caller.
     case telematikIDMismatch(expression: String)
-    /// The DiGA MedicationDispense profile on a flow type that dispenses medicines.
+    /// The DiGA MedicationDispense profile on a flow type that dispenses medicines (A_26002-02).
     case medicationDispenseProfileNotAllowed(expression: String)
+    /// A MedicationDispense that is not the DiGA profile on the DiGA flow 162 (A_26003-01).
+    case healthAppDispenseRequired(expression: String)
     /// A batch whose `expirationDate` lies before `whenHandedOver`.
     case expiredMedicationDispensed(expression: String)
     /// `$dispense` with a body that holds no dispensation (the profile demands one; checked here too

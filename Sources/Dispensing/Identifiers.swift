@@ -147,9 +147,17 @@ public enum FlowType: Int, Sendable, Hashable, CaseIterable {
     case pkvPharmacy = 200
     case pkvDirectAssignment = 209
 
-    /// The flows this server runs (the pharmacy flows); 162 (DiGA) and 166 (T-Rezept) need parts
-    /// we do not have (insurer roles, the BfArM copy).
-    public static let supported: Set<FlowType> = [.gkvPharmacy, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment]
+    /// The flows this server runs (the pharmacy flows and 162, DiGA, redeemed at the insurer); 166
+    /// (T-Rezept) needs a part we do not have (the BfArM copy).
+    public static let supported: Set<FlowType> = [.gkvPharmacy, .diga, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment]
+
+    /// Who takes the prescription (`$accept`, A_19166-02, A_25993): the insurer for a DiGA, a public
+    /// or hospital pharmacy for every other flow (IBM registers `$accept` with these roles per flow).
+    public var redeemingProfessions: Set<Profession> { self == .diga ? [.insurer] : Profession.pharmacies }
+
+    /// Whether the ePA medication service learns of this flow's prescriptions and dispensations
+    /// (A_25944-01: 160, 166, 169, 200, 209; not the DiGA flow 162).
+    public var isTransferredToRegistry: Bool { self != .diga }
 
     /// Whether the prescriber assigns the pharmacy directly (the insurant may then only delete a
     /// completed task).

@@ -6,6 +6,13 @@ public import FHIRModel
 public struct KBVPrescriptionView: Sendable {
     public static let kbvProfilePrefix = "https://fhir.kbv.de/StructureDefinition/"
     public static let bundleProfile = kbvProfilePrefix + "KBV_PR_ERP_Bundle"
+    /// The DiGA prescription (kbv.itv.evdga), the only bundle flow 162 takes (IBM `EvdgaBundle`).
+    public static let healthAppBundleProfile = kbvProfilePrefix + "KBV_PR_EVDGA_Bundle"
+
+    /// The bundle profile a task of `flowType` takes at `$activate`.
+    public static func bundleProfile(for flowType: FlowType) -> String {
+        flowType == .diga ? healthAppBundleProfile : bundleProfile
+    }
 
     public let bundle: Element
 
@@ -22,12 +29,18 @@ public struct KBVPrescriptionView: Sendable {
         resources.filter { $0.resource.name == type }
     }
 
-    /// The KBV bundle profile claimed in `meta.profile` (`…/KBV_PR_ERP_Bundle|1.1.0`), if any.
+    /// The KBV bundle profile claimed in `meta.profile` (`…/KBV_PR_ERP_Bundle|1.1.0`, or the DiGA
+    /// `…/KBV_PR_EVDGA_Bundle|1.2`), if any.
     public var claimedBundleProfile: String? {
         bundle.child("meta")?.children(named: "profile").compactMap(\.value).first {
-            $0 == Self.bundleProfile || $0.hasPrefix(Self.bundleProfile + "|")
+            Self.names($0, Self.bundleProfile) || Self.names($0, Self.healthAppBundleProfile)
         }
     }
+
+    /// Whether the bundle claims the DiGA prescription profile.
+    public var isHealthAppPrescription: Bool { claimedBundleProfile.map { Self.names($0, Self.healthAppBundleProfile) } ?? false }
+
+    public static func names(_ canonical: String, _ profile: String) -> Bool { canonical == profile || canonical.hasPrefix(profile + "|") }
 
     /// The claimed bundle profile's version as numbers (`|1.1.0` → `[1, 1, 0]`).
     public var claimedVersion: [Int]? {
@@ -103,6 +116,8 @@ public struct KBVCoverage: Sendable {
     public var typeCode: String? { element.descendant("type", "coding", "code")?.value }
     /// `Coverage.payor.identifier.value`: the insurer's IKNR.
     public var payorIKNR: String? { element.descendant("payor", "identifier", "value")?.value }
+    /// Whether the payor identifier carries `KBV_EX_FOR_Alternative_IK` at all (A_26372 asks only that).
+    public var hasAlternativeIK: Bool { !(element.descendant("payor", "identifier")?.extensions(Self.alternativeIK).isEmpty ?? true) }
     /// The alternative IKNR (`KBV_EX_FOR_Alternative_IK` on the payor identifier), e.g. of an accident insurer.
     public var alternativeIKNR: String? {
         element.descendant("payor", "identifier")?.extensions(Self.alternativeIK).first?.descendant("valueIdentifier", "value")?.value

@@ -1,12 +1,13 @@
 public import FHIRModel
 public import Foundation
 
-/// What `$activate` takes from the prescriber's bundle (the KBV `KBV_PR_ERP_Bundle`): its
+/// What `$activate` takes from the prescriber's bundle (the KBV `KBV_PR_ERP_Bundle`, or for DiGA
+/// `KBV_PR_EVDGA_Bundle`): its
 /// PrescriptionID, the insured person and the prescription date.
 public struct PrescriptionBundle: Sendable, Hashable {
     public let prescriptionID: String
     public let kvnr: KVNR
-    /// `MedicationRequest.authoredOn`, a FHIR date.
+    /// `MedicationRequest.authoredOn` (DiGA: `DeviceRequest.authoredOn`), a FHIR date.
     public let authoredOn: String
     public let bundle: Element
     /// The prescriber's CMS SignedData exactly as uploaded, kept so that pharmacies receive the QES
@@ -39,12 +40,13 @@ public struct PrescriptionBundle: Sendable, Hashable {
                 expression: "Bundle.entry[\(patientIndex)].resource.identifier"
             )
         }
-        guard let (requestIndex, request) = resources.first(where: { $0.1.name == "MedicationRequest" }) else {
+        // A DiGA prescription (`KBV_PR_EVDGA_Bundle`, flow 162) orders its app with a DeviceRequest.
+        guard let (requestIndex, request) = resources.first(where: { $0.1.name == "MedicationRequest" || $0.1.name == "DeviceRequest" }) else {
             throw .invalidPrescription(reason: "The bundle has no MedicationRequest.", expression: "Bundle.entry")
         }
         guard let authoredText = request.value(of: "authoredOn"), let authoredOn = CalendarDate.datePart(of: authoredText) else {
             throw .invalidPrescription(
-                reason: "The MedicationRequest has no authoredOn date.",
+                reason: "The \(request.name) has no authoredOn date.",
                 expression: "Bundle.entry[\(requestIndex)].resource.authoredOn"
             )
         }

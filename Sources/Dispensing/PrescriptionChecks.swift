@@ -33,6 +33,10 @@ public enum PrescriptionChecks {
             try checkPrescriptionID(prescription, flowType: flowType, taskID: taskID)
             return findings
         }
+        if view.isHealthAppPrescription {
+            try checkHealthApp(prescription, view: view, flowType: flowType, taskID: taskID, practitionerNumbers: practitionerNumbers)
+            return findings
+        }
         let medications = view.resources("Medication").map { KBVMedication($0.resource, path: $0.path) }
         try checkPZNs(medications)
         try checkPatientSystem(view)
@@ -67,6 +71,35 @@ public enum PrescriptionChecks {
         return findings
     }
 
+    /// The DiGA prescription (`KBV_PR_EVDGA_Bundle`, flow 162) in IBM's order: `EvdgaBundle::
+    /// additionalValidation` (A_26372, A_25992), then the checks `ActivateTaskHandler::handleGeneric`
+    /// shares with the medicine flows. No MVO, no medication category, no IKNR or patient-system check
+    /// (those are `KbvBundle`'s only).
+    static func checkHealthApp(
+        _ prescription: PrescriptionBundle, view: KBVPrescriptionView, flowType: FlowType, taskID: PrescriptionID,
+        practitionerNumbers: PractitionerNumberPolicy
+    ) throws(DispensingError) {
+        let coverages = view.resources("Coverage")
+        guard coverages.count == 1 else { throw refused("Expected exactly one Coverage resource", at: "Bundle.entry") }
+        if KBVCoverage(coverages[0].resource, path: coverages[0].path).hasAlternativeIK {
+            throw refused(Texts.accidentInsurerDiGA, at: coverages[0].path + ".payor.identifier.extension")
+        }
+        let requests = view.resources("DeviceRequest")
+        guard requests.count == 1 else { throw refused("Expected exactly one DeviceRequest resource", at: "Bundle.entry") }
+        let code = requests[0].resource.child("codeCodeableConcept")?.children(named: "coding")
+            .first { $0.value(of: "system") == KBVMedication.pznSystem }?.value(of: "code")
+        if let code, !CheckDigits.isValidPZN(code) {
+            throw refused(Texts.pznCheckDigit, code: "TIFLOW_EREZEPT_PZN_INVALID", at: requests[0].path + ".codeCodeableConcept.coding")
+        }
+        try checkPrescriptionID(prescription, flowType: flowType, taskID: taskID)
+        try checkSigningDay(prescription)
+        try checkCoverage(view, flowType: flowType)
+        if practitionerNumbers == .error, !practitionerNumbersValid(view) {
+            throw refused(Texts.invalidPractitionerNumber, at: "Bundle.entry")
+        }
+        try checkKVNR(view)
+    }
+
     /// The FD's texts that clients see (the refusals' `details.text`).
     public enum Texts {
         public static let validationFailed = "FHIR-Validation error"
@@ -81,6 +114,8 @@ public enum PrescriptionChecks {
         public static let flowTypeMismatch = "Flowtype mismatch between Task and QES-Bundle"
         public static let signingDay = "Ausstellungsdatum und Signaturzeitpunkt weichen voneinander ab, müssen aber taggleich sein"
         public static let coverageCount = "Unexpected number of Coverage Resources in KBV/EVDGA Bundle"
+        /// A_26372: a DiGA is not prescribed at the expense of an accident insurer (no alternative IK).
+        public static let accidentInsurerDiGA = "Workflow nicht für Verordnungen nutzbar, die zu Lasten von Unfallkassen oder Berufsgenossenschaften gehen"
         public static let pkvNotAllowed = "Coverage \"PKV\" not allowed for flowtype 160/162/169"
         public static let pkvRequired = "Coverage \"PKV\" not set for flowtype 200/209"
         public static let invalidPractitionerNumber = "Ungültige Arztnummer (LANR oder ZANR): Die übergebene Arztnummer entspricht nicht den Prüfziffer-Validierungsregeln."

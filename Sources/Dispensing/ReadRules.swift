@@ -13,9 +13,9 @@ public enum ReadRules {
         case pharmacyWithAccessCode
     }
 
-    /// The checks before the task is read: a pharmacy must bring a credential.
+    /// The checks before the task is read: a pharmacy (or an insurer, for DiGA) must bring a credential.
     public static func admit(secret: String?, accessCode: String?, caller: Caller) throws(DispensingError) {
-        if caller.profession.isPharmacy, secret == nil, accessCode == nil { throw .readCredentialMissing }
+        if caller.profession.isRedeemer, secret == nil, accessCode == nil { throw .readCredentialMissing }
     }
 
     public static func read(_ task: PrescriptionTask, secret: String?, accessCode: String?, caller: Caller) throws(DispensingError) -> Access {

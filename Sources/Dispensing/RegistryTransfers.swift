@@ -42,7 +42,7 @@ public enum RegistryTransfers {
         for change: TaskChange, before: PrescriptionTask, storedDispensations: () throws -> [Dispensation], ids: some IDGenerator
     ) throws -> RegistryTransfer? {
         let task = change.task
-        guard let kvnr = task.kvnr ?? before.kvnr else { return nil }
+        guard task.id.flowType.isTransferredToRegistry, let kvnr = task.kvnr ?? before.kvnr else { return nil }
         func make(_ operation: RegistryTransfer.Operation, status: TaskStatus? = nil, _ payload: Element) -> RegistryTransfer {
             RegistryTransfer(operation: operation, kvnr: kvnr, prescriptionID: task.id, status: status, idempotencyKey: ids.sortableUUID(), payload: payload)
         }

@@ -40,9 +40,10 @@ public enum TaskRules {
         } else {
             next.expiryDate = CalendarDate.adding(months: 3, to: issued)
             switch task.flowType {
-            case .pkvPharmacy, .pkvDirectAssignment:
+            // 162 as IBM `Task::setAcceptDateDependentPrescriptionType` runs it (its labels say A_27845 at the 28 days).
+            case .pkvPharmacy, .pkvDirectAssignment, .diga:
                 next.acceptDate = next.expiryDate
-            case .gkvPharmacy, .gkvDirectAssignment, .diga, .tPrescription:
+            case .gkvPharmacy, .gkvDirectAssignment, .tPrescription:
                 next.acceptDate = CalendarDate.adding(days: 28, to: issued)
             }
         }

@@ -75,8 +75,9 @@ struct PrescriptionIDTests {
         #expect(PrescriptionID("165.000.000.000.001.80") == nil)
     }
 
-    @Test func supportedFlowTypesAreThePharmacyFlows() {
-        #expect(FlowType.supported == [.gkvPharmacy, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment])
+    /// The pharmacy flows and 162 (DiGA, issue 24 item 3); 166 not yet.
+    @Test func supportedFlowTypesAreThePharmacyFlowsAndDiGA() {
+        #expect(FlowType.supported == [.gkvPharmacy, .diga, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment])
         #expect(FlowType.allCases.filter(\.isDirectAssignment) == [.gkvDirectAssignment, .pkvDirectAssignment])
     }
 }

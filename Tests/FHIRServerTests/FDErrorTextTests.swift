@@ -261,6 +261,10 @@ import Testing
         (PrescriptionChecks.Texts.pkvRequired, "TIFLOW_COVERAGE_TYPE_MISMATCH", "A_22347-01; E2E status only; IBM ActivateTaskHandler.cxx"),
         (PrescriptionChecks.Texts.invalidPractitionerNumber, nil, "A_24032 (error mode; production mode warns with 252, A_24033); IBM ActivateTaskHandler.cxx"),
         ("Expected exactly one Patient in prescription bundle, got: 2", nil, "IBM ActivateTaskHandler.cxx"),
+        // DiGA (162): IBM EvdgaBundle::additionalValidation.
+        (PrescriptionChecks.Texts.accidentInsurerDiGA, nil, "A_26372; IBM EvdgaBundle.cxx"),
+        ("Expected exactly one Coverage resource", nil, "IBM EvdgaBundle.cxx"),
+        ("Expected exactly one DeviceRequest resource", nil, "IBM EvdgaBundle.cxx"),
         (PrescriptionChecks.Texts.kvnrCheckDigit, nil, "A_23890-01; E2E exact; IBM ActivateTaskHandler.cxx"),
     ]
 
@@ -287,6 +291,9 @@ import Testing
             && mvo.outcome.issues.first?.text == "Teilverordnung zur Mehrfachverordnung urn:uuid:24e2e10d-e962-4d1c-be4f-8760e690a5f0 ist ab 01.04.2099 einlösbar.")  // A_22635-02; IBM TaskHandler.cxx
         let role = ErrorSeam.answer(for: DispensingError.professionNotAllowedForFlowType, caller: Caller(profession: .hospitalPharmacy))
         #expect(role.outcome.issues.first?.text == "endpoint is forbidden for professionOID 1.2.276.0.76.4.55")  // A_19166-02
+        let diga = ErrorSeam.answer(for: DispensingError.healthAppDispenseRequired(expression: "Parameters.parameter[0].part[0].resource.meta.profile"))
+        #expect(diga.status == .badRequest && diga.outcome.issues.first?.text  // A_26003-01; IBM MedicationDispenseOperationParameters.cxx
+            == "Unzulässige Abgabeinformationen: Für diesen Workflow sind nur Abgabeinformationen für digitale Gesundheitsanwendungen zulässig.")
         #expect(ErrorSeam.internalError().outcome.issues.first?.text == "Internal server error.")  // IBM VauRequestHandler.cxx
         let expiredToken = ErrorSeam.answer(for: RequestError.unauthenticated(.expired))
         #expect(expiredToken.outcome.issues.first?.text == "JWT expired")  // A_20373

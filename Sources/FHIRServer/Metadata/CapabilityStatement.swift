@@ -140,6 +140,15 @@ enum CapabilityStatement {
         guard let professions = route.professions else { return "" }
         if professions == Set(Profession.allCases) { return "; allowed professions: any" }
         let names = Profession.allCases.filter(professions.contains).map(\.name)
-        return "; allowed professions: \(names.joined(separator: ", "))"
+        var note = "; allowed professions: \(names.joined(separator: ", "))"
+        if let byFlow = route.flowProfessions {
+            // Grouped by the professions a flow admits (`$accept`: pharmacies for 160/166/169/200/209, insurers for 162).
+            let groups = Dictionary(grouping: FlowType.allCases, by: byFlow)
+            let parts = groups.sorted { $0.value[0].rawValue < $1.value[0].rawValue }.map { professions, flows in
+                "\(flows.map { String($0.rawValue) }.joined(separator: "/")): \(Profession.allCases.filter(professions.contains).map(\.name).joined(separator: ", "))"
+            }
+            note += " (by flow type: \(parts.joined(separator: "; ")))"
+        }
+        return note
     }
 }

@@ -153,6 +153,9 @@ public enum ErrorSeam {
         case .medicationDispenseProfileNotAllowed(let expression):
             return make(.badRequest, "Unzulässige Abgabeinformationen: Für diesen Workflow sind nur Abgabeinformationen für Arzneimittel zulässig.",
                         tiflow: "TIFLOW_INVALID_MEDICATION_DISPENSE", expression: expression)
+        case .healthAppDispenseRequired(let expression):
+            return make(.badRequest, "Unzulässige Abgabeinformationen: Für diesen Workflow sind nur Abgabeinformationen für digitale Gesundheitsanwendungen zulässig.",
+                        tiflow: "TIFLOW_INVALID_MEDICATION_DISPENSE", expression: expression)
         case .expiredMedicationDispensed(let expression):
             // Ours (ARCHITECTURE decision 4): a business rule the FD does not have.
             return ours(.unprocessableContent, .businessRule, "Cannot dispense expired medication: the batch expired before it was handed over.", expression: expression)

@@ -19,6 +19,10 @@ public struct Route: Sendable {
     public let interaction: Interaction?
     /// For the CapabilityStatement: the search parameters a `searchType` route takes.
     public let searchParameters: [SearchParameter]
+    /// The professions admitted by the flow type of the path's PrescriptionID, checked after
+    /// `professions` (IBM `ErpRequestHandler::allowedForProfessionOID` with `OIDsByWorkflow`, as it
+    /// registers `$accept`: insurers for 162, pharmacies for the others); `nil` for one set for all flows.
+    public let flowProfessions: (@Sendable (FlowType) -> Set<Profession>)?
     public let handler: Handler
 
     public enum Interaction: Sendable, Hashable {
@@ -48,13 +52,15 @@ public struct Route: Sendable {
     }
 
     public init(_ method: HTTPRequest.Method, _ path: String, professions: Set<Profession>?, resource: String? = nil,
-                interaction: Interaction? = nil, searchParameters: [SearchParameter] = [], handler: @escaping Handler) {
+                interaction: Interaction? = nil, searchParameters: [SearchParameter] = [],
+                flowProfessions: (@Sendable (FlowType) -> Set<Profession>)? = nil, handler: @escaping Handler) {
         self.method = method
         self.path = path
         self.professions = professions
         self.resource = resource
         self.interaction = interaction
         self.searchParameters = searchParameters
+        self.flowProfessions = flowProfessions
         self.handler = handler
     }
 }
@@ -83,6 +89,11 @@ enum Routes {
                 let caller = try await verifier.caller(token: token)
                 context.caller = caller
                 guard professions.contains(caller.profession) else { throw RequestError.professionNotAllowed(oid: caller.profession.rawValue) }
+                // A malformed ID is left to the handler (404); IBM answers 403 there (ours, fd-parity §2.1).
+                if let byFlow = route.flowProfessions, let id = context.parameters.get("id").flatMap(PrescriptionID.init),
+                   !byFlow(id.flowType).contains(caller.profession) {
+                    throw RequestError.professionNotAllowed(oid: caller.profession.rawValue)
+                }
                 _ = try responseFormat(request, context)
             }
             return try await route.handler(request, &context)

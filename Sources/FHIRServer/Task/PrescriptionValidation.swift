@@ -29,14 +29,22 @@ public struct PrescriptionValidation: Sendable {
     /// (`FHIR-Validation error`), unless `admittingUnprofiled` — ours, only in the development mode
     /// `--accept-unsigned`: there the minimal bundles of conformance and load suites (signed or
     /// not) pass unvalidated, and only their PrescriptionID is checked (``PrescriptionChecks``).
-    public func validate(_ bundle: Element, admittingUnprofiled: Bool = false) throws(DispensingError) {
+    ///
+    /// A task of flow 162 takes only the DiGA prescription (`KBV_PR_EVDGA_Bundle`), every other flow
+    /// only `KBV_PR_ERP_Bundle` (IBM reads the body as `EvdgaBundle` or `KbvBundle` by the task's type
+    /// and validates it against that profile). The evDGA versions have no date windows here (ours:
+    /// only the one version 1.2 is shipped).
+    public func validate(_ bundle: Element, flowType: FlowType = .gkvPharmacy, admittingUnprofiled: Bool = false) throws(DispensingError) {
         let view = KBVPrescriptionView(bundle)
-        guard let claimed = view.claimedBundleProfile else {
-            if admittingUnprofiled { return }
-            throw Self.refused(diagnostics: "The bundle claims no KBV_PR_ERP_Bundle profile (Bundle.meta.profile).", at: "Bundle.meta.profile")
+        let expected = KBVPrescriptionView.bundleProfile(for: flowType)
+        guard let claimed = view.claimedBundleProfile, KBVPrescriptionView.names(claimed, expected) else {
+            if admittingUnprofiled, view.claimedBundleProfile == nil { return }
+            let name = expected.dropFirst(KBVPrescriptionView.kbvProfilePrefix.count)
+            throw Self.refused(diagnostics: "The bundle claims no \(name) profile (Bundle.meta.profile).", at: "Bundle.meta.profile")
         }
-        let authoredOn = view.resources("MedicationRequest").first?.resource.value(of: "authoredOn").flatMap(CalendarDate.datePart(of:))
-        if let version = ProfileVersionWindows.majorMinor(ofCanonical: claimed), let authoredOn,
+        let request = flowType == .diga ? "DeviceRequest" : "MedicationRequest"
+        let authoredOn = view.resources(request).first?.resource.value(of: "authoredOn").flatMap(CalendarDate.datePart(of:))
+        if flowType != .diga, let version = ProfileVersionWindows.majorMinor(ofCanonical: claimed), let authoredOn,
            windows.windows.contains(where: { $0.version == version })
         {
             let inForce = windows.versions(on: authoredOn)

@@ -21,7 +21,7 @@ extension TaskRoutes {
             let body = try await RequestBodyReader.requiredResource(of: request, limits: env.limits, expected: "Parameters")
             let input = try await PrescriptionInput.bundle(in: body, flowType: id.flowType, acceptUnsigned: env.acceptUnsigned,
                                                           signed: env.signedPrescriptions)
-            try env.prescriptionValidation.validate(input.bundle, admittingUnprofiled: env.acceptUnsigned)
+            try env.prescriptionValidation.validate(input.bundle, flowType: id.flowType, admittingUnprofiled: env.acceptUnsigned)
             let prescription = try PrescriptionBundle(input.bundle, signedData: input.signedData, signedAt: input.signedAt)
             let task = try await env.service.activate(id, accessCode: accessCode, prescription: prescription, caller: caller,
                                                       practitionerNumbers: env.practitionerNumbers)

@@ -6,9 +6,11 @@ public import HTTPTypes
 import Foundation
 
 extension TaskRoutes {
-    /// `POST /Task/{id}/$close` (pharmacies): completes the task and answers the signed receipt.
+    /// `POST /Task/{id}/$close` (pharmacies and insurers for every flow, A_19230-01, as IBM registers
+    /// it: only the holder of the Secret gets past it, and only the flow's role can have accepted):
+    /// completes the task and answers the signed receipt.
     static func close(_ env: ServerEnvironment) -> Route {
-        Route(.post, "/Task/{id}/$close", professions: Profession.pharmacies, resource: "Task", interaction: .operation("close")) { request, context in
+        Route(.post, "/Task/{id}/$close", professions: Profession.redeemers, resource: "Task", interaction: .operation("close")) { request, context in
             let caller = try Routes.caller(context)
             let id = try Routes.prescriptionID(context)
             let secret = Routes.query(request, "secret")
@@ -26,8 +28,24 @@ extension TaskRoutes {
             }
             let task = try await env.service.close(id, secret: secret, caller: caller, body: body.map(\.dispensations))
             guard let receipt = task.receipt else { throw RequestError.routeNotFound }
-            let profile = (try? body.get())?.profile
-            return try Routes.respond(receipt, request, context, headers: profile.map { [WorkflowProfileHeader.name: $0] } ?? [:])
+            let sent = try? body.get()
+            var headers: HTTPFields = sent?.profile.map { [WorkflowProfileHeader.name: $0] } ?? [:]
+            if id.flowType == .diga {
+                headers[digaRedeemCodeHeader] = containsRedeemCode(sent?.dispensations ?? []) ? "1" : "0"
+            }
+            return try Routes.respond(receipt, request, context, headers: headers)
+        }
+    }
+
+    /// A_23090-07's header on a DiGA close: `1` when a dispensation of the body carries a redeem code,
+    /// else `0` (also when the body had none: IBM asks only the body, `CloseTaskHandler`).
+    static let digaRedeemCodeHeader = HTTPField.Name("Diga-Redeem-Code")!
+    static let redeemCodeExtension = "https://gematik.de/fhir/erp/StructureDefinition/GEM_ERP_EX_RedeemCode"
+
+    /// IBM `MedicationsAndDispenses::containsDigaRedeemCode`: a non-empty `GEM_ERP_EX_RedeemCode`.
+    static func containsRedeemCode(_ dispensations: [Dispensation]) -> Bool {
+        dispensations.contains { dispensation in
+            dispensation.medicationDispense.extensions(redeemCodeExtension).contains { !($0.value(of: "valueString") ?? "").isEmpty }
         }
     }
 }

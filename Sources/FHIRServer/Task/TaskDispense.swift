@@ -6,7 +6,8 @@ public import HTTPTypes
 import Foundation
 
 extension TaskRoutes {
-    /// `POST /Task/{id}/$dispense` (pharmacies): the dispensation set replaces the stored one (dispense-spec.md §4).
+    /// `POST /Task/{id}/$dispense` (pharmacies; insurers get 403 also for 162, as IBM registers it, A_24279):
+    /// the dispensation set replaces the stored one (dispense-spec.md §4).
     static func dispense(_ env: ServerEnvironment) -> Route {
         Route(.post, "/Task/{id}/$dispense", professions: Profession.pharmacies, resource: "Task", interaction: .operation("dispense")) { request, context in
             let caller = try Routes.caller(context)

@@ -10,7 +10,8 @@ extension TaskRoutes {
     static func read(_ env: ServerEnvironment) -> Route {
         // Not R4's `read`: the production service answers a collection Bundle (Task and, by who asks,
         // the prescription or the receipt), and so does erx (fd-parity §4.2).
-        Route(.get, "/Task/{id}", professions: Profession.pharmacies.union([.insurant]), resource: "Task",
+        // Insurers read as pharmacies do (A_19113-02: IBM admits `oid_kostentraeger` for every flow).
+        Route(.get, "/Task/{id}", professions: Profession.redeemers.union([.insurant]), resource: "Task",
               interaction: .custom("GET /Task/{id} answers a collection Bundle with the Task (and, by caller, the prescription or the receipt), not the plain Task")) { request, context in
             let caller = try Routes.caller(context)
             let (task, access) = try await env.service.readTask(Routes.prescriptionID(context), secret: Routes.query(request, "secret"),
