@@ -7,10 +7,11 @@ public enum DispenseRules {
     /// `$dispense` (dispense-spec.md §2, checks 4–14 in this order). `body` is the already decoded
     /// and profile-validated request, or the error decoding or validating it raised: that error
     /// counts only after the task checks, as in the production service. `objected` says whether the
-    /// insurant has objected (ARCHITECTURE decision 5): then nothing is stored (423).
+    /// insurant has objected (ARCHITECTURE decision 5): then nothing is stored (423). `policy`'s rules
+    /// run last, after every FD check (ARCHITECTURE decision 14).
     public static func dispense(
         _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<[Dispensation], any Error>,
-        now: Date, ids: some IDGenerator, objected: () throws -> Bool = { false }
+        now: Date, ids: some IDGenerator, policy: DispensingPolicy = .fd, objected: () throws -> Bool = { false }
     ) throws -> TaskChange {
         let telematikID = try admitDispense(task, secret: secret, caller: caller)
         // After the secret: only the pharmacy holding the prescription learns of the objection.
@@ -18,6 +19,7 @@ public enum DispenseRules {
         let dispensations = try body.get()
         guard !dispensations.isEmpty else { throw DispensingError.noDispensationSent }
         try check(dispensations, against: task, telematikID: telematikID)
+        try policy.check(dispensations, against: task)
         var next = task
         next.owner = telematikID
         next.lastMedicationDispense = now
@@ -55,20 +57,26 @@ public enum DispenseRules {
     /// `$close`: completes the task (A_19232) and makes the receipt. A body replaces the stored set
     /// (A_26481); without one (`body` is `.success(nil)`) a set must have been dispensed before
     /// (A_24287-01). Check order as in the production service: cancelled, status, secret.
+    /// `policy`'s rules run last (ARCHITECTURE decision 14) on the set the task keeps: the body's, or
+    /// without one the stored set, which `stored` reads (only when the policy has rules).
     public static func close(
         _ task: PrescriptionTask, secret: String?, caller: Caller, body: Result<[Dispensation]?, any Error>,
-        now: Date, ids: some IDGenerator, receipt: (PrescriptionTask) throws -> Element
+        now: Date, ids: some IDGenerator, policy: DispensingPolicy = .fd, stored: () throws -> [Dispensation] = { [] },
+        receipt: (PrescriptionTask) throws -> Element
     ) throws -> TaskChange {
         let telematikID = try admitClose(task, secret: secret, caller: caller)
         var next = task
         var change = DispensationChange.keep
         if let dispensations = try body.get(), !dispensations.isEmpty {
             try check(dispensations, against: task, telematikID: telematikID)
+            try policy.check(dispensations, against: task)
             change = .replace(assignIDs(dispensations, task: task.id, ids: ids))
             next.lastMedicationDispense = now
             next.owner = telematikID
         } else if task.lastMedicationDispense == nil {
             throw DispensingError.noDispensationToClose
+        } else if policy.addsRules {
+            try policy.check(try stored().map(\.namedByStoredID), against: task)
         }
         next.status = .completed
         next.completedAt = now
@@ -77,8 +85,9 @@ public enum DispenseRules {
         return TaskChange(task: next, dispensations: change, audit: TaskRules.audit(.close, next, caller, now))
     }
 
-    /// Checks 9, 11, 13, 14 of dispense-spec.md §2 and the expiry rule of ARCHITECTURE decision 4,
-    /// dispensation by dispensation.
+    /// Checks 9, 11, 13, 14 of dispense-spec.md §2, dispensation by dispensation: the FD's checks
+    /// of the content. (The expiry rule of ARCHITECTURE decision 4 is `strict`'s since decision 14:
+    /// ``StrictDispenseRules``.)
     static func check(_ dispensations: [Dispensation], against task: PrescriptionTask, telematikID: TelematikID) throws(DispensingError) {
         for dispensation in dispensations {
             let md = dispensation.medicationDispense
@@ -107,12 +116,6 @@ public enum DispenseRules {
             if performers.isEmpty { throw .telematikIDMismatch(expression: "\(location).performer") }
             if let index = performers.firstIndex(where: { $0.descendant("actor", "identifier")?.value(of: "value") != telematikID.rawValue }) {
                 throw .telematikIDMismatch(expression: "\(location).performer[\(index)].actor.identifier")
-            }
-            if let handedOver = md.value(of: "whenHandedOver").flatMap(CalendarDate.datePart(of:)),
-               let expiry = dispensation.medication?.descendant("batch", "expirationDate")?.value,
-               let expiryDay = CalendarDate.datePart(of: expiry), expiryDay < handedOver {
-                let medication = dispensation.medicationLocation ?? "Medication"
-                throw .expiredMedicationDispensed(expression: "\(medication).batch.expirationDate")
             }
         }
     }

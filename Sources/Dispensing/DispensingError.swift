@@ -61,8 +61,14 @@ public enum DispensingError: Error, Sendable, Hashable {
     case medicationDispenseProfileNotAllowed(expression: String)
     /// A MedicationDispense that is not the DiGA profile on the DiGA flow 162 (A_26003-01).
     case healthAppDispenseRequired(expression: String)
-    /// A batch whose `expirationDate` lies before `whenHandedOver`.
+    /// A batch whose `expirationDate` lies before `whenHandedOver` (``DispensingPolicy/strict`` only).
     case expiredMedicationDispensed(expression: String)
+    /// More dispensed than prescribed (``DispensingPolicy/strict`` only): the set's total and the
+    /// prescribed quantity (decimals as text) in the prescription's unit (`Packung`).
+    case quantityExceedsPrescription(expression: String, dispensed: String, prescribed: String, unit: String)
+    /// The prescriber excluded substitution (aut idem) and another product was dispensed
+    /// (``DispensingPolicy/strict`` only).
+    case substitutionExcluded(expression: String)
     /// `$dispense` with a body that holds no dispensation (the profile demands one; checked here too
     /// so an empty set can never be stored as "dispensed").
     case noDispensationSent

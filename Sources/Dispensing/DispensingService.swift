@@ -15,13 +15,17 @@ public struct DispensingService: Sendable {
     public let receiptIssuer: @Sendable (PrescriptionTask) throws -> Element
     /// What `$dispense` answers when the insurant objected.
     public let objectionResponse: ObjectionResponse
+    /// The business rules `$dispense` and `$close` apply beyond the FD's (`--rules`; ARCHITECTURE
+    /// decision 14). A `var` so a test can run one server in either mode.
+    public var rules: DispensingPolicy
 
     public init(
         store: any TaskStore, clock: any WallClock = SystemWallClock(), ids: any IDGenerator = RandomIDGenerator(),
         objectionRegistry: any ObjectionRegistry = StoredObjectionsOnly(), objectionResponse: ObjectionResponse = .locked,
-        receiptIssuer: @escaping @Sendable (PrescriptionTask) throws -> Element
+        rules: DispensingPolicy = .fd, receiptIssuer: @escaping @Sendable (PrescriptionTask) throws -> Element
     ) {
         self.objectionResponse = objectionResponse
+        self.rules = rules
         self.store = store
         self.clock = clock
         self.ids = ids
@@ -68,6 +72,7 @@ public struct DispensingService: Sendable {
         let ids = self.ids
         let registry = objectionRegistry
         let response = objectionResponse
+        let rules = self.rules
         var mayAsk = true
         while true {
             do {
@@ -78,7 +83,7 @@ public struct DispensingService: Sendable {
                         throw RefreshFirst(kvnr: kvnr)
                     }
                     let objected = { try task.kvnr.map { try !snapshot.objections($0).isEmpty } ?? false }
-                    var change = try DispenseRules.dispense(task, secret: secret, caller: caller, body: body, now: now, ids: ids,
+                    var change = try DispenseRules.dispense(task, secret: secret, caller: caller, body: body, now: now, ids: ids, policy: rules,
                                                             objected: response == .locked ? objected : { false })
                     // `fd`: stored and answered 204, but nothing about the insurant goes to the registry.
                     if try response == .locked || !objected() {
@@ -107,8 +112,10 @@ public struct DispensingService: Sendable {
         let now = clock.now()
         let ids = self.ids
         let issuer = receiptIssuer
-        return try await update(id) { task in
-            try DispenseRules.close(task, secret: secret, caller: caller, body: body, now: now, ids: ids, receipt: issuer)
+        let rules = self.rules
+        return try await updateSnapshot(id) { snapshot in
+            try DispenseRules.close(snapshot.task, secret: secret, caller: caller, body: body, now: now, ids: ids, policy: rules,
+                                    stored: snapshot.dispensations, receipt: issuer)
         }
     }
 
@@ -163,9 +170,15 @@ public struct DispensingService: Sendable {
     /// Runs a rule under the store's lock and adds the registry transfer its change calls for,
     /// unless the insurant has objected: then nothing about them goes to the registry.
     private func update(_ id: PrescriptionID, _ rule: @escaping @Sendable (PrescriptionTask) throws -> TaskChange) async throws -> PrescriptionTask {
+        try await updateSnapshot(id) { snapshot in try rule(snapshot.task) }
+    }
+
+    /// As `update`, for a rule that reads more of the transaction's snapshot than the task (`$close`
+    /// judging the stored set).
+    private func updateSnapshot(_ id: PrescriptionID, _ rule: @escaping @Sendable (TaskSnapshot) throws -> TaskChange) async throws -> PrescriptionTask {
         let ids = self.ids
         return try await store.update(id) { snapshot in
-            var change = try rule(snapshot.task)
+            var change = try rule(snapshot)
             // Objections are read only for a change the registry would learn of; the insurant is the
             // one after the change (`$activate` learns the KVNR from the prescription).
             let transfer = try RegistryTransfers.transfer(for: change, before: snapshot.task, storedDispensations: snapshot.dispensations, ids: ids)

@@ -48,6 +48,29 @@ public struct KBVPrescriptionView: Sendable {
         return claimed[claimed.index(after: bar)...].split(separator: ".").compactMap { Int($0) }
     }
 
+    /// The MedicationRequest (`KBV_PR_ERP_Prescription`; `$activate` admits exactly one).
+    public var medicationRequest: Element? { resources("MedicationRequest").first?.resource }
+
+    /// `MedicationRequest.dispenseRequest.quantity`: the number of packages prescribed (KBV 1.1:
+    /// UCUM `{Package}`; KBV 1.4: unit `Packung`).
+    public var prescribedQuantity: MedicationQuantity? {
+        MedicationQuantity(medicationRequest?.descendant("dispenseRequest", "quantity"))
+    }
+
+    /// Aut idem: `MedicationRequest.substitution.allowedBoolean` is `false` (the prescriber excluded
+    /// substitution). Absent or `true`: substitution allowed.
+    public var substitutionExcluded: Bool {
+        medicationRequest?.descendant("substitution", "allowedBoolean")?.value == "false"
+    }
+
+    /// The Medication the MedicationRequest's `medicationReference` names in the bundle.
+    public var prescribedMedication: Element? {
+        guard let reference = medicationRequest?.descendant("medicationReference", "reference")?.value,
+              let resource = bundle.resolveReference(reference), resource.name == "Medication"
+        else { return nil }
+        return resource
+    }
+
     /// `KBV_EX_FOR_Legal_basis` of the Composition (`00`, `04`, `10`, …).
     public var legalBasisCode: String? {
         resources("Composition").first?.resource.extensions(Self.kbvProfilePrefix + "KBV_EX_FOR_Legal_basis").first?

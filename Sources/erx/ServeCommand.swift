@@ -55,6 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "What $dispense answers for an insured person who objected: 'locked' (423, nothing stored; ours) or 'fd' (204, stored, no registry transfer; as the production service).")
     var objectionResponse = ObjectionResponse.locked.rawValue
 
+    @Option(help: "The business rules of $dispense and $close: 'fd' (exactly the production service's checks) or 'strict' (ours: also refuses with 422 an expired batch, a substitution the prescriber excluded, more than prescribed).")
+    var rules = DispensingPolicy.fd.rawValue
+
     @Option(help: "The public base URL for links (default: http://HOST:PORT).")
     var baseURL: String?
 
@@ -77,6 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard ObjectionResponse(rawValue: objectionResponse) != nil else {
             throw ValidationError("--objection-response must be one of \(ObjectionResponse.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard DispensingPolicy(rawValue: rules) != nil else {
+            throw ValidationError("--rules must be one of \(DispensingPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard PractitionerNumberPolicy(rawValue: anrChecksumValidation) != nil else {
             throw ValidationError("--anr-checksum-validation must be one of \(PractitionerNumberPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -118,6 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
                                         metrics: WebhookMetrics(factory: PrometheusMetricsFactory(registry: metricsRegistry)), logger: logger)
         let service = DispensingService(store: store, objectionRegistry: consent.map { $0 as any ObjectionRegistry } ?? StoredObjectionsOnly(),
                                         objectionResponse: ObjectionResponse(rawValue: objectionResponse) ?? .locked,
+                                        rules: DispensingPolicy(rawValue: rules) ?? .fd,
                                         receiptIssuer: { try receipts.receipt(for: $0) })
         var reachable: (@Sendable () -> Bool)?
         if let health = client?.health { reachable = { health.isReachable } }

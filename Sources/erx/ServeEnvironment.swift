@@ -11,6 +11,7 @@ enum ServeEnvironment {
     /// command's help, so an option cannot be added without its variable.
     static let options = [
         "host", "port", "data", "auth", "trust-anchors", "receipt-key", "receipt-certificate", "profiles", "kbv-versions", "anr-checksum-validation", "base-url", "objection-response",
+        "rules",
         "communication-payload-v3-from",
         "registry", "consent-ttl", "consent-budget-ms", "registry-timeout-ms", "relay-backoff-ms", "relay-max-attempts",
         "relay-conflict-pause", "relay-poll-ms", "relay-transfers-per-call", "relay-call-hold-ms",

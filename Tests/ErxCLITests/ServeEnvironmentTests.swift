@@ -38,4 +38,14 @@ struct ServeEnvironmentTests {
         #expect(finished.status != 0)
         #expect(text.contains("limits must be positive"))
     }
+
+    /// `--rules` (ARCHITECTURE decision 14) takes `fd` or `strict`, from `ERX_RULES` too.
+    @Test func theRulesAreFDOrStrict() throws {
+        let finished = try ProcessLaunch.finish(ConvertCommandTests.binary, ["serve"], environment: [
+            "ERX_RULES": "lenient", "ERX_DATA": FileManager.default.temporaryDirectory.path + "/erx-env-\(UUID())",
+        ])
+        #expect(finished.status != 0)
+        #expect(String(decoding: finished.error, as: UTF8.self).contains("--rules must be one of fd, strict"))
+        #expect(ServeEnvironment.merged([], environment: ["ERX_RULES": "strict"]) == ["--rules=strict"])
+    }
 }

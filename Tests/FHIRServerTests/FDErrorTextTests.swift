@@ -27,6 +27,8 @@ import Testing
         let more: String?
         let header: [String: String]
         let source: String
+        /// The server's `--rules` (our business rules answer only under `strict`).
+        var rules = DispensingPolicy.fd
         var description: String { error }
     }
 
@@ -37,12 +39,13 @@ import Testing
         _ error: String, _ task: TaskFactory.State, _ method: String, _ path: String, _ caller: String,
         body: String? = nil, edits: [[String]]? = nil, rawBody: String? = nil, contentType: String? = nil,
         accept: String? = nil, headers: [String: String]? = nil,
-        _ status: Int, _ code: String, _ text: String, more: String? = nil, header: [String: String] = [:], source: String
+        _ status: Int, _ code: String, _ text: String, more: String? = nil, header: [String: String] = [:], source: String,
+        rules: DispensingPolicy = .fd
     ) -> Row {
         Row(error: error, task: task,
             request: .init(method: method, path: path, caller: caller, body: body, rawBody: rawBody, edits: edits,
                            contentType: contentType, accept: accept, headers: headers),
-            status: status, code: code, text: text, more: more, header: header, source: source)
+            status: status, code: code, text: text, more: more, header: header, source: source, rules: rules)
     }
 
     static let dispense = "/Task/{{id}}/$dispense?secret={{secret}}"
@@ -186,14 +189,17 @@ import Testing
             source: "A_22363 / IG-TIFLOW-CORE-351 (IG text and SVC_IDENTITY_MISMATCH; IBM: ID mismatch)"),
         // Ours.
         row("expiredMedicationDispensed", .inProgress, "POST", dispense, "pharmacy", body: body16, edits: [["\"2028-03-31\"", "\"2026-10-06\""]],
-            422, "business-rule", "Cannot dispense expired medication: the batch expired before it was handed over.", source: "ours (ARCHITECTURE decision 4)"),
+            422, "business-rule", "Cannot dispense expired medication: the batch expired before it was handed over.",
+            source: "ours (ARCHITECTURE decisions 4 and 14, --rules strict)", rules: .strict),
         row("routeNotFound", .unknown, "GET", "/health/foo", "none",
             404, "not-found", "No such resource or operation.", source: "ours (operational namespace)"),
     ]
 
     @Test(arguments: rows)
     func answerOverHTTP(row: Row) async throws {
-        let server = try await TestServer()
+        var configured = try await TestServer()
+        configured.env.service.rules = row.rules
+        let server = configured
         defer { Task { await server.remove() } }
         let app = Application(router: server.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in

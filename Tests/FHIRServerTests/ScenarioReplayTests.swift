@@ -42,6 +42,8 @@ import Testing
 
         var title: String
         var rule: String
+        /// The server's `--rules` the scenario needs (`fd`, the default, or `strict`).
+        var rules: String?
         var task: TaskFactory.State
         var formats: [String]?
         var request: Request
@@ -62,8 +64,11 @@ import Testing
     @Test(arguments: files, StoreKind.allCases)
     func replay(file: String, store: StoreKind) async throws {
         let scenario = try JSONDecoder().decode(Scenario.self, from: Data(contentsOf: Self.directory.appendingPathComponent(file)))
-        let server = try await TestServer(store: store)
+        var configured = try await TestServer(store: store)
+        configured.env.service.rules = DispensingPolicy(rawValue: scenario.rules ?? "fd") ?? .fd
+        let server = configured
         defer { Task { await server.remove() } }
+        #expect(DispensingPolicy(rawValue: scenario.rules ?? "fd") != nil, "\(file): rules")
         let app = Application(router: server.router)
         for formatName in scenario.formats ?? ["json", "xml"] {
             let format = WireFormat(rawValue: formatName)!

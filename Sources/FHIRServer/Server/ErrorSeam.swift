@@ -157,8 +157,20 @@ public enum ErrorSeam {
             return make(.badRequest, "Unzulässige Abgabeinformationen: Für diesen Workflow sind nur Abgabeinformationen für digitale Gesundheitsanwendungen zulässig.",
                         tiflow: "TIFLOW_INVALID_MEDICATION_DISPENSE", expression: expression)
         case .expiredMedicationDispensed(let expression):
-            // Ours (ARCHITECTURE decision 4): a business rule the FD does not have.
+            // Ours (ARCHITECTURE decisions 4 and 14, `--rules strict`): a business rule the FD does not have.
             return ours(.unprocessableContent, .businessRule, "Cannot dispense expired medication: the batch expired before it was handed over.", expression: expression)
+        case .quantityExceedsPrescription(let expression, let dispensed, let prescribed, let unit):
+            // Ours (ARCHITECTURE decision 14, `--rules strict`).
+            return ours(.unprocessableContent, .businessRule,
+                        "Die abgegebene Menge übersteigt die verordnete: \(dispensed) statt höchstens \(prescribed) (\(unit)). "
+                            + "The quantity dispensed exceeds the quantity prescribed: \(dispensed), at most \(prescribed) (\(unit)).",
+                        expression: expression)
+        case .substitutionExcluded(let expression):
+            // Ours (ARCHITECTURE decision 14, `--rules strict`).
+            return ours(.unprocessableContent, .businessRule,
+                        "Aut idem ausgeschlossen: Abgegeben werden darf nur das verordnete Arzneimittel (PZN). "
+                            + "The prescriber excluded substitution (aut idem): the PZN dispensed is not the PZN prescribed.",
+                        expression: expression)
         case .noDispensationSent:
             // The FD refuses this body by validation (`parameter` 1..*); the text is ours.
             return make(.badRequest, "The request holds no rxDispensation.", expression: "Parameters.parameter")
