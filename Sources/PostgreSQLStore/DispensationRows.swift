@@ -24,7 +24,7 @@ enum DispensationRows {
             try await delete(task.id, on: connection, logger: logger)
             for (position, dispensation) in dispensations.enumerated() {
                 guard let id = dispensation.view.id else { throw PostgreSQLStoreError.dispensationWithoutID }
-                var bindings = PostgresBindings(capacity: 7)
+                var bindings = PostgresBindings(capacity: 8)
                 bindings.append(task.id.rawValue)
                 bindings.append(position)
                 bindings.append(id)
@@ -32,6 +32,8 @@ enum DispensationRows {
                 bindings.append(dispensation.view.whenHandedOver.flatMap(CalendarDate.datePart(of:)))
                 bindings.append(try StoredResource.value(dispensation.medicationDispense))
                 bindings.append(try StoredResource.value(dispensation.medication))
+                // The pharmacy's history (v12): every performer of the set is the caller, who is the owner.
+                bindings.append(task.owner?.rawValue)
                 _ = try await connection.rows(HotPath.InsertDispensation(bindings: bindings), logger: logger)
             }
         }
@@ -67,7 +69,7 @@ enum DispensationRows {
     }
 
     /// A stored dispensation, with the locations a response names it by.
-    private static func dispensation(from row: PostgresRow) throws -> Dispensation {
+    static func dispensation(from row: PostgresRow) throws -> Dispensation {
         let reader = RowReader(row, table: "medication_dispense")
         let id: String = try reader.value("id")
         let medication = try reader.resourceIfPresent("medication")

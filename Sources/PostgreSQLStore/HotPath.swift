@@ -44,8 +44,8 @@ enum HotPath {
 
     struct InsertDispensation: HotPathStatement {
         static let sql = """
-            INSERT INTO medication_dispense (task_id, position, id, kvnr, when_handed_over, resource, medication)
-            VALUES ($1, $2, $3, $4::text, $5::text, $6, $7::bytea)
+            INSERT INTO medication_dispense (task_id, position, id, kvnr, when_handed_over, resource, medication, performer)
+            VALUES ($1, $2, $3, $4::text, $5::text, $6, $7::bytea, $8::text)
             """
         let bindings: PostgresBindings
     }

@@ -20,7 +20,7 @@ import PostgresNIO
 /// task are serialised by its row lock, so its audit trail and its transfers keep their order.
 enum Schema {
     /// Each migration, as statements run in order (the extended protocol takes one at a time).
-    static let migrations: [(version: Int, statements: [String])] = [(1, v1), (9, v9), (10, v10)]
+    static let migrations: [(version: Int, statements: [String])] = [(1, v1), (9, v9), (10, v10), (12, v12)]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }
 
@@ -200,6 +200,26 @@ enum Schema {
             subscription_id text NOT NULL PRIMARY KEY,
             holder text NOT NULL,
             until double precision NOT NULL
+        )
+        """,
+    ]
+
+    /// SQLite's v12 (issue 24, ours): the pharmacy's worklist and dispensation history, read page by
+    /// page, and the daily eGK lock's counts shared by every instance (A_27445, A_27446). Needs
+    /// nothing of v11. `task_by_owner` holds owned tasks only; `performer` is the dispensing
+    /// pharmacy, for existing rows their task's owner; `egk_proof_failure` is keyed by day first, so
+    /// removing earlier days reads the key's first pages only.
+    private static let v12 = [
+        "CREATE INDEX task_by_owner ON task (owner, status, accepted_at) WHERE owner IS NOT NULL",
+        "ALTER TABLE medication_dispense ADD COLUMN performer text",
+        "UPDATE medication_dispense SET performer = task.owner FROM task WHERE task.id = medication_dispense.task_id",
+        "CREATE INDEX medication_dispense_by_performer ON medication_dispense (performer, when_handed_over) WHERE performer IS NOT NULL",
+        """
+        CREATE TABLE egk_proof_failure (
+            day bigint NOT NULL,
+            telematik_id text NOT NULL,
+            failures integer NOT NULL,
+            PRIMARY KEY (day, telematik_id)
         )
         """,
     ]

@@ -22,7 +22,7 @@ enum DispensationRows {
         case let .replace(dispensations):
             let overwrite = try db.cachedStatement(sql: """
                 UPDATE medication_dispense SET resource = ?, medication = ?
-                WHERE task_id = ? AND position = ? AND id = ? AND kvnr IS ? AND when_handed_over IS ?
+                WHERE task_id = ? AND position = ? AND id = ? AND kvnr IS ? AND when_handed_over IS ? AND performer IS ?
                 """)
             // Clears the old row at this position, and an old row that had this id at a later
             // position. Rows before it already belong to the new set: an id clash with one of those
@@ -32,19 +32,21 @@ enum DispensationRows {
                 DELETE FROM medication_dispense WHERE task_id = ? AND (position = ? OR (id = ? AND position > ?))
                 """)
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO medication_dispense (task_id, position, id, kvnr, when_handed_over, resource, medication)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO medication_dispense (task_id, position, id, kvnr, when_handed_over, resource, medication, performer)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (position, dispensation) in dispensations.enumerated() {
                 guard let id = dispensation.view.id else { throw SQLiteStoreError.dispensationWithoutID }
                 let kvnr = task.kvnr?.rawValue ?? dispensation.view.subjectIdentifier?.value
                 let handedOver = dispensation.view.whenHandedOver.flatMap(CalendarDate.datePart(of:))
+                // The pharmacy's history (v12): every performer of the set is the caller, who is the owner (``DispenseRules``).
+                let performer = task.owner?.rawValue
                 let resource = try StoredResource.value(dispensation.medicationDispense)
                 let medication = try StoredResource.value(dispensation.medication)
-                try overwrite.execute(arguments: arguments([resource, medication, task.id.rawValue, position, id, kvnr, handedOver]))
+                try overwrite.execute(arguments: arguments([resource, medication, task.id.rawValue, position, id, kvnr, handedOver, performer]))
                 if db.changesCount == 0 {
                     try clear.execute(arguments: [task.id.rawValue, position, id, position])
-                    try insert.execute(arguments: arguments([task.id.rawValue, position, id, kvnr, handedOver, resource, medication]))
+                    try insert.execute(arguments: arguments([task.id.rawValue, position, id, kvnr, handedOver, resource, medication, performer]))
                 }
             }
             try db.cachedStatement(sql: "DELETE FROM medication_dispense WHERE task_id = ? AND position >= ?")
@@ -80,11 +82,11 @@ enum DispensationRows {
     }
 
     private static let columnList = ["id", "resource", "medication"]
-    private static let columns = columnList.joined(separator: ", ")
+    static let columns = columnList.joined(separator: ", ")
 
     /// A stored dispensation, with the locations a response names it by (the request body it
     /// came in is long gone).
-    private static func dispensation(from row: Row) throws -> Dispensation {
+    static func dispensation(from row: Row) throws -> Dispensation {
         let reader = RowReader(row: row, table: "medication_dispense")
         let id: String = try reader.value("id")
         let medication = try reader.resourceIfPresent("medication")

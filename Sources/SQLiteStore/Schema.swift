@@ -22,6 +22,7 @@ enum Schema {
         migrator.registerMigration("v8", migrate: v8)
         migrator.registerMigration("v9", migrate: v9)
         migrator.registerMigration("v10", migrate: v10)
+        migrator.registerMigration("v12", migrate: v12)
         return migrator
     }
 
@@ -294,6 +295,35 @@ enum Schema {
                 subscription_id TEXT NOT NULL PRIMARY KEY,
                 holder TEXT NOT NULL,
                 until REAL NOT NULL
+            ) STRICT, WITHOUT ROWID;
+            """)
+    }
+
+    /// Issue 24 (ours, beyond the FD): a pharmacy's worklist and dispensation history, read page by
+    /// page in SQL, and the daily eGK lock shared by every process on the database (A_27445,
+    /// A_27446). Needs nothing of v11.
+    ///
+    /// - `task_by_owner` holds owned tasks only (ready tasks have none), by status and acceptance:
+    ///   `$accept`, `$close`, `$reject` and `$abort` move an entry, a repeated `$dispense` none
+    ///   (``TaskRows`` assigns the columns only when they change).
+    /// - `medication_dispense.performer`: the pharmacy that dispensed (every performer of a set is
+    ///   the caller, and the caller is the task's owner); the existing rows take their task's owner.
+    /// - `egk_proof_failure`: one row per pharmacy that failed a proof today; keyed by day first,
+    ///   so removing earlier days reads the key's first pages only.
+    private static func v12(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE INDEX task_by_owner ON task (owner, status, accepted_at) WHERE owner IS NOT NULL;
+
+            ALTER TABLE medication_dispense ADD COLUMN performer TEXT;
+            UPDATE medication_dispense SET performer = (SELECT owner FROM task WHERE task.id = medication_dispense.task_id);
+            CREATE INDEX medication_dispense_by_performer ON medication_dispense (performer, when_handed_over)
+                WHERE performer IS NOT NULL;
+
+            CREATE TABLE egk_proof_failure (
+                day INTEGER NOT NULL,
+                telematik_id TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                PRIMARY KEY (day, telematik_id)
             ) STRICT, WITHOUT ROWID;
             """)
     }

@@ -18,21 +18,28 @@ enum TaskRows {
 
     static let insertSQL =
         "INSERT INTO task (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
-    /// The columns of `task_by_kvnr`. SQLite rewrites an index entry whenever its column is
-    /// assigned, even to the same value, and that entry sits on a page of its own which the commit
-    /// must write: so an update assigns them only when they change (`$activate`).
-    static let indexedColumns: Set = ["kvnr", "created_at"]
+    /// The columns of each task index: `task_by_kvnr`, and v12's `task_by_owner` (the pharmacy's
+    /// worklist). SQLite rewrites an index entry whenever its column is assigned, even to the same
+    /// value, and that entry sits on a page of its own which the commit must write: so an update
+    /// assigns an index's columns only when one of them changes (`$activate` the first, `$accept`,
+    /// `$close`, `$reject` and `$abort` the second; a repeated `$dispense` neither).
+    static let indexGroups: [Set<String>] = [["kvnr", "created_at"], ["owner", "status", "accepted_at"]]
     /// Each resource column takes a flag and a value: it is only overwritten when the flag is set.
-    private static func updateSQL(assigningIndexedColumns: Bool) -> String {
-        let assigned = scalarColumns.dropFirst().filter { assigningIndexedColumns || !indexedColumns.contains($0) }
+    private static func updateSQL(assigningGroups mask: Int) -> String {
+        let skipped = columns(outside: mask)
+        let assigned = scalarColumns.dropFirst().filter { !skipped.contains($0) }
         return """
             UPDATE task SET \((assigned.map { "\($0) = ?" }
                 + resourceColumns.map { "\($0) = CASE WHEN ? THEN ? ELSE \($0) END" }).joined(separator: ", "))
             WHERE id = ?
             """
     }
-    static let updateAllSQL = updateSQL(assigningIndexedColumns: true)
-    static let updateKeepingIndexedSQL = updateSQL(assigningIndexedColumns: false)
+    /// The columns of the index groups not in `mask`.
+    private static func columns(outside mask: Int) -> Set<String> {
+        indexGroups.enumerated().filter { mask & (1 << $0.offset) == 0 }.reduce(into: Set<String>()) { $0.formUnion($1.element) }
+    }
+    /// The statement for each combination of index groups assigned (bit `i`: group `i`).
+    static let updateSQLs = (0..<(1 << indexGroups.count)).map { updateSQL(assigningGroups: $0) }
     static let selectSQL = "SELECT \(columns.joined(separator: ", ")) FROM task"
 
     static func scalarValues(of task: PrescriptionTask) -> [(any DatabaseValueConvertible)?] {
@@ -66,17 +73,18 @@ enum TaskRows {
         let prescriptionChanged = task.prescription != previous.prescription
         let receiptChanged = task.receipt != previous.receipt
         let cmsChanged = task.signedPrescription != previous.signedPrescription
-        let assignsIndexed = task.kvnr != previous.kvnr || task.createdAt != previous.createdAt
-        let scalars = zip(scalarColumns, scalarValues(of: task)).dropFirst()
-            .filter { assignsIndexed || !indexedColumns.contains($0.0) }.map(\.1)
+        let changed = [task.kvnr != previous.kvnr || task.createdAt != previous.createdAt,
+                       task.owner != previous.owner || task.status != previous.status || task.acceptedAt != previous.acceptedAt]
+        let mask = changed.enumerated().reduce(0) { $0 | ($1.element ? 1 << $1.offset : 0) }
+        let skipped = columns(outside: mask)
+        let scalars = zip(scalarColumns, scalarValues(of: task)).dropFirst().filter { !skipped.contains($0.0) }.map(\.1)
         let values = Array(scalars) + [
             prescriptionChanged, prescriptionChanged ? try StoredResource.value(task.prescription) : nil,
             receiptChanged, receiptChanged ? try StoredResource.value(task.receipt) : nil,
             cmsChanged, cmsChanged ? task.signedPrescription.map { Data($0) } : nil,
             task.id.rawValue,
         ]
-        let sql = assignsIndexed ? updateAllSQL : updateKeepingIndexedSQL
-        try db.cachedStatement(sql: sql).execute(arguments: arguments(values))
+        try db.cachedStatement(sql: updateSQLs[mask]).execute(arguments: arguments(values))
     }
 
     /// The task; its prescription is decoded through `prescriptions` when given (the writer's reads).

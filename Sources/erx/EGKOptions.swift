@@ -10,7 +10,7 @@ struct EGKOptions: ParsableArguments {
     @Option(help: "How far a check digit's time may differ from now, in seconds (A_23451-01).")
     var vsdmValiditySeconds = 1800
 
-    @Option(help: "Failed eGK proofs (HCV or KVNR mismatch) per pharmacy and UTC day before it is answered 423 (A_27446); counted per instance.")
+    @Option(help: "Failed eGK proofs (HCV or KVNR mismatch) per pharmacy and UTC day before it is answered 423 (A_27446); counted in the database, shared by all instances.")
     var egkDailyFailureLimit = PharmacyDailyLock.defaultLimit
 
     @Option(help: "JWKS file of the PoPP service's signing keys, for X-PoPP-Token (with --popp-issuer); without it every PoPP token is refused.")

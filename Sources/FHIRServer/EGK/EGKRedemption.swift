@@ -1,3 +1,4 @@
+public import Dispensing
 public import Foundation
 import Synchronization
 
@@ -31,9 +32,11 @@ public struct EGKRedemption: Sendable {
 /// A_27445, A_27446 (IBM `TaskRateLimiter`): failed proofs per Telematik-ID and UTC day; a pharmacy
 /// with `limit` of them is answered 423 for the rest of the day. Counted: 458, and 456 of a v2 PZ.
 ///
-/// In memory, per instance: several instances behind one balancer each count their own share, so
-/// a pharmacy may fail up to `limit` times per instance. The multi-instance answer is a counter in
-/// the shared store (IBM keeps it in Redis, expiring at 00:00 UTC).
+/// The count lives in the store (``ProofFailureStore``, both of erx's stores), so every instance
+/// on one database sees every failure: behind a balancer a pharmacy gets `limit` failures a day,
+/// not `limit` per instance. IBM keeps it in Redis, expiring at 00:00 UTC; the store keeps a row
+/// per pharmacy and day and removes earlier days when it counts. A store without the port (a test
+/// double) counts here, in memory, per instance.
 public final class PharmacyDailyLock: Sendable {
     public static let defaultLimit = 100
     public let limit: Int
@@ -48,6 +51,19 @@ public final class PharmacyDailyLock: Sendable {
         Int64((now.timeIntervalSince1970 / 86_400).rounded(.down))
     }
 
+    /// Whether the pharmacy reached the limit today, by the store's count when there is one.
+    public func isBlocked(_ telematikID: TelematikID, now: Date, in store: (any ProofFailureStore)?) async throws -> Bool {
+        guard let store else { return isBlocked(telematikID.rawValue, now: now) }
+        return try await store.proofFailures(of: telematikID, day: Self.day(now)) >= limit
+    }
+
+    /// Counts one failure, in the store when there is one.
+    public func recordFailure(_ telematikID: TelematikID, now: Date, in store: (any ProofFailureStore)?) async throws {
+        guard let store else { return recordFailure(telematikID.rawValue, now: now) }
+        _ = try await store.recordProofFailure(of: telematikID, day: Self.day(now))
+    }
+
+    /// The in-memory count of this instance (stores without ``ProofFailureStore``).
     public func isBlocked(_ telematikID: String, now: Date) -> Bool {
         state.withLock { state in
             if state.day != Self.day(now) { state = (Self.day(now), [:]) }

@@ -9,14 +9,18 @@ enum MedicationDispenseRoutes {
         [search(env)]
     }
 
-    /// As the production service answers (fd-parity.md §5): the filters select whole dispensation
+    /// Insurants: as the production service answers (fd-parity.md §5): the filters select whole dispensation
     /// sets by their first MedicationDispense; ascending by hand-over unless sorted otherwise
     /// (A_24438); no paging, `total` 0 and no links (A_24443-01); all MedicationDispenses, then
-    /// all Medications. Audited (event 12).
+    /// all Medications. Audited (event 12). Pharmacies: their own history (ours, ``PharmacyHistory``).
     static func search(_ env: ServerEnvironment) -> Route {
-        Route(.get, "/MedicationDispense", professions: [.insurant], resource: "MedicationDispense", interaction: .searchType,
-              searchParameters: DispensationSearch.parameters) { request, context in
+        Route(.get, "/MedicationDispense", professions: [.insurant, .publicPharmacy, .hospitalPharmacy], resource: "MedicationDispense",
+              interaction: .searchType, searchParameters: DispensationSearch.parameters,
+              admits: { caller, request in
+                  caller.profession == .insurant || (env.pharmacyReads != nil && PharmacyHistory.ownPerformer(caller, request) != nil)
+              }) { request, context in
             let caller = try Routes.caller(context)
+            if caller.profession.isPharmacy { return try await history(env, request, context) }
             let kvnr = try Routes.insurantKVNR(caller)
             let search = try DispensationSearch(request)
             let sets = search.sort.sorted(try await env.service.store.dispensationSets(of: kvnr).filter(search.matches)) { key, left, right in
@@ -45,7 +49,8 @@ struct DispensationSearch {
         .init(name: "identifier", type: "token", documentation: "\(Systems.prescriptionID)|<PrescriptionID>; a comma list matches any"),
         .init(name: "whenhandedover", type: "date", documentation: "of the set's first MedicationDispense (default sort, ascending)"),
         .init(name: "whenprepared", type: "date", documentation: "of the set's first MedicationDispense"),
-        .init(name: "performer", type: "token", documentation: "Telematik-ID of the dispensing pharmacy"),
+        .init(name: "performer", type: "token",
+              documentation: "Telematik-ID of the dispensing pharmacy; pharmacies (ours): their own, required (their history)"),
         .init(name: "_sort", type: "special", documentation: "whenhandedover, whenprepared; '-' descending"),
     ]
 

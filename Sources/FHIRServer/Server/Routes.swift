@@ -23,6 +23,10 @@ public struct Route: Sendable {
     /// `professions` (IBM `ErpRequestHandler::allowedForProfessionOID` with `OIDsByWorkflow`, as it
     /// registers `$accept`: insurers for 162, pharmacies for the others); `nil` for one set for all flows.
     public let flowProfessions: (@Sendable (FlowType) -> Set<Profession>)?
+    /// A further condition on a caller of an admitted profession, checked with the profession, so
+    /// a caller it refuses gets the profession's 403 in the production service's order (before
+    /// 406): a route ours extends to a profession for some requests only. `nil`: all admitted.
+    public let admits: (@Sendable (Caller, Request) -> Bool)?
     public let handler: Handler
 
     public enum Interaction: Sendable, Hashable {
@@ -53,7 +57,9 @@ public struct Route: Sendable {
 
     public init(_ method: HTTPRequest.Method, _ path: String, professions: Set<Profession>?, resource: String? = nil,
                 interaction: Interaction? = nil, searchParameters: [SearchParameter] = [],
-                flowProfessions: (@Sendable (FlowType) -> Set<Profession>)? = nil, handler: @escaping Handler) {
+                flowProfessions: (@Sendable (FlowType) -> Set<Profession>)? = nil,
+                admits: (@Sendable (Caller, Request) -> Bool)? = nil, handler: @escaping Handler) {
+        self.admits = admits
         self.method = method
         self.path = path
         self.professions = professions
@@ -88,7 +94,9 @@ enum Routes {
                 let token = try AccessTokenVerifier.bearerToken(request.headers[.authorization])
                 let caller = try await verifier.caller(token: token)
                 context.caller = caller
-                guard professions.contains(caller.profession) else { throw RequestError.professionNotAllowed(oid: caller.profession.rawValue) }
+                guard professions.contains(caller.profession), route.admits?(caller, request) ?? true else {
+                    throw RequestError.professionNotAllowed(oid: caller.profession.rawValue)
+                }
                 // A malformed ID is left to the handler (404); IBM answers 403 there (ours, fd-parity §2.1).
                 if let byFlow = route.flowProfessions, let id = context.parameters.get("id").flatMap(PrescriptionID.init),
                    !byFlow(id.flowType).contains(caller.profession) {

@@ -34,6 +34,10 @@ public struct ServerEnvironment: Sendable {
     /// Where messages (`/Communication`) are kept: by default the task store, when it keeps them
     /// (both of erx's stores do), so `$abort` deletes a task's messages in its own transaction.
     public var communications: (any CommunicationStore)?
+    /// A pharmacy's worklist and dispensation history (ours, beyond the FD): by default the task
+    /// store, when it answers them (both of erx's stores do); without one those requests get the
+    /// production service's answers.
+    public var pharmacyReads: (any PharmacyReadStore)?
     /// Step 1 of `POST /Communication`: profiles and their windows; by default the `$dispense` validator.
     public var communicationValidation: CommunicationValidation
     /// The payload rules (§1.4), with the configurable v3 start day.
@@ -57,6 +61,7 @@ public struct ServerEnvironment: Sendable {
             ?? PrescriptionValidation(validator: dispensationParameters.validator, windows: ProfileVersionWindows(windows: []))
         self.practitionerNumbers = practitionerNumbers
         self.communications = service.store as? any CommunicationStore
+        self.pharmacyReads = service.store as? any PharmacyReadStore
         self.communicationValidation = CommunicationValidation(validator: dispensationParameters.validator)
         self.limits = limits
         self.documentSigner = documentSigner

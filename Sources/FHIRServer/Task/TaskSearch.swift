@@ -7,12 +7,16 @@ extension TaskRoutes {
     /// `GET /Task` (insurants): their tasks, filtered, sorted and paged as the production service
     /// does (A_19115-01, A_19129-01, A_24436-01…A_24444; fd-parity.md §4.1). Tasks only, never the
     /// Secret (A_21532-02) nor a directly assigned task's AccessCode (A_21360-01); no audit event.
-    /// Pharmacies list an insurant's tasks with the eGK's proof (A_21558-02; ``egkSearch(_:_:_:)``).
+    /// Pharmacies list an insurant's tasks with the eGK's proof (A_21558-02; ``egkSearch(_:_:_:)``),
+    /// or, ours, their own tasks (``PharmacyWorklist``).
     static func search(_ env: ServerEnvironment) -> Route {
         Route(.get, "/Task", professions: [.insurant, .publicPharmacy, .hospitalPharmacy], resource: "Task", interaction: .searchType,
               searchParameters: TaskSearch.parameters + EGKSearch.parameters) { request, context in
             let caller = try Routes.caller(context)
-            if caller.profession.isPharmacy { return try await egkSearch(env, request, context) }
+            if caller.profession.isPharmacy {
+                if let store = env.pharmacyReads, PharmacyWorklist.applies(to: request) { return try await worklist(env, store, request, context) }
+                return try await egkSearch(env, request, context)
+            }
             let kvnr = try Routes.insurantKVNR(caller)
             let search = try TaskSearch(request)
             let paging = try SearchPaging.parse(request)
@@ -35,12 +39,12 @@ struct TaskSearch {
     enum SortKey: Hashable, Sendable { case authoredOn, modified, expiryDate, acceptDate }
 
     static let parameters: [Route.SearchParameter] = [
-        .init(name: "status", type: "token", documentation: "Task.status; a comma list matches any"),
+        .init(name: "status", type: "token", documentation: "Task.status; a comma list matches any; pharmacies (ours): their worklist of own tasks"),
         .init(name: "authored-on", type: "date", documentation: "Task.authoredOn (default sort, ascending)"),
         .init(name: "modified", type: "date", documentation: "Task.lastModified"),
         .init(name: "expiry-date", type: "date", documentation: "GEM_ERP_EX_ExpiryDate"),
         .init(name: "accept-date", type: "date", documentation: "GEM_ERP_EX_AcceptDate"),
-        .init(name: "_sort", type: "special", documentation: "authored-on, modified, expiry-date, accept-date; '-' descending"),
+        .init(name: "_sort", type: "special", documentation: "authored-on, modified, expiry-date, accept-date; the pharmacies' worklist: accepted; '-' descending"),
         .init(name: "_count", type: "number", documentation: "page size, 1…50 (larger is capped)"),
         .init(name: "__offset", type: "number", documentation: "first match of the page"),
     ]
@@ -56,8 +60,18 @@ struct TaskSearch {
     var sort: SearchSort<SortKey>
 
     init(_ request: Request) throws(RequestError) {
-        let parameters = request.uri.queryParameters
-        for text in parameters.getAll("status").map { String($0) } {
+        statuses = try Self.statuses(request)
+        authoredOn = try DateSearch.all("authored-on", in: request)
+        modified = try DateSearch.all("modified", in: request)
+        expiryDate = try DateSearch.all("expiry-date", in: request)
+        acceptDate = try DateSearch.all("accept-date", in: request)
+        sort = SearchSort(request, known: Self.sortKeys, default: .authoredOn)
+    }
+
+    /// The `status` values: a comma list matches any, repeats intersect; `nil` without any.
+    static func statuses(_ request: Request) throws(RequestError) -> Set<TaskStatus>? {
+        var result: Set<TaskStatus>?
+        for text in request.uri.queryParameters.getAll("status").map({ String($0) }) {
             var statuses = Set<TaskStatus>()
             for value in text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
                 guard let status = TaskStatus(rawValue: value) else {
@@ -65,13 +79,9 @@ struct TaskSearch {
                 }
                 statuses.insert(status)
             }
-            self.statuses = self.statuses.map { $0.intersection(statuses) } ?? statuses
+            result = result.map { $0.intersection(statuses) } ?? statuses
         }
-        authoredOn = try DateSearch.all("authored-on", in: request)
-        modified = try DateSearch.all("modified", in: request)
-        expiryDate = try DateSearch.all("expiry-date", in: request)
-        acceptDate = try DateSearch.all("accept-date", in: request)
-        sort = SearchSort(request, known: Self.sortKeys, default: .authoredOn)
+        return result
     }
 
     /// Drafts never match (they have no insurant yet); cancelled tasks do.

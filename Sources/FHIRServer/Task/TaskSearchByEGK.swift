@@ -36,12 +36,13 @@ extension TaskRoutes {
             return try await egkAnswer(env, request, context, query: query, kvnr: verified.kvnr, now: now, status: .ok)
         }
         // Row 1: the lock counts per Telematik-ID, so a token without one is refused first.
-        guard let telematikID = caller.telematikID?.rawValue else { throw EGKRefusal.telematikIDMissing }
+        guard let telematikID = caller.telematikID else { throw EGKRefusal.telematikIDMissing }
         let now = env.service.clock.now()
-        // Row 2 (A_27446): before any other check.
-        guard !env.egk.lock.isBlocked(telematikID, now: now) else { throw EGKRefusal.blockedForToday }
+        // Row 2 (A_27446): before any other check; the count is the store's, shared by all instances.
+        let failures = env.service.store as? any ProofFailureStore
+        guard try await !env.egk.lock.isBlocked(telematikID, now: now, in: failures) else { throw EGKRefusal.blockedForToday }
         let verdict = EGKProofCheck(env.egk).check(query: { Routes.query(request, $0) }, now: now)
-        if verdict.countsAsFailure { env.egk.lock.recordFailure(telematikID, now: now) }
+        if verdict.countsAsFailure { try await env.egk.lock.recordFailure(telematikID, now: now, in: failures) }
         // After the proof (IBM's order), before the audit: a bad search parameter leaves no "tasks
         // retrieved" event behind; a refused proof's event is written whatever the query says.
         var query: EGKQuery?

@@ -33,7 +33,8 @@ final class InstanceCluster: @unchecked Sendable {
     /// busy cores no claim runs out under a live relay.
     /// `webhooks`: the webhook relays poll every 10 ms (for the webhook tests); otherwise at their
     /// default, so that the instances of the other tests do not spend the shared cores polling.
-    static func with(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false, webhooks: Bool = false,
+    /// `extraArguments`: further `erx serve` options of every instance.
+    static func with(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false, webhooks: Bool = false, extraArguments: [String] = [],
                      _ body: (InstanceCluster) async throws -> Void) async throws {
         let cluster = InstanceCluster()
         let (configuration, drop) = try await TestPostgres.freshDatabase()
@@ -59,6 +60,7 @@ final class InstanceCluster: @unchecked Sendable {
                     "--registry", "http://127.0.0.1:\(registryPort)", "--relay-backoff-ms", "20", "--relay-poll-ms", "10",
                 ] + (webhooks ? ["--webhook-backoff-ms", "20", "--webhook-poll-ms", "10", "--webhook-max-attempts", "50"] : [])
                   + (shortLease ? ["--registry-timeout-ms", "1000", "--relay-lease-ms", "1500", "--webhook-timeout-ms", "1000", "--webhook-lease-ms", "2500"] : [])
+                  + extraArguments
                 cluster.environment = ["ERX_DATABASE_PASSWORD": configuration.password ?? ""]
                 for _ in 0..<count {
                     let process = try await ServerProcess.start(arguments: cluster.arguments, environment: cluster.environment)
@@ -137,9 +139,10 @@ final class InstanceCluster: @unchecked Sendable {
 }
 
 /// `body` with `count` instances (see ``InstanceCluster``).
-func withInstances(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false, webhooks: Bool = false,
+func withInstances(_ count: Int, registryErrorRate: Double = 0, shortLease: Bool = false, webhooks: Bool = false, extraArguments: [String] = [],
                    _ body: (InstanceCluster) async throws -> Void) async throws {
-    try await InstanceCluster.with(count, registryErrorRate: registryErrorRate, shortLease: shortLease, webhooks: webhooks, body)
+    try await InstanceCluster.with(count, registryErrorRate: registryErrorRate, shortLease: shortLease, webhooks: webhooks,
+                                   extraArguments: extraArguments, body)
 }
 
 /// `first second` rows grouped by the first word, the second words in row order.
