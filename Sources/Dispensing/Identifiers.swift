@@ -149,7 +149,7 @@ public enum FlowType: Int, Sendable, Hashable, CaseIterable {
 
     /// The flows this server runs (the pharmacy flows); 162 (DiGA) and 166 (T-Rezept) need parts
     /// we do not have (insurer roles, the BfArM copy).
-    public static let supported: Set<FlowType> = [.gkvPharmacy, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment]
+    public static let supported: Set<FlowType> = [.gkvPharmacy, .tPrescription, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment]
 
     /// Whether the prescriber assigns the pharmacy directly (the insurant may then only delete a
     /// completed task).

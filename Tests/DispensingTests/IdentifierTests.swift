@@ -76,7 +76,7 @@ struct PrescriptionIDTests {
     }
 
     @Test func supportedFlowTypesAreThePharmacyFlows() {
-        #expect(FlowType.supported == [.gkvPharmacy, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment])
+        #expect(FlowType.supported == [.gkvPharmacy, .tPrescription, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment])
         #expect(FlowType.allCases.filter(\.isDirectAssignment) == [.gkvDirectAssignment, .pkvDirectAssignment])
     }
 }

@@ -24,7 +24,8 @@ extension TaskRoutes {
             } catch {
                 body = .failure(error)
             }
-            let task = try await env.service.close(id, secret: secret, caller: caller, body: body.map(\.dispensations))
+            let task = try await env.service.close(id, secret: secret, caller: caller, body: body.map(\.dispensations),
+                                                   signingTime: { try? CMSContents($0).signingTime })
             guard let receipt = task.receipt else { throw RequestError.routeNotFound }
             let profile = (try? body.get())?.profile
             return try Routes.respond(receipt, request, context, headers: profile.map { [WorkflowProfileHeader.name: $0] } ?? [:])
