@@ -6,17 +6,18 @@ import NIOCore
 import NIOHTTP1
 public import ServiceLifecycle
 
-/// How the BfArM relay sends the T-Rezept copies (A_27824, A_27828, A_27830). IBM waits 60 s after
-/// a failure, doubling up to a configured cap, and gives up after a configured number of retries
-/// (`TRezeptEventProcessor`); tests shorten the waits.
+/// How the BfArM relay sends the T-Rezept copies (A_27824, A_27828, A_27830). IBM's production
+/// configuration gives up after 20 retries (`numRetries`) and backs off from 60 s doubling at most 8
+/// times (`maxExponentialBackoff`); IBM waits 60 s per event and backs off its whole processor,
+/// erx backs off each copy (`TRezeptEventProcessor`). Tests shorten the waits.
 public struct CarbonCopyConfiguration: Sendable {
     /// The BfArM web service's endpoint for the copies, the whole URL (IBM posts to
     /// `https://<BfArM host>/ords/rezepte/t-rezept/v1`).
     public var endpoint: String
     public var requestTimeout: Duration = .seconds(10)
-    public var backoff = RelayBackoff(base: .seconds(60), factor: 2, cap: .seconds(3600))
-    /// A copy that failed this many times goes to the dead letters.
-    public var maximumAttempts: Int = 10
+    public var backoff = RelayBackoff(base: .seconds(60), factor: 2, cap: .seconds(60 * 256))
+    /// A copy that failed this many times goes to the dead letters (the first try and 20 retries).
+    public var maximumAttempts: Int = 21
     /// How often an idle relay looks for new copies.
     public var pollInterval: Duration = .milliseconds(500)
     /// How long the copies a relay took stay claimed against other instances; a copy is started only

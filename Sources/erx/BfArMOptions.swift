@@ -12,11 +12,11 @@ struct BfArMOptions: ParsableArguments {
     @Option(help: "Milliseconds the BfArM relay waits for an answer.")
     var bfarmTimeoutMs: Int = 10_000
 
-    @Option(help: "Milliseconds before the first retry of a failed carbon copy (then ×2 per attempt, with jitter, at most an hour; IBM: 60 s).")
+    @Option(help: "Milliseconds before the first retry of a failed carbon copy (then ×2 per attempt, with jitter, at most 256 times it; IBM: 60 s).")
     var bfarmBackoffMs: Int = 60_000
 
-    @Option(help: "Attempts after which a failing carbon copy goes to the dead letters.")
-    var bfarmMaxAttempts: Int = 10
+    @Option(help: "Attempts after which a failing carbon copy goes to the dead letters (IBM: the first and 20 retries).")
+    var bfarmMaxAttempts: Int = 21
 
     @Option(help: "Milliseconds between the BfArM relay's looks at an idle outbox.")
     var bfarmPollMs: Int = 500
@@ -39,7 +39,7 @@ struct BfArMOptions: ParsableArguments {
         guard let bfarmUrl else { return nil }
         var configuration = CarbonCopyConfiguration(endpoint: bfarmUrl)
         configuration.requestTimeout = .milliseconds(bfarmTimeoutMs)
-        configuration.backoff = RelayBackoff(base: .milliseconds(bfarmBackoffMs), factor: 2, cap: max(.seconds(3600), .milliseconds(bfarmBackoffMs)))
+        configuration.backoff = RelayBackoff(base: .milliseconds(bfarmBackoffMs), factor: 2, cap: .milliseconds(bfarmBackoffMs) * 256)
         configuration.maximumAttempts = bfarmMaxAttempts
         configuration.pollInterval = .milliseconds(bfarmPollMs)
         configuration.lease = .milliseconds(bfarmLeaseMs)

@@ -113,8 +113,15 @@ struct BfArMCopyTests {
                 configuration.maximumAttempts = 1000
                 let relay = CarbonCopyRelay(store: store, http: http, configuration: configuration, logger: logger)
                 let running = Task { try await relay.run() }
-                try await waitUntil(60) { await bfarm.report().copies.count >= 3 }
-                try await waitUntil(10) { try await store.carbonCopyStatistics().pending == 0 }
+                do {
+                    try await waitUntil(60) { await bfarm.report().copies.count >= 3 }
+                    try await waitUntil(30) { try await store.carbonCopyStatistics().pending == 0 }
+                } catch {
+                    running.cancel()
+                    _ = await running.result
+                    try? await http.shutdown()
+                    throw error
+                }
                 running.cancel()
                 _ = await running.result
                 try await http.shutdown()
@@ -161,6 +168,8 @@ struct BfArMCopyCrashTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-bfarmcrash-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        // Shut down on every path: a client left to its deinit stops the test process.
+        defer { Task { try? await http.shutdown() } }
         try await BfArMCopyTests.simulator(bfarm) { receiver in
             let arguments = ["serve", "--port", "0", "--data", directory.path, "--accept-unsigned",
                              "--bfarm-url", receiver + "/ords/rezepte/t-rezept/v1", "--bfarm-backoff-ms", "20", "--bfarm-poll-ms", "10",
@@ -170,7 +179,7 @@ struct BfArMCopyCrashTests {
             let key = try DevelopmentSigningKey.loadOrCreate(in: directory)
             var api = API(http: http, baseURL: server.baseURL, key: key)
             for index in 0..<Self.tasks { _ = try await api.closedTPrescription(kvnr: testKVNR(900 + index)) }
-            try await waitUntil(20) { await bfarm.report().attempts > 0 }
+            try await waitUntil(60) { await bfarm.report().attempts > 0 }
             server.kill()
             let path = directory.appendingPathComponent("erx.sqlite").path
             let store = try SQLiteTaskStore(path: path)
@@ -180,8 +189,8 @@ struct BfArMCopyCrashTests {
             await bfarm.setFaults(BfArMCopyTests.faults)
             server = try await ServerProcess.start(arguments: arguments)
             api = API(http: http, baseURL: server.baseURL, key: key)
-            try await waitUntil(60) { await bfarm.report().copies.count >= Self.tasks }
-            try await waitUntil(20) {
+            try await waitUntil(120) { await bfarm.report().copies.count >= Self.tasks }
+            try await waitUntil(60) {
                 let store = try SQLiteTaskStore.existing(at: path)
                 let pending = try await store.carbonCopyStatistics().pending
                 try await store.close()
@@ -193,7 +202,6 @@ struct BfArMCopyCrashTests {
             try await reading.close()
             await BfArMCopyTests.expectExactlyOnce(bfarm, written: written, expected: Self.tasks)
         }
-        try await http.shutdown()
     }
 
     /// PostgreSQL: two instances close T-Rezepte; one is killed while the BfArM fails and loses
@@ -203,8 +211,8 @@ struct BfArMCopyCrashTests {
             await cluster.bfarm.setFaults(BfArMCopyTests.faults)
             for index in 0..<Self.tasks { _ = try await cluster.api(index % 2).closedTPrescription(kvnr: testKVNR(920 + index)) }
             cluster.kill(0)
-            try await waitUntil(60) { await cluster.bfarm.report().copies.count >= Self.tasks }
-            try await waitUntil(20) { try await cluster.carbonCopies().pending == 0 }
+            try await waitUntil(120) { await cluster.bfarm.report().copies.count >= Self.tasks }
+            try await waitUntil(60) { try await cluster.carbonCopies().pending == 0 }
             await BfArMCopyTests.expectExactlyOnce(cluster.bfarm, written: try await cluster.carbonCopies().keys, expected: Self.tasks)
         }
     }

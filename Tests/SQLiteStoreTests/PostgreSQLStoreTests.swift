@@ -20,14 +20,14 @@ import Testing
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(stores.count == 4)
-            #expect(try await stores[0].readUnchecked(sql: "SELECT version FROM erx_schema_migration ORDER BY version") == ["1", "9", "10"])
+            #expect(try await stores[0].readUnchecked(sql: "SELECT version FROM erx_schema_migration ORDER BY version") == ["1", "9", "10", "11"])
             for store in stores { await store.close() }
         }
     }
 
     @Test func openingWithoutMigratingRefusesADatabaseOfAnotherSchema() async throws {
         try await TestPostgres.withFreshDatabase { configuration in
-            await #expect(throws: PostgreSQLStoreError.otherSchemaVersion(found: nil, expected: 10)) {
+            await #expect(throws: PostgreSQLStoreError.otherSchemaVersion(found: nil, expected: 11)) {
                 try await open(configuration, migrating: false)
             }
             let migrated = try await open(configuration)
@@ -35,11 +35,11 @@ import Testing
             let current = try await open(configuration, migrating: false)
             try await current.executeUnchecked(sql: "INSERT INTO erx_schema_migration (version) VALUES (99)")
             await current.close()
-            await #expect(throws: PostgreSQLStoreError.otherSchemaVersion(found: 99, expected: 10)) {
+            await #expect(throws: PostgreSQLStoreError.otherSchemaVersion(found: 99, expected: 11)) {
                 try await open(configuration, migrating: false)
             }
             // Nor does a migrating open touch a database a newer build migrated.
-            await #expect(throws: PostgreSQLStoreError.otherSchemaVersion(found: 99, expected: 10)) {
+            await #expect(throws: PostgreSQLStoreError.otherSchemaVersion(found: 99, expected: 11)) {
                 try await open(configuration)
             }
         }
