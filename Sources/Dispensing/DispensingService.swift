@@ -44,12 +44,13 @@ public struct DispensingService: Sendable {
 
     public func activate(
         _ id: PrescriptionID, accessCode: String?, prescription: PrescriptionBundle, caller: Caller,
-        practitionerNumbers: PractitionerNumberPolicy = .warning
+        practitionerNumbers: PractitionerNumberPolicy = .warning,
+        dischargeValidityWorkdays: Int = RedemptionDates.defaultDischargeValidityWorkdays
     ) async throws -> PrescriptionTask {
         let now = clock.now()
         return try await update(id) { task in
             try TaskRules.activate(task, accessCode: accessCode, prescription: prescription, caller: caller, now: now,
-                                   practitionerNumbers: practitionerNumbers)
+                                   practitionerNumbers: practitionerNumbers, dischargeValidityWorkdays: dischargeValidityWorkdays)
         }
     }
 
@@ -107,13 +108,18 @@ public struct DispensingService: Sendable {
     }
 
     /// `$close`: returns the completed task, whose `receipt` is set. Never blocked by an objection
-    /// (the insurant gets the medicine, the pharmacy its receipt), but then nothing is transferred.
-    public func close(_ id: PrescriptionID, secret: String?, caller: Caller, body: Result<[Dispensation]?, any Error>) async throws -> PrescriptionTask {
+    /// (the insurant gets the medicine, the pharmacy its receipt), but then nothing is transferred
+    /// to the registry; a T-Rezept's BfArM copy is written all the same (A_27823). `signingTime`
+    /// reads the QES signing time from the stored CMS (the server knows CMS, the domain does not).
+    public func close(
+        _ id: PrescriptionID, secret: String?, caller: Caller, body: Result<[Dispensation]?, any Error>,
+        signingTime: @escaping @Sendable ([UInt8]) -> Date? = { _ in nil }
+    ) async throws -> PrescriptionTask {
         let now = clock.now()
         let ids = self.ids
         let issuer = receiptIssuer
         let rules = self.rules
-        return try await updateSnapshot(id) { snapshot in
+        return try await updateSnapshot(id, signingTime: signingTime) { snapshot in
             try DispenseRules.close(snapshot.task, secret: secret, caller: caller, body: body, now: now, ids: ids, policy: rules,
                                     stored: snapshot.dispensations, receipt: issuer)
         }
@@ -169,13 +175,19 @@ public struct DispensingService: Sendable {
 
     /// Runs a rule under the store's lock and adds the registry transfer its change calls for,
     /// unless the insurant has objected: then nothing about them goes to the registry.
-    private func update(_ id: PrescriptionID, _ rule: @escaping @Sendable (PrescriptionTask) throws -> TaskChange) async throws -> PrescriptionTask {
-        try await updateSnapshot(id) { snapshot in try rule(snapshot.task) }
+    private func update(
+        _ id: PrescriptionID, signingTime: @escaping @Sendable ([UInt8]) -> Date? = { _ in nil },
+        _ rule: @escaping @Sendable (PrescriptionTask) throws -> TaskChange
+    ) async throws -> PrescriptionTask {
+        try await updateSnapshot(id, signingTime: signingTime) { snapshot in try rule(snapshot.task) }
     }
 
     /// As `update`, for a rule that reads more of the transaction's snapshot than the task (`$close`
     /// judging the stored set).
-    private func updateSnapshot(_ id: PrescriptionID, _ rule: @escaping @Sendable (TaskSnapshot) throws -> TaskChange) async throws -> PrescriptionTask {
+    private func updateSnapshot(
+        _ id: PrescriptionID, signingTime: @escaping @Sendable ([UInt8]) -> Date? = { _ in nil },
+        _ rule: @escaping @Sendable (TaskSnapshot) throws -> TaskChange
+    ) async throws -> PrescriptionTask {
         let ids = self.ids
         return try await store.update(id) { snapshot in
             var change = try rule(snapshot)
@@ -184,6 +196,9 @@ public struct DispensingService: Sendable {
             let transfer = try RegistryTransfers.transfer(for: change, before: snapshot.task, storedDispensations: snapshot.dispensations, ids: ids)
             if let transfer, try snapshot.objections(transfer.kvnr).isEmpty { change.transfer = transfer }
             change.events = DispensingEvent.events(of: change, before: snapshot.task, ids: ids)
+            // Not subject to the objections: the BfArM copy is no ePA data (A_27823).
+            change.carbonCopy = try CarbonCopies.copy(for: change, storedDispensations: snapshot.dispensations,
+                                                      signedAt: change.task.signedPrescription.flatMap(signingTime), ids: ids)
             return (change, change.task)
         }
     }

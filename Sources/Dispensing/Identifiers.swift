@@ -147,9 +147,9 @@ public enum FlowType: Int, Sendable, Hashable, CaseIterable {
     case pkvPharmacy = 200
     case pkvDirectAssignment = 209
 
-    /// The flows this server runs (the pharmacy flows and 162, DiGA, redeemed at the insurer); 166
-    /// (T-Rezept) needs a part we do not have (the BfArM copy).
-    public static let supported: Set<FlowType> = [.gkvPharmacy, .diga, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment]
+    /// Every flow: the pharmacy flows, 162 (DiGA, redeemed at the insurer) and 166 (T-Rezept, with
+    /// its BfArM copy at `$close`).
+    public static let supported: Set<FlowType> = [.gkvPharmacy, .diga, .tPrescription, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment]
 
     /// Who takes the prescription (`$accept`, A_19166-02, A_25993): the insurer for a DiGA, a public
     /// or hospital pharmacy for every other flow (IBM registers `$accept` with these roles per flow).

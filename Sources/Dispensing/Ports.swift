@@ -204,9 +204,12 @@ public struct TaskChange: Sendable, Hashable {
     /// What the pharmacy's webhook subscriptions may hear of: the store writes one delivery row per
     /// matching subscription of `DispensingEvent.pharmacy` in the same transaction.
     public var events: [DispensingEvent]
+    /// The BfArM copy of a closed T-Rezept: a row of the carbon-copy outbox in the same transaction.
+    public var carbonCopy: CarbonCopy?
 
     public init(task: PrescriptionTask, dispensations: DispensationChange = .keep, audit: AuditEntry, transfer: RegistryTransfer? = nil,
-                deleteCommunications: Bool = false, events: [DispensingEvent] = []) {
+                deleteCommunications: Bool = false, events: [DispensingEvent] = [], carbonCopy: CarbonCopy? = nil) {
+        self.carbonCopy = carbonCopy
         self.deleteCommunications = deleteCommunications
         self.task = task
         self.dispensations = dispensations

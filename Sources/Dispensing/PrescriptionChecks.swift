@@ -21,6 +21,8 @@ public enum PrescriptionChecks {
         /// `isMultiple`, expiry and accept date follow the MVO rules (§8.3).
         public var isMultiple = false
         public var multipleEnd: String?
+        /// `KBV_EX_FOR_Legal_basis` of the Composition: `04`/`14` (discharge) change the accept date.
+        public var legalBasis: String?
     }
 
     public static func check(
@@ -50,6 +52,7 @@ public enum PrescriptionChecks {
         guard compositions.count == 1 else {
             throw refused("Expected exactly one Composition in prescription bundle, got: \(compositions.count)", at: "Bundle.entry")
         }
+        findings.legalBasis = view.legalBasisCode
         let request = requests[0]
         let mvo = KBVMultiplePrescription(request: request.resource)
         if mvo?.isMultiple == true, flowType == .tPrescription { throw refused("T-Rezept cannot be MVO", at: request.path) }

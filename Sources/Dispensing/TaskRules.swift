@@ -18,10 +18,13 @@ public enum TaskRules {
     /// `$activate`: the prescriber hands in the prescription; after the production service's checks
     /// of its content (``PrescriptionChecks``) the task becomes `ready` with its redemption dates:
     /// 3 months to redeem (A_19445), GKV pays for 28 days, PKV for the 3 months; a part of a multiple
-    /// prescription until the end of its period, else a year after signing (fd-parity.md §8.3).
+    /// prescription until the end of its period, else a year after signing (fd-parity.md §8.3); a
+    /// T-Rezept six days (A_27846); a discharge prescription's accept date `dischargeValidityWorkdays`
+    /// working days from the signing day, whatever the flow (A_19517-04, ``RedemptionDates``).
     public static func activate(
         _ task: PrescriptionTask, accessCode: String?, prescription: PrescriptionBundle, caller: Caller, now: Date,
-        practitionerNumbers: PractitionerNumberPolicy = .warning
+        practitionerNumbers: PractitionerNumberPolicy = .warning,
+        dischargeValidityWorkdays: Int = RedemptionDates.defaultDischargeValidityWorkdays
     ) throws(DispensingError) -> TaskChange {
         try admitActivate(task, accessCode: accessCode)
         let findings = try PrescriptionChecks.check(prescription, flowType: task.flowType, taskID: task.id,
@@ -46,6 +49,15 @@ public enum TaskRules {
             case .gkvPharmacy, .gkvDirectAssignment, .tPrescription:
                 next.acceptDate = CalendarDate.adding(days: 28, to: issued)
             }
+        }
+        // A_27846: the T-Rezept's own dates replace the ones above (an MVO T-Rezept was refused).
+        if task.flowType == .tPrescription {
+            next.expiryDate = RedemptionDates.tPrescriptionExpiry(signedAt: prescription.signedAt, issued: issued)
+            next.acceptDate = CalendarDate.adding(days: 6, to: issued)
+        }
+        // A_19517-04: discharge prescriptions of every flow (an MVO one was refused, A_22632).
+        if !findings.isMultiple, RedemptionDates.isDischarge(legalBasis: findings.legalBasis) {
+            next.acceptDate = RedemptionDates.dischargeAcceptDate(issued: issued, validityWorkdays: dischargeValidityWorkdays)
         }
         next.lastModified = now
         return TaskChange(task: next, audit: audit(.activate, next, caller, now))

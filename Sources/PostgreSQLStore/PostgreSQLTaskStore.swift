@@ -159,6 +159,9 @@ public final class PostgreSQLTaskStore: TaskStore, Sendable {
                     try await OutboxRows.insert(transfer, at: change.audit.recorded, on: connection, logger: logger)
                 }
                 try await WebhookRows.enqueue(change.events, at: change.audit.recorded, on: connection, logger: logger)
+                if let copy = change.carbonCopy {
+                    try await CarbonCopyRows.insert(copy, at: change.audit.recorded, on: connection, logger: logger)
+                }
                 return outcome
             }
             throw PostgreSQLStoreError.tooManyReads

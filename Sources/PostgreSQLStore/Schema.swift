@@ -20,7 +20,7 @@ import PostgresNIO
 /// task are serialised by its row lock, so its audit trail and its transfers keep their order.
 enum Schema {
     /// Each migration, as statements run in order (the extended protocol takes one at a time).
-    static let migrations: [(version: Int, statements: [String])] = [(1, v1), (9, v9), (10, v10), (12, v12)]
+    static let migrations: [(version: Int, statements: [String])] = [(1, v1), (9, v9), (10, v10), (11, v11), (12, v12)]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }
 
@@ -202,6 +202,28 @@ enum Schema {
             until double precision NOT NULL
         )
         """,
+    ]
+
+    /// The BfArM carbon copies (SQLite's v11): a third outbox, each row with its own claim.
+    private static let v11 = [
+        """
+        CREATE TABLE carbon_copy (
+            id bigserial PRIMARY KEY,
+            task_id text NOT NULL,
+            idempotency_key text NOT NULL UNIQUE,
+            body bytea NOT NULL,
+            created_at double precision NOT NULL,
+            next_attempt_at double precision NOT NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            state text NOT NULL DEFAULT 'pending',
+            claimed_by text,
+            claimed_until double precision,
+            last_error text,
+            settled_at double precision
+        )
+        """,
+        "CREATE INDEX carbon_copy_pending ON carbon_copy (next_attempt_at, id) WHERE state = 'pending'",
+        "CREATE INDEX carbon_copy_dead ON carbon_copy (id) WHERE state = 'dead'",
     ]
 
     /// SQLite's v12 (issue 24, ours): the pharmacy's worklist and dispensation history, read page by

@@ -32,8 +32,9 @@ struct FaultMiddleware<Context: RequestContext>: RouterMiddleware {
     let state: SimulatorState
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        // The webhook receiver (`/hook/…`) has faults of its own.
-        guard !request.uri.path.hasPrefix("/_sim/"), !request.uri.path.hasPrefix("/hook/") else { return try await next(request, context) }
+        // The webhook receiver (`/hook/…`) and the BfArM stand-in (`/ords/…`) have faults of their own.
+        guard !request.uri.path.hasPrefix("/_sim/"), !request.uri.path.hasPrefix("/hook/"), !request.uri.path.hasPrefix("/ords/")
+        else { return try await next(request, context) }
         let faults = await state.faults()
         if faults.latencyMs > 0 { try await Task.sleep(for: .milliseconds(faults.latencyMs)) }
         if faults.down { throw SimulatorError.serviceUnavailable }

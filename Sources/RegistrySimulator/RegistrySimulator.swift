@@ -12,11 +12,11 @@ public enum RegistrySimulator {
     /// With `validation`, every operation's body must conform to its ePA input profile (else 400).
     public static func application(
         state: SimulatorState = SimulatorState(), validation: PayloadValidation? = nil, hooks: WebhookReceiverState = WebhookReceiverState(),
-        host: String, port: Int, logger: Logger,
+        bfarm: BfArMReceiverState = BfArMReceiverState(), host: String, port: Int, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: router(state: state, validation: validation, hooks: hooks),
+            router: router(state: state, validation: validation, hooks: hooks, bfarm: bfarm),
             configuration: .init(address: .hostname(host, port: port), serverName: "registry-sim"),
             onServerRunning: onServerRunning,
             logger: logger
@@ -24,15 +24,18 @@ public enum RegistrySimulator {
     }
 
     /// The router alone, for in-process tests.
-    /// `hooks` is the webhook receiver's (`POST /hook/{name}`, see ``WebhookReceiverState``).
+    /// `hooks` is the webhook receiver's (`POST /hook/{name}`, see ``WebhookReceiverState``), `bfarm`
+    /// the BfArM stand-in's (`POST /ords/rezepte/t-rezept/v1`, see ``BfArMReceiverState``).
     public static func router(state: SimulatorState, validation: PayloadValidation? = nil,
-                              hooks: WebhookReceiverState = WebhookReceiverState()) -> Router<BasicRequestContext> {
+                              hooks: WebhookReceiverState = WebhookReceiverState(),
+                              bfarm: BfArMReceiverState = BfArMReceiverState()) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: AnswerMiddleware())
         router.add(middleware: FaultMiddleware(state: state))
         ControlRoutes(state: state).register(on: router)
         RegistryRoutes(state: state, validation: validation).register(on: router)
         WebhookReceiverRoutes(state: hooks).register(on: router)
+        BfArMReceiverRoutes(state: bfarm).register(on: router)
         return router
     }
 

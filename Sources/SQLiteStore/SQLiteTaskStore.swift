@@ -126,6 +126,7 @@ public final class SQLiteTaskStore: TaskStore {
             try AuditRows.insert(change.audit, in: db)
             if let transfer = change.transfer { try OutboxRows.insert(transfer, at: change.audit.recorded, in: db) }
             try WebhookRows.enqueue(change.events, at: change.audit.recorded, in: db)
+            if let copy = change.carbonCopy { try CarbonCopyRows.insert(copy, at: change.audit.recorded, in: db) }
             return outcome
         }
     }

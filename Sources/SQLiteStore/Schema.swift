@@ -22,6 +22,7 @@ enum Schema {
         migrator.registerMigration("v8", migrate: v8)
         migrator.registerMigration("v9", migrate: v9)
         migrator.registerMigration("v10", migrate: v10)
+        migrator.registerMigration("v11", migrate: v11)
         migrator.registerMigration("v12", migrate: v12)
         return migrator
     }
@@ -296,6 +297,30 @@ enum Schema {
                 holder TEXT NOT NULL,
                 until REAL NOT NULL
             ) STRICT, WITHOUT ROWID;
+            """)
+    }
+
+    /// The BfArM carbon copies of closed T-Rezepte (A_27828; ARCHITECTURE decision 13): a third
+    /// outbox, written in the `$close` transaction. Copies keep no order among themselves, so each
+    /// row carries its own claim (`claimed_by` until `claimed_until`) instead of a claim table.
+    private static func v11(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE carbon_copy (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                task_id TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL UNIQUE,
+                body BLOB NOT NULL,
+                created_at REAL NOT NULL,
+                next_attempt_at REAL NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                state TEXT NOT NULL DEFAULT 'pending',
+                claimed_by TEXT,
+                claimed_until REAL,
+                last_error TEXT,
+                settled_at REAL
+            ) STRICT;
+            CREATE INDEX carbon_copy_pending ON carbon_copy (next_attempt_at, id) WHERE state = 'pending';
+            CREATE INDEX carbon_copy_dead ON carbon_copy (id) WHERE state = 'dead';
             """)
     }
 

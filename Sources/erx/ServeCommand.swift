@@ -52,6 +52,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "What $activate does with a LANR/ZANR of a wrong check digit: 'warning' (status 252 and a Warning header, as the production service) or 'error' (400).")
     var anrChecksumValidation = PractitionerNumberPolicy.warning.rawValue
 
+    @Option(help: "Working days a discharge prescription (legal basis 04/14) may be accepted in, the signing day included (A_19517-04; Sundays and nationwide holidays do not count).")
+    var dischargeValidityWorkdays = RedemptionDates.defaultDischargeValidityWorkdays
+
     @Option(help: "What $dispense answers for an insured person who objected: 'locked' (423, nothing stored; ours) or 'fd' (204, stored, no registry transfer; as the production service).")
     var objectionResponse = ObjectionResponse.locked.rawValue
 
@@ -72,6 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var hardening: HardeningOptions
 
     @OptionGroup var webhooks: WebhookOptions
+    @OptionGroup var bfarm: BfArMOptions
     @OptionGroup var subscriptions: SubscriptionOptions
 
     func validate() throws {
@@ -86,6 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard PractitionerNumberPolicy(rawValue: anrChecksumValidation) != nil else {
             throw ValidationError("--anr-checksum-validation must be one of \(PractitionerNumberPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard (1...60).contains(dischargeValidityWorkdays) else {
+            throw ValidationError("--discharge-validity-workdays must be between 1 and 60")
         }
     }
 
@@ -147,6 +154,7 @@ struct ServeCommand: AsyncParsableCommand {
             practitionerNumbers: PractitionerNumberPolicy(rawValue: anrChecksumValidation) ?? .warning
         )
         env.communicationPayload.v3ValidFrom = communicationPayloadV3From
+        env.dischargeValidityWorkdays = dischargeValidityWorkdays
         env.egk = try await egk.redemption()
         env.subscriptions = try subscriptions.settings(directory: directory)
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
@@ -156,7 +164,13 @@ struct ServeCommand: AsyncParsableCommand {
             let line = "erx listening on http://\(host):\(port) (data: \(directory.path), store: \(opened.label), auth: \(auth.hasPrefix("jwks:") ? "jwks" : "dev"))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-        let group = ServiceGroup(configuration: .init(services: [app, relay, webhookRelay], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [any Service] = [app, relay, webhookRelay]
+        if let configuration = bfarm.configuration {
+            services.append(CarbonCopyRelay(store: store, http: webhookHTTP, configuration: configuration, logger: logger))
+        } else {
+            logger.warning("no --bfarm-url: the BfArM carbon copies of closed T-Rezepte (flow 166) wait in their outbox")
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

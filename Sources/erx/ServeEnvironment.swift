@@ -10,13 +10,14 @@ enum ServeEnvironment {
     /// The long names of `serve`'s options that take a value. A test checks this list against the
     /// command's help, so an option cannot be added without its variable.
     static let options = [
-        "host", "port", "data", "auth", "trust-anchors", "receipt-key", "receipt-certificate", "profiles", "kbv-versions", "anr-checksum-validation", "base-url", "objection-response",
+        "host", "port", "data", "auth", "trust-anchors", "receipt-key", "receipt-certificate", "profiles", "kbv-versions", "anr-checksum-validation", "discharge-validity-workdays", "base-url", "objection-response",
         "rules",
         "communication-payload-v3-from",
         "registry", "consent-ttl", "consent-budget-ms", "registry-timeout-ms", "relay-backoff-ms", "relay-max-attempts",
         "relay-conflict-pause", "relay-poll-ms", "relay-transfers-per-call", "relay-call-hold-ms",
         "relay-lease-ms",
         "webhook-timeout-ms", "webhook-backoff-ms", "webhook-max-attempts", "webhook-poll-ms", "webhook-lease-ms", "webhook-concurrency",
+        "bfarm-url", "bfarm-timeout-ms", "bfarm-backoff-ms", "bfarm-max-attempts", "bfarm-poll-ms", "bfarm-lease-ms",
         "database", "database-password-file", "database-pool-size", "database-timeout-ms",
         "max-body-bytes", "max-elements", "max-repeats", "large-body-bytes", "idle-timeout", "header-timeout",
         "body-read-timeout", "max-connections", "max-header-bytes", "token-clock-skew", "token-max-lifetime",

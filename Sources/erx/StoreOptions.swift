@@ -64,7 +64,7 @@ struct StoreOptions: ParsableArguments {
 
 /// The store `erx` runs on, whichever it is: nothing above this knows SQLite from PostgreSQL.
 struct OpenedStore: Sendable {
-    let store: any TaskStore & OutboxStore & DeadLetterStore & WebhookStore
+    let store: any TaskStore & OutboxStore & DeadLetterStore & WebhookStore & CarbonCopyStore
     /// Where it is, for the start line and logs: a path, or the URL without its password.
     let label: String
     let ready: @Sendable () async -> Bool

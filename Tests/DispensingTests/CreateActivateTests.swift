@@ -10,6 +10,7 @@ struct CreateTests {
         (.pkvPharmacy, "200.000.033.491.280.92"),
         (.gkvDirectAssignment, "169.000.033.491.280.86"),
         (.pkvDirectAssignment, "209.000.033.491.280.03"),
+        (.tPrescription, PrescriptionID(flowType: .tPrescription, serial: 33_491_280).rawValue),
     ])
     func makesADraftWithAnAccessCode(_ flowType: FlowType, _ id: String) throws {
         let change = try TaskRules.create(flowType: flowType, caller: Fixtures.doctor, now: Fixtures.now, ids: FixedIDs())
@@ -29,12 +30,11 @@ struct CreateTests {
         #expect(change.audit.agentID == Fixtures.doctorID.rawValue)
     }
 
-    /// 166 (T-Rezept) is not run yet; 162 (DiGA) is (issue 24 item 3).
-    @Test(arguments: [FlowType.tPrescription])
-    func refusesUnsupportedFlowTypes(_ flowType: FlowType) {
-        #expect(throws: DispensingError.unsupportedFlowType) {
-            try TaskRules.create(flowType: flowType, caller: Fixtures.doctor, now: Fixtures.now, ids: FixedIDs())
-        }
+    /// Issue 24: every flow type runs, 162 (DiGA) and 166 (T-Rezept) included.
+    @Test(arguments: FlowType.allCases)
+    func createsEveryFlowType(_ flowType: FlowType) throws {
+        let change = try TaskRules.create(flowType: flowType, caller: Fixtures.doctor, now: Fixtures.now, ids: FixedIDs())
+        #expect(change.task.id.flowType == flowType)
     }
 }
 

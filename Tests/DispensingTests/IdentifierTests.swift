@@ -75,9 +75,9 @@ struct PrescriptionIDTests {
         #expect(PrescriptionID("165.000.000.000.001.80") == nil)
     }
 
-    /// The pharmacy flows and 162 (DiGA, issue 24 item 3); 166 not yet.
-    @Test func supportedFlowTypesAreThePharmacyFlowsAndDiGA() {
-        #expect(FlowType.supported == [.gkvPharmacy, .diga, .gkvDirectAssignment, .pkvPharmacy, .pkvDirectAssignment])
+    /// Every flow (issue 24): the pharmacy flows, 162 (DiGA) and 166 (T-Rezept).
+    @Test func supportedFlowTypesAreEveryFlow() {
+        #expect(FlowType.supported == Set(FlowType.allCases))
         #expect(FlowType.allCases.filter(\.isDirectAssignment) == [.gkvDirectAssignment, .pkvDirectAssignment])
     }
 }

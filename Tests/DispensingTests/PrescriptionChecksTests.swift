@@ -142,7 +142,7 @@ struct PrescriptionChecksTests {
         #expect(Self.refusal(Self.bundle(category: "02")) == "Für diesen Workflowtypen sind nur Arzneimittelverordnungen zulässig")
     }
 
-    /// fd-parity §8.1: a T-Rezept needs KBV 1.4 (erx runs no flow 166, so only the domain sees this).
+    /// fd-parity §8.1: a T-Rezept needs KBV 1.4 (over HTTP: TPrescriptionFlowTests).
     @Test func tPrescriptionNeedsKBV14() {
         let id = PrescriptionID(flowType: .tPrescription, serial: 1)
         var bundle = Self.bundle(id: id, category: "02")

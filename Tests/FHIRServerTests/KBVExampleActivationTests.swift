@@ -41,7 +41,7 @@ import Testing
         "kbv1.3.2-Beispiel_3_PKV.xml": "Ungültiges Institutionskennzeichen (IKNR): Das übergebene Institutionskennzeichen im Versicherungsstatus entspricht nicht den Prüfziffer-Validierungsregeln.",
         // A_22231-01: the FD refuses every BtM prescription.
         "kbv1.4.0-Beispiel_61_PZN_BtM.xml": "BTM nicht zulässig",
-        // T-Rezept examples numbered as flow 160 (A_25642); as 166 erx runs no such flow.
+        // T-Rezept examples numbered as flow 160 (A_25642); as 166 they activate (TPrescriptionFlowTests).
         "kbv1.4.0-Beispiel_70_PZN_TRp.xml": "Für diesen Workflowtypen sind nur Arzneimittelverordnungen zulässig",
         "kbv1.4.0-Beispiel_71_Wirkstoff_TRp.xml": "Für diesen Workflowtypen sind nur Arzneimittelverordnungen zulässig",
         // Invalid examples, by the check that refuses them.

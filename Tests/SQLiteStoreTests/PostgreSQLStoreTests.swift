@@ -20,7 +20,7 @@ import Testing
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(stores.count == 4)
-            #expect(try await stores[0].readUnchecked(sql: "SELECT version FROM erx_schema_migration ORDER BY version") == ["1", "9", "10", "12"])
+            #expect(try await stores[0].readUnchecked(sql: "SELECT version FROM erx_schema_migration ORDER BY version") == ["1", "9", "10", "11", "12"])
             for store in stores { await store.close() }
         }
     }

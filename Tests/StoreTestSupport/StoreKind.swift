@@ -14,7 +14,7 @@ public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
 
 /// What the store tests need of a store beyond the port: raw SQL, to damage rows on purpose and to
 /// look at what no port shows. Both stores have these as `package` tools.
-package protocol TestableStore: TaskStore, OutboxStore, DeadLetterStore {
+package protocol TestableStore: TaskStore, OutboxStore, DeadLetterStore, CarbonCopyStore {
     func executeUnchecked(sql: String) async throws
     func readUnchecked(sql: String) async throws -> [String?]
 }

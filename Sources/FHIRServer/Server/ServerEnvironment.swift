@@ -28,6 +28,8 @@ public struct ServerEnvironment: Sendable {
     public var prescriptionValidation: PrescriptionValidation
     /// What `$activate` does with a LANR/ZANR whose check digit is wrong (A_24031).
     public var practitionerNumbers: PractitionerNumberPolicy
+    /// A discharge prescription's accept date, in working days from signing (A_19517-04).
+    public var dischargeValidityWorkdays = RedemptionDates.defaultDischargeValidityWorkdays
     /// Told after a DispReq or ChargChangeReq is stored, so the recipient's websocket subscribers
     /// are pinged (A_22367-03).
     public var notifier: any RecipientNotifier = NoRecipientNotifications()

@@ -24,7 +24,8 @@ extension TaskRoutes {
             try env.prescriptionValidation.validate(input.bundle, flowType: id.flowType, admittingUnprofiled: env.acceptUnsigned)
             let prescription = try PrescriptionBundle(input.bundle, signedData: input.signedData, signedAt: input.signedAt)
             let task = try await env.service.activate(id, accessCode: accessCode, prescription: prescription, caller: caller,
-                                                      practitionerNumbers: env.practitionerNumbers)
+                                                      practitionerNumbers: env.practitionerNumbers,
+                                                      dischargeValidityWorkdays: env.dischargeValidityWorkdays)
             var headers = WorkflowProfileHeader.fields(for: body)
             var status = HTTPResponse.Status.ok
             let view = KBVPrescriptionView(prescription.bundle)

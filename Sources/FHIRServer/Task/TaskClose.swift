@@ -26,7 +26,8 @@ extension TaskRoutes {
             } catch {
                 body = .failure(error)
             }
-            let task = try await env.service.close(id, secret: secret, caller: caller, body: body.map(\.dispensations))
+            let task = try await env.service.close(id, secret: secret, caller: caller, body: body.map(\.dispensations),
+                                                   signingTime: { try? CMSContents($0).signingTime })
             guard let receipt = task.receipt else { throw RequestError.routeNotFound }
             let sent = try? body.get()
             var headers: HTTPFields = sent?.profile.map { [WorkflowProfileHeader.name: $0] } ?? [:]

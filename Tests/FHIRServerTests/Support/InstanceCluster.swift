@@ -16,6 +16,8 @@ final class InstanceCluster: @unchecked Sendable {
     let registry = SimulatorState()
     /// The simulator's webhook receiver (`POST /hook/{name}`), on the same port as the registry.
     let hooks = WebhookReceiverState()
+    /// The simulator's BfArM stand-in (`POST /ords/rezepte/t-rezept/v1`), on the same port.
+    let bfarm = BfArMReceiverState()
     /// The simulator's base URL, once it listens.
     private(set) var simulatorURL = ""
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-cluster-\(UUID().uuidString)")
@@ -42,7 +44,7 @@ final class InstanceCluster: @unchecked Sendable {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         var quiet = Logger(label: "registry-sim")
         quiet.logLevel = .critical
-        let simulator = RegistrySimulator.application(state: cluster.registry, hooks: cluster.hooks, host: "127.0.0.1", port: 0, logger: quiet) {
+        let simulator = RegistrySimulator.application(state: cluster.registry, hooks: cluster.hooks, bfarm: cluster.bfarm, host: "127.0.0.1", port: 0, logger: quiet) {
             continuation.yield($0.localAddress?.port ?? 0)
         }
         await cluster.registry.setFaults(Faults(errorRate: registryErrorRate))
@@ -58,8 +60,10 @@ final class InstanceCluster: @unchecked Sendable {
                     "--database", "postgres://\(configuration.user)@\(configuration.host):\(configuration.port)/\(configuration.database)",
                     "--database-pool-size", "8", "--database-timeout-ms", "30000",
                     "--registry", "http://127.0.0.1:\(registryPort)", "--relay-backoff-ms", "20", "--relay-poll-ms", "10",
+                    "--bfarm-url", "http://127.0.0.1:\(registryPort)/ords/rezepte/t-rezept/v1", "--bfarm-backoff-ms", "20", "--bfarm-max-attempts", "1000",
                 ] + (webhooks ? ["--webhook-backoff-ms", "20", "--webhook-poll-ms", "10", "--webhook-max-attempts", "50"] : [])
-                  + (shortLease ? ["--registry-timeout-ms", "1000", "--relay-lease-ms", "1500", "--webhook-timeout-ms", "1000", "--webhook-lease-ms", "2500"] : [])
+                  + (shortLease ? ["--registry-timeout-ms", "1000", "--relay-lease-ms", "1500", "--webhook-timeout-ms", "1000", "--webhook-lease-ms", "2500",
+                                   "--bfarm-timeout-ms", "1000", "--bfarm-lease-ms", "2500"] : [])
                   + extraArguments
                 cluster.environment = ["ERX_DATABASE_PASSWORD": configuration.password ?? ""]
                 for _ in 0..<count {
@@ -122,6 +126,15 @@ final class InstanceCluster: @unchecked Sendable {
         let statistics = try await store.webhookStatistics()
         await store.close()
         return statistics.pending
+    }
+
+    /// The BfArM copies' idempotency keys, in write order, and how many still wait.
+    func carbonCopies() async throws -> (keys: [String], pending: Int) {
+        let store = try await PostgreSQLTaskStore.open(try #require(configuration), logger: TestPostgres.logger, migrating: false)
+        let keys = try await store.readUnchecked(sql: "SELECT idempotency_key FROM carbon_copy ORDER BY id").compactMap { $0 }
+        let pending = try await store.carbonCopyStatistics().pending
+        await store.close()
+        return (keys, pending)
     }
 
     /// Every outbox row's idempotency key by task, in write order, read from the database.
