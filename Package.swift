@@ -51,6 +51,15 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        /// OpenSSL 3 (libcrypto), for brainpoolP256r1: used by TICrypto only.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        /// The TI's elliptic-curve cryptography (brainpoolP256r1 keys, ECDH, ECDSA, certificates)
+        /// over OpenSSL, with nothing of OpenSSL in its API. HKDF, AES-GCM and CMAC stay with swift-crypto.
+        .target(name: "TICrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
         .target(name: "FHIRModel", swiftSettings: strictSettings),
         .target(name: "FHIRFormats", dependencies: ["FHIRModel", "CLibXML2"], swiftSettings: strictSettings),
         .target(name: "FHIRPath", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
@@ -90,7 +99,7 @@ let package = Package(
         .target(
             name: "FHIRServer",
             dependencies: [
-                "Dispensing", "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles", "CZlib",
+                "Dispensing", "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles", "CZlib", "TICrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -216,6 +225,7 @@ let package = Package(
         /// otherwise a replayer of input files through one target.
         .executableTarget(name: "erx-fuzz", dependencies: ["ErxFuzzing"], swiftSettings: strictSettings),
         .testTarget(name: "ErxFuzzingTests", dependencies: ["ErxFuzzing"], swiftSettings: strictSettings),
+        .testTarget(name: "TICryptoTests", dependencies: ["TICrypto", "StoreTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRModelTests", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
         .testTarget(
             name: "FHIRFormatsTests",
