@@ -154,9 +154,11 @@ public struct AccessTokenVerifier: Sendable {
     /// The profession OID of the NCPeH-FD (IBM `ProfessionOid.hxx` `oid_ncpeh`).
     static let ncpehOID = "1.2.276.0.76.4.292"
 
-    /// The claims of a token whose header, claims and signature pass, in the production service's
-    /// order (`Jwt.cxx` `verify`): the header's `alg` (a wrong one is "invalid signature"), the
-    /// claims' form, their times and `aud`, then the signature.
+    /// The claims of a token whose header, signature and claims pass: the header's `alg` (a wrong
+    /// one is "invalid signature", as the FD answers it), the signature by that algorithm's key,
+    /// then one check of the claims for both algorithms (``TokenPolicy``). The FD checks the claims
+    /// before the signature (`Jwt.cxx`); erx keeps its signature-first order, so a forged token
+    /// learns nothing about which claims would pass.
     func verifiedClaims(_ token: String, at now: Date) async throws(RequestError) -> AccessTokenClaims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let header = TokenForm.header(parts[0]) else { throw .unauthenticated(.invalidSignature) }
@@ -164,21 +166,24 @@ public struct AccessTokenVerifier: Sendable {
         guard header["crit"] == nil, (algorithm == "ES256" && keys != nil) || (algorithm == "BP256R1" && idpKey != nil) else {
             throw .unauthenticated(.invalidSignature)
         }
-        guard let payload = TokenForm.base64URLDecoded(parts[1]), let claims = try? Self.decoder.decode(AccessTokenClaims.self, from: payload) else {
-            throw .unauthenticated(.malformedToken)
-        }
-        try policy.check(claims, at: now)
+        let claims: AccessTokenClaims
         if algorithm == "BP256R1", let idpKey {
             guard IDPTokenSignature.isValid(parts, key: idpKey) else { throw .unauthenticated(.invalidSignature) }
-            return claims
+            guard let payload = TokenForm.base64URLDecoded(parts[1]), let decoded = try? Self.decoder.decode(AccessTokenClaims.self, from: payload) else {
+                throw .unauthenticated(.malformedToken)
+            }
+            claims = decoded
+        } else {
+            do {
+                // The signature's form first: JWTKit would take a high-S signature.
+                guard let keys, TokenForm.isAcceptable(token) else { throw RequestError.unauthenticated(.invalidSignature) }
+                claims = try await keys.verify(token, as: AccessTokenClaims.self)
+            } catch {
+                throw .unauthenticated(Self.failure(of: error))
+            }
         }
-        do {
-            // The signature's form first: JWTKit would take a high-S signature.
-            guard let keys, TokenForm.isAcceptable(token) else { throw RequestError.unauthenticated(.invalidSignature) }
-            return try await keys.verify(token, as: AccessTokenClaims.self)
-        } catch {
-            throw .unauthenticated(Self.failure(of: error))
-        }
+        try policy.check(claims, at: now)
+        return claims
     }
 
     /// As JWTKit reads claims: times are seconds since 1970.
