@@ -16,7 +16,9 @@ import Testing
     static let insurantOID = "1.2.276.0.76.4.49"
     static let audience = "https://erp.erx.invalid/login"
 
-    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// The shared client needs no shutdown, so a test that throws midway cannot trap in its deinit
+    /// (the server processes die with their `ChildProcess`).
+    let http = HTTPClient.shared
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("erx-idp-\(UUID().uuidString)")
 
     /// A token of `erx token` with the data directory `data`.
@@ -41,7 +43,6 @@ import Testing
 
     func finish(_ servers: ServerProcess...) async {
         servers.forEach { $0.kill() }
-        try? await http.shutdown()
         try? FileManager.default.removeItem(at: directory)
     }
 
