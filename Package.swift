@@ -56,6 +56,7 @@ let package = Package(
         .target(
             name: "VAUProtocol",
             dependencies: [
+                "TICrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -65,6 +66,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "VAUProtocolTests", dependencies: ["VAUProtocol", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
+        /// OpenSSL 3 (libcrypto), for brainpoolP256r1: used by TICrypto only.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        /// The TI's elliptic-curve cryptography (brainpoolP256r1 keys, ECDH, ECDSA, certificates)
+        /// over OpenSSL, with nothing of OpenSSL in its API. HKDF, AES-GCM and CMAC stay with swift-crypto.
+        .target(name: "TICrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
         .target(name: "FHIRModel", swiftSettings: strictSettings),
         .target(name: "FHIRFormats", dependencies: ["FHIRModel", "CLibXML2"], swiftSettings: strictSettings),
         .target(name: "FHIRPath", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
@@ -105,7 +115,7 @@ let package = Package(
             name: "FHIRServer",
             dependencies: [
                 "VAUProtocol",
-                "Dispensing", "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles", "CZlib",
+                "Dispensing", "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles", "CZlib", "TICrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -231,6 +241,7 @@ let package = Package(
         /// otherwise a replayer of input files through one target.
         .executableTarget(name: "erx-fuzz", dependencies: ["ErxFuzzing"], swiftSettings: strictSettings),
         .testTarget(name: "ErxFuzzingTests", dependencies: ["ErxFuzzing"], swiftSettings: strictSettings),
+        .testTarget(name: "TICryptoTests", dependencies: ["TICrypto", "StoreTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "FHIRModelTests", dependencies: ["FHIRModel"], swiftSettings: strictSettings),
         .testTarget(
             name: "FHIRFormatsTests",

@@ -40,6 +40,15 @@ struct HardeningOptions: ParsableArguments {
     @Option(help: "Longest token lifetime in seconds (exp - iat).")
     var tokenMaxLifetime: Double = TokenPolicy().maximumLifetime
 
+    @Option(help: "The aud a token must carry, exactly (the FD's registered URI, A_20370); default: any.")
+    var tokenAudience: String?
+
+    @Option(help: "Most requests per --token-rate-window-ms of one token sub (A_19992; the FD: 200); the call beyond blocks that sub until its token expires (429). 0: no limit. Counted per instance.")
+    var tokenRateLimit = TokenRateLimit().calls
+
+    @Option(help: "The window of --token-rate-limit in milliseconds (the FD: 1000).")
+    var tokenRateWindowMs = Int(TokenRateLimit().window * 1000)
+
     func validate() throws {
         let seconds = [idleTimeout, headerTimeout, bodyReadTimeout, tokenClockSkew, tokenMaxLifetime]
         guard seconds.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= 31_536_000 }) else {
@@ -47,13 +56,21 @@ struct HardeningOptions: ParsableArguments {
         }
         let counts = [maxBodyBytes, maxElements, maxRepeats, largeBodyBytes, maxConnections, maxHeaderBytes]
         guard counts.allSatisfy({ $0 > 0 && $0 <= 1 << 40 }) else { throw ValidationError("limits must be positive") }
+        guard tokenRateLimit >= 0, tokenRateWindowMs > 0, tokenRateWindowMs <= 86_400_000 else {
+            throw ValidationError("--token-rate-limit must be 0 or more, --token-rate-window-ms from 1 to one day")
+        }
     }
 
     var requestLimits: RequestLimits {
         RequestLimits(maximumBodyBytes: maxBodyBytes, maximumElements: maxElements, maximumRepeats: maxRepeats, largeBodyBytes: largeBodyBytes)
     }
 
-    var tokenPolicy: TokenPolicy { TokenPolicy(clockSkew: tokenClockSkew, maximumLifetime: tokenMaxLifetime) }
+    var tokenPolicy: TokenPolicy { TokenPolicy(clockSkew: tokenClockSkew, maximumLifetime: tokenMaxLifetime, audience: tokenAudience) }
+
+    /// The per-`sub` limit, `nil` when switched off (0).
+    var tokenRateLimitPolicy: TokenRateLimit? {
+        tokenRateLimit == 0 ? nil : TokenRateLimit(calls: tokenRateLimit, window: Double(tokenRateWindowMs) / 1000)
+    }
 
     /// The connection limits, with the cap kept below the open-files limit (raised first to its
     /// hard limit where the process may): at the open-files limit the server could no longer

@@ -28,7 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The data directory: the server's keys, and the SQLite database unless --database is given.")
     var data = "erx-data"
 
-    @Option(help: "Token verification: 'dev' (a development key made in the data directory) or 'jwks:FILE'.")
+    @Option(help: "Token verification: 'dev' (development ES256 and BP256R1 keys made in the data directory), 'jwks:FILE' (ES256), or 'idp:FILE' (BP256R1 tokens of the IDP whose signing key or certificate FILE holds, PEM).")
     var auth = "dev"
 
     @Flag(help: "Accept an unsigned KBV bundle at $activate (development and conformance runs only).")
@@ -104,6 +104,10 @@ struct ServeCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
         let verifier = try await Self.verifier(auth, directory: directory, policy: hardening.tokenPolicy)
+            .limitingRate(hardening.tokenRateLimitPolicy)
+        if auth.hasPrefix("idp:") && hardening.tokenAudience == nil {
+            logger.warning("--auth idp without --token-audience: tokens for any audience are accepted (the FD checks aud, A_20370)")
+        }
         let opened = try await storeOptions.open(data: directory, logger: logger)
         let store = opened.store
         var issuer = try receiptKey.map { try ReceiptIssuer.load(key: URL(fileURLWithPath: $0), certificate: URL(fileURLWithPath: receiptCertificate ?? "")) }
@@ -161,7 +165,7 @@ struct ServeCommand: AsyncParsableCommand {
                                         connections: hardening.connectionLimits()) { channel in
             let port = channel.localAddress?.port ?? port
             // Written unbuffered: scripts wait for this line.
-            let line = "erx listening on http://\(host):\(port) (data: \(directory.path), store: \(opened.label), auth: \(auth.hasPrefix("jwks:") ? "jwks" : "dev"))\n"
+            let line = "erx listening on http://\(host):\(port) (data: \(directory.path), store: \(opened.label), auth: \(auth.split(separator: ":").first.map(String.init) ?? auth))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         var services: [any Service] = [app, relay, webhookRelay]
@@ -189,12 +193,16 @@ struct ServeCommand: AsyncParsableCommand {
 
     static func verifier(_ auth: String, directory: URL, policy: TokenPolicy) async throws -> AccessTokenVerifier {
         if auth == "dev" {
-            return await AccessTokenVerifier.development(try DevelopmentSigningKey.loadOrCreate(in: directory), policy: policy)
+            return await AccessTokenVerifier.development(try DevelopmentSigningKey.loadOrCreate(in: directory),
+                                                         idp: try DevelopmentIDPKey.loadOrCreate(in: directory), policy: policy)
         }
         if auth.hasPrefix("jwks:") {
             return try await AccessTokenVerifier.jwks(file: URL(fileURLWithPath: String(auth.dropFirst(5))), policy: policy)
         }
-        throw ValidationError("--auth must be 'dev' or 'jwks:FILE'")
+        if auth.hasPrefix("idp:") {
+            return AccessTokenVerifier.idp(key: try AccessTokenVerifier.idpKey(pemFile: URL(fileURLWithPath: String(auth.dropFirst(4)))), policy: policy)
+        }
+        throw ValidationError("--auth must be 'dev', 'jwks:FILE' or 'idp:FILE'")
     }
 }
 
@@ -221,14 +229,28 @@ struct TokenCommand: AsyncParsableCommand {
     @Option(help: "Lifetime in seconds.")
     var lifetime = 43_200
 
+    @Option(help: "The signature: 'ES256' (the development key) or 'BP256R1' (the development IDP's brainpool key, as the TI's IDP signs).")
+    var alg = "ES256"
+
+    @Option(help: "The aud claim (BP256R1 tokens), as the server's --token-audience expects it.")
+    var audience: String?
+
     func validate() throws {
         guard (telematikId == nil) != (kvnr == nil) else { throw ValidationError("give exactly one of --telematik-id and --kvnr") }
         if let kvnr, KVNR(kvnr) == nil { throw ValidationError("--kvnr must be a letter and nine digits") }
         if let telematikId, TelematikID(telematikId) == nil { throw ValidationError("--telematik-id is not a Telematik-ID") }
+        guard ["ES256", "BP256R1"].contains(alg) else { throw ValidationError("--alg must be ES256 or BP256R1") }
+        guard audience == nil || alg == "BP256R1" else { throw ValidationError("--audience goes with --alg BP256R1") }
     }
 
     func run() async throws {
-        let key = try DevelopmentSigningKey.loadOrCreate(in: URL(fileURLWithPath: data, isDirectory: true))
+        let directory = URL(fileURLWithPath: data, isDirectory: true)
+        if alg == "BP256R1" {
+            let key = try DevelopmentIDPKey.loadOrCreate(in: directory)
+            print(try key.token(profession: professionOid, idNummer: telematikId ?? kvnr, name: name, audience: audience, lifetime: TimeInterval(lifetime)))
+            return
+        }
+        let key = try DevelopmentSigningKey.loadOrCreate(in: directory)
         print(try await key.token(profession: professionOid, idNummer: telematikId ?? kvnr, name: name, lifetime: TimeInterval(lifetime)))
     }
 }

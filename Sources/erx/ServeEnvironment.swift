@@ -21,6 +21,7 @@ enum ServeEnvironment {
         "database", "database-password-file", "database-pool-size", "database-timeout-ms",
         "max-body-bytes", "max-elements", "max-repeats", "large-body-bytes", "idle-timeout", "header-timeout",
         "body-read-timeout", "max-connections", "max-header-bytes", "token-clock-skew", "token-max-lifetime",
+        "token-audience", "token-rate-limit", "token-rate-window-ms",
         "vsdm-keys", "vsdm-validity-seconds", "egk-daily-failure-limit", "popp-jwks", "popp-issuer",
         "subscription-signing-key", "subscription-pseudonym-key", "websocket-path", "websocket-max-per-subscription",
         "websocket-max-connections",

@@ -1,11 +1,13 @@
 public import Dispensing
 public import Foundation
 import JWTKit
+public import TICrypto
 import Synchronization
 
 /// The claims of a gematik-style access token that the routes read: the holder's profession
 /// (`professionOID`), their `idNummer` (Telematik-ID of an institution, KVNR of an insurant) and
-/// the institution's `organizationName` (the pharmacy's name in its ePA Organization, A_25947).
+/// the institution's `organizationName` (the pharmacy's name in its ePA Organization, A_25947);
+/// `sub` keys the per-token rate limit (A_19992), `aud` is checked against ``TokenPolicy/audience``.
 struct AccessTokenClaims: JWTPayload {
     var professionOID: String
     var idNummer: String?
@@ -15,13 +17,15 @@ struct AccessTokenClaims: JWTPayload {
     var given_name: String?
     var family_name: String?
     var display_name: String?
+    var sub: String?
+    var aud: AudienceClaim?
     var exp: ExpirationClaim
     var iat: IssuedAtClaim?
     var nbf: NotBeforeClaim?
 
-    func verify(using algorithm: some JWTAlgorithm) async throws {
-        try exp.verifyNotExpired()
-    }
+    /// The claims are checked by ``TokenPolicy`` before the signature (the production service's
+    /// order), for every algorithm alike; JWTKit's own hook has nothing left to do.
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
 
     var insurantName: String? {
         if let display_name, !display_name.isEmpty { return display_name }
@@ -38,23 +42,33 @@ public struct TokenPolicy: Sendable, Hashable {
     /// The longest lifetime taken: `exp` minus `iat` (or minus now, without `iat`). The TI's IDP
     /// issues access tokens for 5 minutes; `erx token` issues development tokens for 12 hours.
     public var maximumLifetime: TimeInterval
+    /// The `aud` a token must name, exactly and alone (A_20370: the FD's registered URI); `nil`
+    /// takes any or none (development).
+    public var audience: String?
 
-    public init(clockSkew: TimeInterval = 60, maximumLifetime: TimeInterval = 24 * 3600) {
+    public init(clockSkew: TimeInterval = 60, maximumLifetime: TimeInterval = 24 * 3600, audience: String? = nil) {
         self.clockSkew = clockSkew
         self.maximumLifetime = maximumLifetime
+        self.audience = audience
     }
 }
 
-/// Verifies bearer tokens (ES256) against a key set and turns them into a `Caller`.
+/// Verifies bearer tokens and turns them into a `Caller`: ES256 against a key set (`--auth dev`,
+/// `jwks:`), BP256R1 against the IDP's brainpoolP256r1 key (`--auth idp:`, and the development IDP
+/// key of `--auth dev`). The algorithms differ only in the signature; the claims go through one
+/// check (``TokenPolicy``), and the per-`sub` limit (A_19992) follows for both.
 public struct AccessTokenVerifier: Sendable {
-    let keys: JWTKeyCollection
+    let keys: JWTKeyCollection?
+    let idpKey: BrainpoolP256r1.PublicKey?
     /// Tokens already verified: a pharmacy sends the same token with every request for minutes,
     /// and checking its ECDSA signature each time cost more than parsing a `$dispense` body.
     let verified = VerifiedTokens(capacity: 4096)
     let policy: TokenPolicy
+    var rateLimiter: SubjectRateLimiter?
 
-    init(keys: JWTKeyCollection, policy: TokenPolicy) {
+    init(keys: JWTKeyCollection?, idpKey: BrainpoolP256r1.PublicKey? = nil, policy: TokenPolicy) {
         self.keys = keys
+        self.idpKey = idpKey
         self.policy = policy
     }
 
@@ -66,11 +80,33 @@ public struct AccessTokenVerifier: Sendable {
         return AccessTokenVerifier(keys: keys, policy: policy)
     }
 
-    /// Accepts tokens signed by the development key (`--auth dev`).
-    public static func development(_ key: DevelopmentSigningKey, policy: TokenPolicy = TokenPolicy()) async -> AccessTokenVerifier {
+    /// Accepts `BP256R1` tokens of the IDP whose signing key is `key` (`--auth idp:FILE`), and no
+    /// others (an ES256 token is refused as the FD refuses any `alg` but BP256R1).
+    public static func idp(key: BrainpoolP256r1.PublicKey, policy: TokenPolicy = TokenPolicy()) -> AccessTokenVerifier {
+        AccessTokenVerifier(keys: nil, idpKey: key, policy: policy)
+    }
+
+    /// The IDP's signing key from a PEM file: a `PUBLIC KEY` or the signer's `CERTIFICATE` (its
+    /// chain to the TSL is not checked here).
+    public static func idpKey(pemFile: URL) throws -> BrainpoolP256r1.PublicKey {
+        let pem = try String(contentsOf: pemFile, encoding: .utf8)
+        if pem.contains("-----BEGIN CERTIFICATE-----") { return try BrainpoolP256r1.Certificate(pemRepresentation: pem).publicKey }
+        return try BrainpoolP256r1.PublicKey(pemRepresentation: pem)
+    }
+
+    /// Accepts tokens signed by the development key (`--auth dev`): ES256 by `key`, and BP256R1 by
+    /// `idp` when given (`erx token --alg BP256R1`).
+    public static func development(_ key: DevelopmentSigningKey, idp: DevelopmentIDPKey? = nil, policy: TokenPolicy = TokenPolicy()) async -> AccessTokenVerifier {
         let keys = JWTKeyCollection()
         await keys.add(ecdsa: key.privateKey.publicKey, kid: JWKIdentifier(string: DevelopmentSigningKey.keyID))
-        return AccessTokenVerifier(keys: keys, policy: policy)
+        return AccessTokenVerifier(keys: keys, idpKey: idp?.privateKey.publicKey, policy: policy)
+    }
+
+    /// This verifier with the per-`sub` limit of A_19992 (`nil`: none).
+    public func limitingRate(_ limit: TokenRateLimit?) -> AccessTokenVerifier {
+        var copy = self
+        copy.rateLimiter = limit.map(SubjectRateLimiter.init)
+        return copy
     }
 
     /// The caller of an `Authorization: Bearer …` header. Any failure is `unauthenticated` with the
@@ -98,24 +134,64 @@ public struct AccessTokenVerifier: Sendable {
     /// The caller of a token of the right form (``bearerToken(_:)``).
     func caller(token: String) async throws(RequestError) -> Caller {
         let now = Date()
-        if let caller = verified.caller(of: token, at: now) { return caller }
-        let claims: AccessTokenClaims
-        do {
-            // The header and the signature's form first: JWTKit would take another `alg` than the
-            // key's, an unknown `crit`, and a high-S signature.
-            guard TokenForm.isAcceptable(token) else { throw RequestError.unauthenticated(.invalidSignature) }
-            claims = try await keys.verify(token, as: AccessTokenClaims.self)
-        } catch {
-            throw .unauthenticated(Self.failure(of: error))
+        if let entry = verified.entry(of: token, at: now) {
+            try rateLimiter?.admit(entry.subject, until: entry.expires, at: now)
+            return entry.caller
         }
-        guard policy.admits(claims, at: now) else { throw .unauthenticated(.expired) }
+        let claims = try await verifiedClaims(token, at: now)
+        if claims.professionOID != Self.ncpehOID {
+            // A_19992-01: the NCPeH's tokens are exempt. Before the role check, as the FD.
+            try rateLimiter?.admit(claims.sub, until: claims.exp.value, at: now)
+        }
         guard let profession = Profession(rawValue: claims.professionOID) else { throw .professionNotAllowed(oid: claims.professionOID) }
         let caller = profession == .insurant
             ? Caller(profession: profession, kvnr: claims.idNummer.flatMap(KVNR.init), name: claims.insurantName)
             : Caller(profession: profession, telematikID: claims.idNummer.flatMap(TelematikID.init), name: claims.organizationName.flatMap { $0.isEmpty ? nil : $0 })
-        verified.remember(token, as: caller, until: claims.exp.value)
+        verified.remember(token, as: VerifiedTokens.Entry(caller: caller, expires: claims.exp.value, subject: claims.professionOID == Self.ncpehOID ? nil : claims.sub))
         return caller
     }
+
+    /// The profession OID of the NCPeH-FD (IBM `ProfessionOid.hxx` `oid_ncpeh`).
+    static let ncpehOID = "1.2.276.0.76.4.292"
+
+    /// The claims of a token whose header, signature and claims pass: the header's `alg` (a wrong
+    /// one is "invalid signature", as the FD answers it), the signature by that algorithm's key,
+    /// then one check of the claims for both algorithms (``TokenPolicy``). The FD checks the claims
+    /// before the signature (`Jwt.cxx`); erx keeps its signature-first order, so a forged token
+    /// learns nothing about which claims would pass.
+    func verifiedClaims(_ token: String, at now: Date) async throws(RequestError) -> AccessTokenClaims {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let header = TokenForm.header(parts[0]) else { throw .unauthenticated(.invalidSignature) }
+        let algorithm = header["alg"] as? String
+        guard header["crit"] == nil, (algorithm == "ES256" && keys != nil) || (algorithm == "BP256R1" && idpKey != nil) else {
+            throw .unauthenticated(.invalidSignature)
+        }
+        let claims: AccessTokenClaims
+        if algorithm == "BP256R1", let idpKey {
+            guard IDPTokenSignature.isValid(parts, key: idpKey) else { throw .unauthenticated(.invalidSignature) }
+            guard let payload = TokenForm.base64URLDecoded(parts[1]), let decoded = try? Self.decoder.decode(AccessTokenClaims.self, from: payload) else {
+                throw .unauthenticated(.malformedToken)
+            }
+            claims = decoded
+        } else {
+            do {
+                // The signature's form first: JWTKit would take a high-S signature.
+                guard let keys, TokenForm.isAcceptable(token) else { throw RequestError.unauthenticated(.invalidSignature) }
+                claims = try await keys.verify(token, as: AccessTokenClaims.self)
+            } catch {
+                throw .unauthenticated(Self.failure(of: error))
+            }
+        }
+        try policy.check(claims, at: now)
+        return claims
+    }
+
+    /// As JWTKit reads claims: times are seconds since 1970.
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return decoder
+    }()
 
     /// What a verification error means, in the production service's four 401 reasons: JWTKit
     /// decodes the claims before it checks the signature, so a missing claim reads as a payload that
@@ -152,32 +228,39 @@ public struct AccessTokenVerifier: Sendable {
 /// full, the expired ones go, and if that is not enough, all (they are verified again on next use).
 /// Keyed by the whole token, signature included, so only the very token that was verified hits.
 final class VerifiedTokens: Sendable {
-    private let entries: Mutex<[String: (caller: Caller, expires: Date)]> = Mutex([:])
+    struct Entry: Sendable {
+        var caller: Caller
+        var expires: Date
+        /// What the rate limit counts by: `sub` (none for the NCPeH, A_19992-01).
+        var subject: String?
+    }
+
+    private let entries: Mutex<[String: Entry]> = Mutex([:])
     private let capacity: Int
 
     init(capacity: Int) {
         self.capacity = capacity
     }
 
-    func caller(of token: String, at now: Date) -> Caller? {
+    func entry(of token: String, at now: Date) -> Entry? {
         entries.withLock { entries in
             guard let entry = entries[token] else { return nil }
             guard now < entry.expires else {
                 entries[token] = nil
                 return nil
             }
-            return entry.caller
+            return entry
         }
     }
 
-    func remember(_ token: String, as caller: Caller, until expires: Date) {
+    func remember(_ token: String, as entry: Entry) {
         entries.withLock { entries in
             if entries.count >= capacity {
                 let now = Date()
                 entries = entries.filter { now < $0.value.expires }
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             }
-            entries[token] = (caller, expires)
+            entries[token] = entry
         }
     }
 }

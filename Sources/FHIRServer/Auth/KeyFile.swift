@@ -4,14 +4,14 @@ import Foundation
 /// once and written readable by the owner only (mode 0600).
 enum KeyFile {
     static func loadOrCreate<Key>(
-        named name: String, in directory: URL, parse: (String) throws -> Key, make: () -> Key, pem: (Key) -> String
+        named name: String, in directory: URL, parse: (String) throws -> Key, make: () throws -> Key, pem: (Key) -> String
     ) throws -> Key {
         let file = directory.appendingPathComponent(name)
         if FileManager.default.fileExists(atPath: file.path) {
             return try parse(String(contentsOf: file, encoding: .utf8))
         }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let key = make()
+        let key = try make()
         // Several instances share one data directory (issue 21) and may start at once: the key is
         // written whole to a file of its own, then linked to its name, which fails if another
         // instance got there first; then that one's key is everyone's. (Writing the name directly

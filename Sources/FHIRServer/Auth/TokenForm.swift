@@ -2,7 +2,15 @@ import Foundation
 import JWTKit
 
 extension TokenPolicy {
-    /// Whether the verified claims are within the policy at `now`.
+    /// The one check of the claims, whatever signed them (fd-messaging-transport §3.2 steps 4–5):
+    /// `aud` (A_20370), then `exp` (`now > exp` is expired, so `now == exp` still passes), then
+    /// `iat`/`nbf` in the future beyond the skew and the lifetime (all "JWT expired", as the FD).
+    func check(_ claims: AccessTokenClaims, at now: Date) throws(RequestError) {
+        if let audience, claims.aud?.value != [audience] { throw .unauthenticated(.invalidAudience) }
+        guard claims.exp.value >= now, admits(claims, at: now) else { throw .unauthenticated(.expired) }
+    }
+
+    /// Whether the claims' `iat`, `nbf` and lifetime are within the policy at `now`.
     func admits(_ claims: AccessTokenClaims, at now: Date) -> Bool {
         let latest = now.addingTimeInterval(clockSkew)
         if let issued = claims.iat?.value, issued > latest { return false }
@@ -34,6 +42,12 @@ enum TokenForm {
         }
         return result
     }()
+
+    /// The JSON object of a JWS header part, or `nil`.
+    static func header(_ part: Substring) -> [String: Any]? {
+        guard let data = base64URLDecoded(part) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
 
     static func isAcceptable(_ token: String) -> Bool {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)

@@ -190,6 +190,9 @@ public enum ErrorSeam {
             var answer = make(.unauthorized, ErrorTexts.unauthenticated(failure), tiflow: "MSG_AUTH_REQUIRED")
             answer.headers[.wwwAuthenticate] = failure == .missingHeader ? missingTokenChallenge : invalidTokenChallenge
             return answer
+        case .tokenRateLimited:
+            // A_19992 (IBM `VauRequestHandler::handleDosCheck`).
+            return bruteForce(make(.tooManyRequests, "Token with given sub used too often within certain timespan."))
         case .tokenClaimMissing(let claim):
             return make(.badRequest, "Missing claim in ACCESS_TOKEN: \(claim)")
         case .professionNotAllowed(let oid):

@@ -80,6 +80,7 @@ enum ErrorTexts {
         case .malformedToken: "JWT has invalid format"
         case .invalidSignature: "JWT has invalid signature"
         case .expired: "JWT expired"
+        case .invalidAudience: "JWT has invalid aud claim"
         }
     }
 

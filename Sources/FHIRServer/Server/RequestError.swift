@@ -7,6 +7,9 @@ public enum RequestError: Error, Sendable, Hashable {
     case unauthenticated(AuthenticationFailure)
     /// A verified token without a claim the route needs (an insurant's `idNummer`).
     case tokenClaimMissing(String)
+    /// The token's `sub` made more calls in one window than the limit admits, and is blocked until
+    /// the token expires (A_19992: 429).
+    case tokenRateLimited
     /// The token's profession (its `professionOID` claim, as sent) may not call this route.
     case professionNotAllowed(oid: String)
     case negotiation(ContentNegotiation.Failure)
@@ -81,6 +84,8 @@ public enum AuthenticationFailure: Sendable, Hashable {
     case invalidSignature
     /// Expired, or issued or valid only in the future, or living longer than the policy admits.
     case expired
+    /// An `aud` other than the configured audience (A_20370).
+    case invalidAudience
 }
 
 /// Why the inner request of a VAU call is refused inside the tunnel (400 each; IBM
