@@ -52,7 +52,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         /// The VAU protocol of the E-Rezept (issue 25): the ECIES request body, `p`, the sealed answer
-        /// and the inner HTTP messages; the brainpool ECDH comes in through `VAUKeys`.
+        /// and the inner HTTP messages; brainpool ECDH (`TICrypto`) behind the seam of `VAUKeys`.
         .target(
             name: "VAUProtocol",
             dependencies: [
@@ -65,7 +65,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "VAUProtocolTests", dependencies: ["VAUProtocol", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
+        .testTarget(name: "VAUProtocolTests", dependencies: ["VAUProtocol", "TICrypto", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
         /// OpenSSL 3 (libcrypto), for brainpoolP256r1: used by TICrypto only.
         .systemLibrary(
             name: "COpenSSL",

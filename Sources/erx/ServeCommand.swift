@@ -77,6 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var webhooks: WebhookOptions
     @OptionGroup var bfarm: BfArMOptions
     @OptionGroup var subscriptions: SubscriptionOptions
+    @OptionGroup var vau: VAUOptions
 
     func validate() throws {
         guard (receiptKey == nil) == (receiptCertificate == nil) else {
@@ -161,11 +162,12 @@ struct ServeCommand: AsyncParsableCommand {
         env.dischargeValidityWorkdays = dischargeValidityWorkdays
         env.egk = try await egk.redemption()
         env.subscriptions = try subscriptions.settings(directory: directory)
+        env.vau = try vau.settings(directory: directory)
         let app = ErxServer.application(env, verifier: verifier, host: host, port: port, logger: logger,
                                         connections: hardening.connectionLimits()) { channel in
             let port = channel.localAddress?.port ?? port
             // Written unbuffered: scripts wait for this line.
-            let line = "erx listening on http://\(host):\(port) (data: \(directory.path), store: \(opened.label), auth: \(auth.split(separator: ":").first.map(String.init) ?? auth))\n"
+            let line = "erx listening on http://\(host):\(port) (data: \(directory.path), store: \(opened.label), auth: \(auth.split(separator: ":").first.map(String.init) ?? auth), transport: \(vau.transport))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         var services: [any Service] = [app, relay, webhookRelay]

@@ -6,6 +6,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import NIOHTTP1
+import TICrypto
 import VAUProtocol
 
 /// Sends a test's requests through the VAU (issue 25) as a pharmacy system does: each request is
@@ -14,13 +15,13 @@ import VAUProtocol
 /// a live server (`.live`): the outer requests go over real HTTP.
 final class VAUTestTunnel: @unchecked Sendable {
     let serverPoint: [UInt8]
-    let makeEphemeral: @Sendable () -> any VAUEphemeralKeyAgreement
+    let makeEphemeral: @Sendable () throws -> any VAUEphemeralKeyAgreement
     private let lock = NSLock()
     private var pseudonym = "0"
     /// The outer answers, for tests of the outer headers.
     private(set) var lastOuter: (status: HTTPResponse.Status, headers: HTTPFields)?
 
-    init(serverPoint: [UInt8], makeEphemeral: @escaping @Sendable () -> any VAUEphemeralKeyAgreement) {
+    init(serverPoint: [UInt8], makeEphemeral: @escaping @Sendable () throws -> any VAUEphemeralKeyAgreement = { try BrainpoolP256r1.PrivateKey() }) {
         self.serverPoint = serverPoint
         self.makeEphemeral = makeEphemeral
     }
@@ -36,7 +37,7 @@ final class VAUTestTunnel: @unchecked Sendable {
         let token = headers[.authorization].map { String($0.dropFirst("Bearer ".count)) } ?? "none.none.none"
         let request = InnerHTTPRequest(head: HTTPRequest(method: method, scheme: "https", authority: "erx.test", path: uri, headerFields: headers),
                                        body: body)
-        let call = try VAUClientCall(request, accessToken: token, serverPoint: serverPoint, ephemeral: makeEphemeral())
+        let call = try VAUClientCall(request, accessToken: token, serverPoint: serverPoint, ephemeral: try makeEphemeral())
         let up = lock.withLock { pseudonym }
         // A connection per call, as the outer answers to failures close theirs.
         var outerRequest = HTTPClientRequest(url: "http://127.0.0.1:\(client.port ?? 0)/VAU/\(up)")
@@ -56,18 +57,5 @@ final class VAUTestTunnel: @unchecked Sendable {
         }
         guard outer.status == .ok else { throw OuterFailure(status: outer.status, body: String(decoding: outerBody, as: UTF8.self)) }
         return try call.open(outerBody)
-    }
-}
-
-/// swift-crypto's P-256 behind the VAU's key-agreement seam. The VAU's curve is brainpoolP256r1
-/// (`TICrypto`); these run the tunnel's mechanics where the curve is not the point.
-struct P256VAUKey: VAUServerKeyAgreement, VAUEphemeralKeyAgreement {
-    let key: P256.KeyAgreement.PrivateKey
-
-    var uncompressedPublicPoint: [UInt8] { Array(key.publicKey.x963Representation) }
-
-    func sharedSecret(withUncompressedPoint point: [UInt8]) throws -> [UInt8] {
-        let secret = try key.sharedSecretFromKeyAgreement(with: P256.KeyAgreement.PublicKey(x963Representation: point))
-        return secret.withUnsafeBytes { Array($0) }
     }
 }

@@ -11,13 +11,18 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import TICrypto
 import VAUProtocol
 
 /// Every way a VAU call fails, answered as the production service answers it (fd-messaging-transport
 /// §4.5): outside the tunnel as plain JSON when nothing could be decrypted (IBM
 /// `VauRequestHandler::handleRequest`), inside it, encrypted, once the response key is known.
 @Suite struct VAUFailureTests {
-    let serverKey = P256VAUKey(key: .init())
+    let serverKey: BrainpoolP256r1.PrivateKey
+
+    init() throws {
+        serverKey = try BrainpoolP256r1.PrivateKey()
+    }
 
     func withServer(_ body: @Sendable (TestServer, any TestClientProtocol) async throws -> Void) async throws {
         var configured = try await TestServer()
@@ -53,7 +58,7 @@ import VAUProtocol
 
     /// A sealed `p` for this server, with the client's response key.
     func seal(_ p: [UInt8]) throws -> [UInt8] {
-        try VAURequestBody.seal(p, serverPoint: serverKey.uncompressedPublicPoint, ephemeral: P256VAUKey(key: .init()))
+        try VAURequestBody.seal(p, serverPoint: serverKey.uncompressedPublicPoint, ephemeral: try BrainpoolP256r1.PrivateKey())
     }
 
     @Test func A_20163_outerFailuresArePlainJSONWithTheServicesTexts() async throws {
@@ -146,7 +151,7 @@ import VAUProtocol
         try await withServer { server, client in
             let doctor = try await server.token(.doctorsPractice, id: TestServer.doctorTelematikID)
             let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
-            let tunnel = VAUTestTunnel(serverPoint: serverKey.uncompressedPublicPoint) { P256VAUKey(key: .init()) }
+            let tunnel = VAUTestTunnel(serverPoint: serverKey.uncompressedPublicPoint)
             let json = Client(client: client, format: .json, server: server, tunnel: tunnel)
             let created = try await json.send(.post, "/Task/$create", token: doctor, body: Bodies.createParameters())
             let id = try #require(try created.resource().value(of: "id"))

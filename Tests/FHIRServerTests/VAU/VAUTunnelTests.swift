@@ -9,11 +9,12 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import TICrypto
 import VAUProtocol
 
 /// The VAU tunnel over real HTTP (issue 25; fd-messaging-transport §4): the pharmacy workflow and
-/// an insurant's read inside it, in JSON and XML, and each failure as the production service
-/// answers it, outside the tunnel when there is no response key, inside when there is.
+/// an insurant's read inside it, in JSON and XML, with BP256R1 tokens of an IDP key as the only
+/// accepted tokens (`--auth idp:`), as a pharmacy system and an insurant's app send them.
 @Suite struct VAUTunnelTests {
     struct Setup {
         let server: TestServer
@@ -22,9 +23,9 @@ import VAUProtocol
 
     static func setup(transport: Transport = .both) async throws -> Setup {
         var server = try await TestServer()
-        let key = P256VAUKey(key: .init())
+        let key = try BrainpoolP256r1.PrivateKey()
         server.env.vau = VAUSettings(transport: transport, key: key, certificateDER: Array("certificate".utf8))
-        let tunnel = VAUTestTunnel(serverPoint: key.uncompressedPublicPoint) { P256VAUKey(key: .init()) }
+        let tunnel = VAUTestTunnel(serverPoint: key.uncompressedPublicPoint)
         return Setup(server: server, tunnel: tunnel)
     }
 
@@ -33,11 +34,16 @@ import VAUProtocol
         let setup = try await Self.setup(transport: .vau)
         let server = setup.server
         defer { Task { await server.remove() } }
-        try await Application(router: server.router).test(.live) { raw in
+        let idp = try DevelopmentIDPKey.ephemeral()
+        let router = ErxServer.router(server.env, verifier: AccessTokenVerifier.idp(key: idp.publicKey))
+        try await Application(router: router).test(.live) { raw in
             let client = Client(client: raw, format: format, server: server, tunnel: setup.tunnel)
-            let doctor = try await server.token(.doctorsPractice, id: TestServer.doctorTelematikID)
-            let pharmacy = try await server.token(.publicPharmacy, id: TestServer.pharmacyTelematikID)
-            let insurant = try await server.token(.insurant, id: TestServer.kvnr)
+            let doctor = try idp.token(profession: Profession.doctorsPractice.rawValue, idNummer: TestServer.doctorTelematikID)
+            let pharmacy = try idp.token(profession: Profession.publicPharmacy.rawValue, idNummer: TestServer.pharmacyTelematikID)
+            let insurant = try idp.token(profession: Profession.insurant.rawValue, idNummer: TestServer.kvnr)
+            // An ES256 token is not the IDP's: 401 inside the tunnel.
+            let es256 = try await server.token(.insurant, id: TestServer.kvnr)
+            #expect(try await client.send(.get, "/Task", token: es256).status == .unauthorized)
 
             let created = try await client.send(.post, "/Task/$create", token: doctor, body: Bodies.createParameters())
             #expect(created.status == .created)
