@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "erx-bench", targets: ["CodecBenchmarks"]),
         .executable(name: "erx-validation-bench", targets: ["ValidationBenchmarks"]),
         .executable(name: "erx-ws-bench", targets: ["WebSocketBenchmarks"]),
+        .executable(name: "erx-vau-bench", targets: ["VAUBenchmarks"]),
         .executable(name: "erx-fuzz", targets: ["erx-fuzz"]),
     ],
     dependencies: [
@@ -180,8 +181,11 @@ let package = Package(
             name: "erx",
             dependencies: [
                 "FHIRModel", "FHIRFormats", "FHIRValidation", "ErxProfiles",
-                "Dispensing", "SQLiteStore", "PostgreSQLStore", "FHIRServer", "RegistryClient", "RegistrySimulator",
+                "Dispensing", "SQLiteStore", "PostgreSQLStore", "FHIRServer", "RegistryClient", "RegistrySimulator", "TICrypto", "VAUProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -219,6 +223,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/WebSocketBenchmarks",
+            swiftSettings: strictSettings
+        ),
+        /// `$dispense` through the VAU against plain HTTP (issue 25), in the same run.
+        .executableTarget(
+            name: "VAUBenchmarks",
+            dependencies: [
+                "Dispensing", "FHIRServer", "FHIRValidation", "ErxProfiles", "SQLiteStore", "TICrypto", "VAUProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/VAUBenchmarks",
             swiftSettings: strictSettings
         ),
         /// Fuzz targets (issue 19): one entry function per target that traps on a violated property.

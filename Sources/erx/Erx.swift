@@ -8,7 +8,7 @@ struct Erx: AsyncParsableCommand {
         commandName: "erx",
         abstract: "An e-prescription dispensing facade speaking FHIR R4 (JSON and XML).",
         subcommands: [ServeCommand.self, TokenCommand.self, ConvertCommand.self, ValidateCommand.self, RegistrySimCommand.self, OutboxCommand.self, MigrateCommand.self,
-                      DevPKICommand.self, SignPrescriptionCommand.self, EGKProofCommand.self]
+                      DevPKICommand.self, SignPrescriptionCommand.self, EGKProofCommand.self, VAURequestCommand.self]
     )
 
     /// Parses as ArgumentParser does, with `serve`'s `ERX_…` variables added first.
