@@ -25,7 +25,7 @@ enum ServeEnvironment {
         "vsdm-keys", "vsdm-validity-seconds", "egk-daily-failure-limit", "popp-jwks", "popp-issuer",
         "subscription-signing-key", "subscription-pseudonym-key", "websocket-path", "websocket-max-per-subscription",
         "websocket-max-connections",
-        "transport", "vau-key", "vau-certificate",
+        "transport", "vau-key", "vau-certificate", "vau-ocsp-response",
     ]
     static let flags = ["accept-unsigned", "accept-pn3", "enforce-hcv"]
     static let repeatable: Set<String> = ["profiles"]

@@ -59,7 +59,10 @@ final class InstanceCluster: @unchecked Sendable {
                     "serve", "--port", "0", "--data", cluster.directory.path, "--accept-unsigned",
                     "--database", "postgres://\(configuration.user)@\(configuration.host):\(configuration.port)/\(configuration.database)",
                     "--database-pool-size", "8", "--database-timeout-ms", "30000",
-                    "--registry", "http://127.0.0.1:\(registryPort)", "--relay-backoff-ms", "20", "--relay-poll-ms", "10",
+                    // Transfers never go to the dead letters here: these tests are about exactly once and
+                    // order, and a loaded machine's timeouts on top of the injected errors could use up
+                    // the production default of 8 attempts, so one transfer would never arrive.
+                    "--registry", "http://127.0.0.1:\(registryPort)", "--relay-backoff-ms", "20", "--relay-poll-ms", "10", "--relay-max-attempts", "1000",
                     "--bfarm-url", "http://127.0.0.1:\(registryPort)/ords/rezepte/t-rezept/v1", "--bfarm-backoff-ms", "20", "--bfarm-max-attempts", "1000",
                 ] + (webhooks ? ["--webhook-backoff-ms", "20", "--webhook-poll-ms", "10", "--webhook-max-attempts", "50"] : [])
                   + (shortLease ? ["--registry-timeout-ms", "1000", "--relay-lease-ms", "1500", "--webhook-timeout-ms", "1000", "--webhook-lease-ms", "2500",

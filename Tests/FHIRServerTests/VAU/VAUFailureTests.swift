@@ -191,4 +191,17 @@ import VAUProtocol
             #expect(ocsp.status == .notFound)
         }
     }
+
+    @Test func aConfiguredOCSPResponseIsServedBesideTheCertificate() async throws {
+        var configured = try await TestServer()
+        configured.env.vau = VAUSettings(transport: .vau, key: serverKey, certificateDER: Array("DER".utf8), ocspResponseDER: [0x30, 0x03, 0x0a, 0x01, 0x00])
+        let server = configured
+        defer { Task { await server.remove() } }
+        try await Application(router: server.router).test(.router) { client in
+            let ocsp = try await client.execute(uri: "/VAUCertificateOCSPResponse", method: .get, headers: [:], body: nil)
+            #expect(ocsp.status == .ok)
+            #expect(ocsp.headers[.contentType] == "application/ocsp-response")
+            #expect(Array(ocsp.body.readableBytesView) == [0x30, 0x03, 0x0a, 0x01, 0x00])
+        }
+    }
 }
