@@ -125,7 +125,9 @@ struct RegistryRelayTests {
                 try await harness.server.store.dueTransfers(now: Date(), limit: 10).allSatisfy { $0.kvnr.rawValue != paused.kvnr }
             }
             #expect(await harness.received().filter { $0.kvnr == paused.kvnr }.isEmpty)
-            #expect(try await harness.server.store.outboxStatistics().pending == 2)
+            // The other insurant's two were received before the relay settled them: wait for that.
+            try await waitUntil { try await harness.server.store.outboxStatistics().pending == 2 }
+            #expect(await harness.received().filter { $0.kvnr == paused.kvnr }.isEmpty)
             // Held for the pause, not retried: the rows wait an hour, with no attempt counted.
             let held = try await harness.server.store.dueTransfers(now: Date().addingTimeInterval(3590), limit: 10)
             #expect(held.filter { $0.kvnr.rawValue == paused.kvnr }.isEmpty)
