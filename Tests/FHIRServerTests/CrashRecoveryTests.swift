@@ -4,6 +4,7 @@ import FHIRFormats
 import FHIRModel
 import FHIRServer
 import Foundation
+import Synchronization
 import StoreTestSupport
 import Hummingbird
 import Logging
@@ -164,3 +165,4 @@ struct API {
         #expect(reply.status == 204)
     }
 }
+

@@ -79,7 +79,12 @@ enum Bodies {
     /// repeated `$dispense` of the same set sends nothing to the registry (A_25933), so tests that
     /// count transfers dispense a changed set each time.
     static func nextHandover() -> String {
-        String(format: "2026-10-%02d", 2 + handovers.add(1, ordering: .relaxed).oldValue % 27)
+        handover(handovers.add(1, ordering: .relaxed).oldValue)
+    }
+
+    /// The `n`th of 60 hand-over days from 2026-10-02 (inside workflow 1.6's window, before today).
+    static func handover(_ n: Int) -> String {
+        CalendarDate.adding(days: 2 + n % 60, to: "2026-09-30") ?? "2026-10-08"
     }
 
     private static let handovers = Atomic<Int>(0)
